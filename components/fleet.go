@@ -1,0 +1,285 @@
+// Package components holds the RunnerFleet component resource: one GitLab
+// runner and the Kubernetes objects that run its managers.
+package components
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+
+	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
+	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"example.com/gitlab-runner-fleet/components/gitlab"
+)
+
+// RunnerFleetType is the component's type token.
+const RunnerFleetType = "gitlab-runner-fleet:index:RunnerFleet"
+
+// RunnerFleetArgs are the inputs of a RunnerFleet.
+type RunnerFleetArgs struct {
+	// Settings of the fleet, completed by WithDefaults and checked by Validate.
+	Settings FleetSettings
+	// GitlabURL is the address the runner managers use to reach GitLab.
+	GitlabURL string
+	// Token is an existing runner authentication token, required when
+	// Settings.TokenConfigKey is set (and then no runner is created in GitLab).
+	Token pulumi.StringInput
+	// CreateNamespaces are the namespaces this fleet creates.
+	CreateNamespaces []NamespaceSpec
+	// SharedNamespaces are namespaces created elsewhere in the stack (by
+	// another fleet), by name; using their outputs orders creation and deletion.
+	SharedNamespaces map[string]pulumi.StringInput
+}
+
+// NamespaceSpec is a namespace to create and the Pod Security level it enforces.
+type NamespaceSpec struct {
+	Name        string
+	PodSecurity string
+}
+
+// RunnerFleet is a GitLab runner and the StatefulSet of managers serving it.
+type RunnerFleet struct {
+	pulumi.ResourceState
+
+	// Namespace of the runner managers.
+	Namespace pulumi.StringOutput `pulumi:"namespace"`
+	// JobNamespace where job pods run.
+	JobNamespace pulumi.StringOutput `pulumi:"jobNamespace"`
+	// StatefulSetName of the runner managers.
+	StatefulSetName pulumi.StringOutput `pulumi:"statefulSetName"`
+	// RunnerID is the runner's id in GitLab; empty for an existing token.
+	RunnerID pulumi.StringOutput `pulumi:"runnerId"`
+
+	// Namespaces this fleet created, by name, for fleets that share them.
+	Namespaces map[string]pulumi.StringOutput
+}
+
+// NewRunnerFleet registers a fleet and all its children.
+func NewRunnerFleet(ctx *pulumi.Context, name string, args *RunnerFleetArgs, opts ...pulumi.ResourceOption) (*RunnerFleet, error) {
+	fleet := &RunnerFleet{Namespaces: map[string]pulumi.StringOutput{}}
+	if err := ctx.RegisterComponentResource(RunnerFleetType, name, fleet, opts...); err != nil {
+		return nil, err
+	}
+	s := args.Settings
+	parent := pulumi.Parent(fleet)
+
+	for _, ns := range args.CreateNamespaces {
+		created, err := corev1.NewNamespace(ctx, ns.Name, &corev1.NamespaceArgs{
+			Metadata: &metav1.ObjectMetaArgs{
+				Name:   pulumi.String(ns.Name),
+				Labels: pulumi.ToStringMap(mergeMaps(podSecurityLabels(ns.PodSecurity), map[string]string{"app.kubernetes.io/managed-by": "pulumi"})),
+			},
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		fleet.Namespaces[ns.Name] = created.Metadata.Name().Elem()
+	}
+	namespace := fleet.namespaceInput(args, s.Namespace)
+	jobNamespace := fleet.namespaceInput(args, s.JobNamespace)
+
+	token, runnerID, err := runnerToken(ctx, s, args.Token, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	serviceAccount, err := corev1.NewServiceAccount(ctx, s.Name, &corev1.ServiceAccountArgs{
+		Metadata:                     objectMeta(s, s.Name, namespace),
+		AutomountServiceAccountToken: pulumi.Bool(true),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	role, binding, err := newExecutorRBAC(ctx, s, jobNamespace, namespace, serviceAccount, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	secret, err := corev1.NewSecret(ctx, s.Name+"-token", &corev1.SecretArgs{
+		Metadata:   autoNamedMeta(s, namespace),
+		Type:       pulumi.String("Opaque"),
+		StringData: pulumi.StringMap{tokenKey: token},
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	globalConfig, err := RenderGlobalConfig(s.Manager)
+	if err != nil {
+		return nil, err
+	}
+	runnerTemplate, err := RenderRunnerTemplate(s.Executor, s.JobNamespace)
+	if err != nil {
+		return nil, err
+	}
+	config, err := corev1.NewConfigMap(ctx, s.Name+"-config", &corev1.ConfigMapArgs{
+		Metadata: autoNamedMeta(s, namespace),
+		Data:     pulumi.StringMap{"config.toml": pulumi.String(globalConfig), "runner-template.toml": pulumi.String(runnerTemplate)},
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	entrypoint, err := corev1.NewConfigMap(ctx, s.Name+"-entrypoint", &corev1.ConfigMapArgs{
+		Metadata: autoNamedMeta(s, namespace),
+		Data:     pulumi.StringMap{"entrypoint.sh": pulumi.String(EntrypointScript)},
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	service, err := corev1.NewService(ctx, s.Name, headlessServiceArgs(s, namespace), parent)
+	if err != nil {
+		return nil, err
+	}
+	statefulSet, err := appsv1.NewStatefulSet(ctx, s.Name, statefulSetArgs(s, workloadInputs{
+		Namespace:          namespace,
+		ServiceAccountName: serviceAccount.Metadata.Name().Elem(),
+		ConfigMapName:      config.Metadata.Name().Elem(),
+		EntrypointName:     entrypoint.Metadata.Name().Elem(),
+		SecretName:         secret.Metadata.Name().Elem(),
+		ConfigChecksum:     pulumi.String(checksum(globalConfig, runnerTemplate, EntrypointScript)),
+		// A hash of a random 20+ character token reveals nothing about it; kept
+		// in the clear so previews show that the pods roll.
+		TokenChecksum: pulumi.Unsecret(token.ToStringOutput().ApplyT(func(t string) string { return checksum(t) })).(pulumi.StringOutput),
+		GitlabURL:     args.GitlabURL,
+	}),
+		parent,
+		// Pods go before their permissions on destroy, so draining jobs keep them.
+		pulumi.DependsOn([]pulumi.Resource{serviceAccount, role, binding, service}),
+	)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := policyv1.NewPodDisruptionBudget(ctx, s.Name, podDisruptionBudgetArgs(s, namespace), parent); err != nil {
+		return nil, err
+	}
+
+	fleet.Namespace = namespace.ToStringOutput()
+	fleet.JobNamespace = jobNamespace.ToStringOutput()
+	fleet.StatefulSetName = statefulSet.Metadata.Name().Elem()
+	fleet.RunnerID = runnerID
+	return fleet, ctx.RegisterResourceOutputs(fleet, pulumi.Map{
+		"namespace":       fleet.Namespace,
+		"jobNamespace":    fleet.JobNamespace,
+		"statefulSetName": fleet.StatefulSetName,
+		"runnerId":        fleet.RunnerID,
+	})
+}
+
+// namespaceInput resolves a namespace name: created here, created by another
+// fleet, or existing outside the stack.
+func (f *RunnerFleet) namespaceInput(args *RunnerFleetArgs, name string) pulumi.StringInput {
+	if out, ok := f.Namespaces[name]; ok {
+		return out
+	}
+	if in, ok := args.SharedNamespaces[name]; ok {
+		return in
+	}
+	return pulumi.String(name)
+}
+
+// runnerToken creates the runner in GitLab, or takes the existing token, and
+// returns the token (always secret) and the runner id.
+func runnerToken(ctx *pulumi.Context, s FleetSettings, existing pulumi.StringInput, parent pulumi.ResourceOption) (pulumi.StringOutput, pulumi.StringOutput, error) {
+	if !s.ManagesRunner() {
+		if existing == nil {
+			return pulumi.StringOutput{}, pulumi.StringOutput{}, fmt.Errorf("fleet %q: tokenConfigKey %q is set but no Token was given", s.Name, s.TokenConfigKey)
+		}
+		return pulumi.ToSecret(existing).(pulumi.StringOutput), pulumi.String("").ToStringOutput(), nil
+	}
+	r := s.Runner
+	args := &gitlab.UserRunnerArgs{
+		RunnerType:      pulumi.String(r.Type),
+		Description:     pulumi.String(r.Description),
+		TagLists:        pulumi.ToStringArray(r.Tags),
+		Untagged:        pulumi.Bool(*r.Untagged),
+		Locked:          pulumi.Bool(r.Locked),
+		Paused:          pulumi.Bool(r.Paused),
+		AccessLevel:     pulumi.String(r.AccessLevel),
+		MaintenanceNote: pulumi.String(r.MaintenanceNote),
+	}
+	if r.GroupID != 0 {
+		args.GroupId = pulumi.Int(r.GroupID)
+	}
+	if r.ProjectID != 0 {
+		args.ProjectId = pulumi.Int(r.ProjectID)
+	}
+	if r.MaximumTimeout != 0 {
+		args.MaximumTimeout = pulumi.Int(r.MaximumTimeout)
+	}
+	runner, err := gitlab.NewUserRunner(ctx, s.Name, args, parent)
+	if err != nil {
+		return pulumi.StringOutput{}, pulumi.StringOutput{}, err
+	}
+	// The token is secret in the provider's schema and in AdditionalSecretOutputs.
+	return runner.Token, runner.ID().ToStringOutput(), nil
+}
+
+// newExecutorRBAC grants the managers' ServiceAccount the executor's rules in
+// the job namespace.
+func newExecutorRBAC(ctx *pulumi.Context, s FleetSettings, jobNamespace, namespace pulumi.StringInput,
+	sa *corev1.ServiceAccount, parent pulumi.ResourceOption) (*rbacv1.Role, *rbacv1.RoleBinding, error) {
+	var rules rbacv1.PolicyRuleArray
+	for _, r := range RoleRules(s.Executor) {
+		rules = append(rules, &rbacv1.PolicyRuleArgs{
+			ApiGroups: pulumi.ToStringArray([]string{r.APIGroup}),
+			Resources: pulumi.ToStringArray(r.Resources),
+			Verbs:     pulumi.ToStringArray(r.Verbs),
+		})
+	}
+	name := s.Name + "-executor"
+	role, err := rbacv1.NewRole(ctx, name, &rbacv1.RoleArgs{
+		Metadata: objectMeta(s, name, jobNamespace),
+		Rules:    rules,
+	}, parent)
+	if err != nil {
+		return nil, nil, err
+	}
+	binding, err := rbacv1.NewRoleBinding(ctx, name, &rbacv1.RoleBindingArgs{
+		Metadata: objectMeta(s, name, jobNamespace),
+		RoleRef: &rbacv1.RoleRefArgs{
+			ApiGroup: pulumi.String("rbac.authorization.k8s.io"),
+			Kind:     pulumi.String("Role"),
+			Name:     role.Metadata.Name().Elem(),
+		},
+		Subjects: rbacv1.SubjectArray{&rbacv1.SubjectArgs{
+			Kind:      pulumi.String("ServiceAccount"),
+			Name:      sa.Metadata.Name().Elem(),
+			Namespace: namespace,
+		}},
+	}, parent)
+	if err != nil {
+		return nil, nil, err
+	}
+	return role, binding, nil
+}
+
+// autoNamedMeta leaves the name to Pulumi (<logical name>-<suffix>): a change
+// of content then creates the new object before the StatefulSet switches to it
+// and deletes the old one, so running pods never lose their mounts.
+func autoNamedMeta(s FleetSettings, namespace pulumi.StringInput) *metav1.ObjectMetaArgs {
+	return &metav1.ObjectMetaArgs{Namespace: namespace, Labels: pulumi.ToStringMap(Labels(s))}
+}
+
+func checksum(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func mergeMaps(maps ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range maps {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}

@@ -1,0 +1,225 @@
+package components_test
+
+import (
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"example.com/gitlab-runner-fleet/components"
+	"example.com/gitlab-runner-fleet/tests/mocks"
+)
+
+const (
+	tNamespace      = "kubernetes:core/v1:Namespace"
+	tServiceAccount = "kubernetes:core/v1:ServiceAccount"
+	tRole           = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+	tRoleBinding    = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
+	tSecret         = "kubernetes:core/v1:Secret"
+	tConfigMap      = "kubernetes:core/v1:ConfigMap"
+	tService        = "kubernetes:core/v1:Service"
+	tStatefulSet    = "kubernetes:apps/v1:StatefulSet"
+	tPDB            = "kubernetes:policy/v1:PodDisruptionBudget"
+	tUserRunner     = "gitlab:index/userRunner:UserRunner"
+)
+
+func groupFleet() components.FleetSettings {
+	return components.FleetSettings{
+		Name:   "builds",
+		Runner: components.RunnerSettings{Type: "group_type", GroupID: 42, Tags: []string{"docker", "linux"}, MaximumTimeout: 7200},
+	}.WithDefaults("test")
+}
+
+// runFleet registers one fleet, planned as the program plans it, against mocks.
+func runFleet(t *testing.T, preview bool, s components.FleetSettings, token pulumi.StringInput) *mocks.Mocks {
+	t.Helper()
+	plans, problems := components.PlanFleets([]components.FleetSettings{s})
+	require.NoError(t, problems.Err())
+	m := &mocks.Mocks{Preview: preview}
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		_, err := components.NewRunnerFleet(ctx, s.Name, &components.RunnerFleetArgs{
+			Settings:         s,
+			GitlabURL:        "https://gitlab.example.com/",
+			Token:            token,
+			CreateNamespaces: plans[0].Create,
+		})
+		return err
+	}, pulumi.WithMocks("project", "stack", m), func(info *pulumi.RunInfo) { info.DryRun = preview })
+	require.NoError(t, err)
+	return m
+}
+
+func TestFleetRegistersEveryObjectUnderTheComponent(t *testing.T) {
+	m := runFleet(t, false, groupFleet(), nil)
+
+	type want struct{ typ, name, namespace, k8sName string }
+	wants := []want{
+		{tNamespace, "gitlab-runner-builds", "", "gitlab-runner-builds"},
+		{tNamespace, "gitlab-runner-builds-jobs", "", "gitlab-runner-builds-jobs"},
+		{tUserRunner, "builds", "", ""},
+		{tServiceAccount, "builds", "gitlab-runner-builds", "builds"},
+		{tRole, "builds-executor", "gitlab-runner-builds-jobs", "builds-executor"},
+		{tRoleBinding, "builds-executor", "gitlab-runner-builds-jobs", "builds-executor"},
+		{tSecret, "builds-token", "gitlab-runner-builds", ""},
+		{tConfigMap, "builds-config", "gitlab-runner-builds", ""},
+		{tConfigMap, "builds-entrypoint", "gitlab-runner-builds", ""},
+		{tService, "builds", "gitlab-runner-builds", "builds"},
+		{tStatefulSet, "builds", "gitlab-runner-builds", "builds"},
+		{tPDB, "builds", "gitlab-runner-builds", "builds"},
+	}
+	var custom []mocks.Registration
+	for _, r := range m.All() {
+		if r.Custom {
+			custom = append(custom, r)
+		}
+	}
+	require.Len(t, custom, len(wants), "exactly the expected resources")
+	for _, w := range wants {
+		t.Run(w.typ+"/"+w.name, func(t *testing.T) {
+			r := m.Find(w.typ, w.name)
+			require.NotNil(t, r, "registered")
+			assert.Equal(t, components.RunnerFleetType, r.ParentType, "parented to the fleet")
+			assert.Equal(t, "builds", r.ParentName)
+			if w.namespace != "" {
+				assert.Equal(t, w.namespace, mocks.String(r.Inputs, "metadata", "namespace"))
+			}
+			assert.Equal(t, w.k8sName, mocks.String(r.Inputs, "metadata", "name"), "explicit name, or auto-named when empty")
+			if w.typ != tUserRunner && w.typ != tNamespace {
+				assert.Equal(t, "builds", mocks.String(r.Inputs, "metadata", "labels", "app.kubernetes.io/instance"))
+				assert.Equal(t, "pulumi", mocks.String(r.Inputs, "metadata", "labels", "app.kubernetes.io/managed-by"))
+			}
+		})
+	}
+	fleet := m.OfType(components.RunnerFleetType)
+	require.Len(t, fleet, 1)
+	assert.Empty(t, fleet[0].ParentType, "the fleet sits at the stack's root")
+}
+
+func TestUserRunnerCarriesTheServerSideSettings(t *testing.T) {
+	m := runFleet(t, false, groupFleet(), nil)
+	r := m.Find(tUserRunner, "builds")
+	require.NotNil(t, r)
+	assert.Equal(t, "8.11.0", r.Version, "pinned plugin version")
+	assert.Contains(t, r.AdditionalSecretOutputs, "token")
+	assert.Equal(t, resource.PropertyMap{
+		"runnerType":      resource.NewProperty("group_type"),
+		"groupId":         resource.NewProperty(42.0),
+		"description":     resource.NewProperty("builds (test)"),
+		"tagLists":        resource.NewProperty([]resource.PropertyValue{resource.NewProperty("docker"), resource.NewProperty("linux")}),
+		"untagged":        resource.NewProperty(false),
+		"locked":          resource.NewProperty(false),
+		"paused":          resource.NewProperty(false),
+		"accessLevel":     resource.NewProperty("not_protected"),
+		"maximumTimeout":  resource.NewProperty(7200.0),
+		"maintenanceNote": resource.NewProperty(""),
+	}, r.Inputs)
+}
+
+func TestTokenFlowsIntoTheSecretAndStaysSecret(t *testing.T) {
+	m := runFleet(t, false, groupFleet(), nil)
+
+	secret := m.Find(tSecret, "builds-token")
+	require.NotNil(t, secret)
+	stringData := secret.Inputs["stringData"]
+	assert.True(t, mocks.ContainsSecret(stringData), "the token is secret in the Secret's inputs")
+	assert.Equal(t, "glrt-mock-builds", mocks.String(secret.Inputs, "stringData", "runner-token"), "the UserRunner's token")
+
+	for _, r := range m.All() {
+		if r.Type == tSecret {
+			continue
+		}
+		for key, v := range r.Inputs {
+			assert.NotContains(t, v.String(), "glrt-mock", "token leaked into %s %s.%s", r.Type, r.Name, key)
+		}
+	}
+	sts := m.Find(tStatefulSet, "builds")
+	require.NotNil(t, sts)
+	sum := mocks.String(sts.Inputs, "spec", "template", "metadata", "annotations", "checksum/token")
+	assert.Regexp(t, `^[0-9a-f]{64}$`, sum, "a hash of the token rolls the pods")
+}
+
+func TestExistingTokenCreatesNoRunner(t *testing.T) {
+	s := components.FleetSettings{Name: "shared", TokenConfigKey: "sharedToken"}.WithDefaults("test")
+	m := runFleet(t, false, s, pulumi.String("glrt-existing"))
+	assert.Empty(t, m.OfType(tUserRunner))
+	secret := m.Find(tSecret, "shared-token")
+	require.NotNil(t, secret)
+	assert.True(t, mocks.ContainsSecret(secret.Inputs["stringData"]), "a plain input token is made secret")
+	assert.Equal(t, "glrt-existing", mocks.String(secret.Inputs, "stringData", "runner-token"))
+}
+
+func TestWorkloadDependsOnRBAC(t *testing.T) {
+	m := runFleet(t, false, groupFleet(), nil)
+	sts := m.Find(tStatefulSet, "builds")
+	require.NotNil(t, sts)
+	deps := map[string]bool{}
+	for _, d := range sts.Dependencies {
+		deps[string(resource.URN(d).Type())+"/"+resource.URN(d).Name()] = true
+	}
+	for _, want := range []string{tServiceAccount + "/builds", tRole + "/builds-executor", tRoleBinding + "/builds-executor"} {
+		assert.True(t, deps[want], "StatefulSet depends on %s (destroyed after the pods)", want)
+	}
+}
+
+func TestRoleHasExactlyTheDocumentedRules(t *testing.T) {
+	s := groupFleet()
+	m := runFleet(t, false, s, nil)
+	role := m.Find(tRole, "builds-executor")
+	require.NotNil(t, role)
+	rules, _ := mocks.Get(role.Inputs, "rules")
+	var got []components.PolicyRule
+	for _, r := range rules.ArrayValue() {
+		obj := r.ObjectValue()
+		got = append(got, components.PolicyRule{
+			APIGroup:  obj["apiGroups"].ArrayValue()[0].StringValue(),
+			Resources: stringList(obj["resources"]),
+			Verbs:     stringList(obj["verbs"]),
+		})
+	}
+	assert.Equal(t, components.RoleRules(s.Executor), got)
+
+	binding := m.Find(tRoleBinding, "builds-executor")
+	require.NotNil(t, binding)
+	assert.Equal(t, "Role", mocks.String(binding.Inputs, "roleRef", "kind"))
+	subjects, _ := mocks.Get(binding.Inputs, "subjects")
+	require.Len(t, subjects.ArrayValue(), 1)
+	subject := subjects.ArrayValue()[0].ObjectValue()
+	assert.Equal(t, "ServiceAccount", subject["kind"].StringValue())
+	assert.Equal(t, "builds", subject["name"].StringValue())
+	assert.Equal(t, "gitlab-runner-builds", subject["namespace"].StringValue())
+}
+
+func stringList(v resource.PropertyValue) []string {
+	var out []string
+	for _, e := range v.ArrayValue() {
+		out = append(out, e.StringValue())
+	}
+	return out
+}
+
+func TestPreviewWithUnknownToken(t *testing.T) {
+	s := groupFleet()
+	plans, problems := components.PlanFleets([]components.FleetSettings{s})
+	require.NoError(t, problems.Err())
+	m, err := mocks.RunPreview(func(ctx *pulumi.Context) error {
+		_, err := components.NewRunnerFleet(ctx, s.Name, &components.RunnerFleetArgs{
+			Settings: s, GitlabURL: "https://gitlab.example.com/", CreateNamespaces: plans[0].Create,
+		})
+		return err
+	}, nil, nil)
+	require.NoError(t, err)
+
+	secret := m.Find(tSecret, "builds-token")
+	require.NotNil(t, secret)
+	v, ok := mocks.Get(secret.Inputs, "stringData")
+	require.True(t, ok)
+	assert.True(t, v.IsSecret(), "still secret while unknown")
+	assert.True(t, v.ContainsUnknowns(), "the token is unknown until the runner exists")
+	sts := m.Find(tStatefulSet, "builds")
+	require.NotNil(t, sts, "the workload is previewed too")
+	annotations, ok := mocks.Get(sts.Inputs, "spec", "template", "metadata", "annotations")
+	require.True(t, ok)
+	assert.True(t, annotations.ContainsUnknowns(), "the token checksum is unknown, so the preview shows the pods roll")
+}

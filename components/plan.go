@@ -1,0 +1,85 @@
+package components
+
+import "fmt"
+
+// Cross-fleet checks and the namespace plan: several fleets may share a
+// manager or job namespace. Each namespace the stack creates is created once,
+// by the first fleet that names it; later fleets refer to that fleet's output,
+// so Pulumi orders creation and deletion correctly.
+
+// FleetPlan is what one fleet creates and what it takes from earlier fleets.
+type FleetPlan struct {
+	Settings FleetSettings
+	// Create are the namespaces this fleet creates.
+	Create []NamespaceSpec
+	// SharedFrom maps a namespace created by an earlier fleet to its index.
+	SharedFrom map[string]int
+}
+
+type namespaceUse struct {
+	fleet   int
+	setting string // e.g. fleets[1].jobNamespace
+	create  bool
+	jobs    bool   // job pods run there
+	level   string // the fleet's job Pod Security level
+}
+
+// PlanFleets validates fleets (already defaulted) one by one and against each
+// other, and decides which fleet creates which namespace.
+func PlanFleets(fleets []FleetSettings) ([]FleetPlan, Problems) {
+	var ps Problems
+	names := map[string]int{}
+	uses := map[string][]namespaceUse{}
+	var order []string
+	for i, f := range fleets {
+		path := fmt.Sprintf("fleets[%d]", i)
+		ps = append(ps, f.Validate(path)...)
+		if first, dup := names[f.Name]; dup && f.Name != "" {
+			ps.add(path+".name", "%q is already the name of fleets[%d]; fleet names must be unique", f.Name, first)
+		} else {
+			names[f.Name] = i
+		}
+		add := func(ns, setting string, create, jobs bool) {
+			if _, seen := uses[ns]; !seen {
+				order = append(order, ns)
+			}
+			uses[ns] = append(uses[ns], namespaceUse{fleet: i, setting: path + "." + setting, create: create, jobs: jobs, level: f.Executor.PodSecurity})
+		}
+		add(f.Namespace, "namespace", *f.CreateNamespace, f.JobNamespace == f.Namespace)
+		if f.JobNamespace != f.Namespace {
+			add(f.JobNamespace, "jobNamespace", *f.CreateJobNamespace, true)
+		}
+	}
+
+	plans := make([]FleetPlan, len(fleets))
+	for i, f := range fleets {
+		plans[i] = FleetPlan{Settings: f, SharedFrom: map[string]int{}}
+	}
+	for _, ns := range order {
+		list := uses[ns]
+		owner := list[0]
+		level := "restricted" // only managers run there
+		var levelFrom string
+		for _, u := range list {
+			if u.create != owner.create {
+				ps.add(u.setting, "namespace %q is created by one fleet and expected to exist by another (see %s); set the same create flag for it everywhere", ns, owner.setting)
+			}
+			if u.jobs {
+				if levelFrom != "" && u.level != level {
+					ps.add(u.setting, "jobs of several fleets run in namespace %q with different executor.podSecurity levels (%s here, %s in %s); use one level", ns, u.level, level, levelFrom)
+				}
+				level, levelFrom = u.level, u.setting
+			}
+		}
+		if !owner.create {
+			continue
+		}
+		plans[owner.fleet].Create = append(plans[owner.fleet].Create, NamespaceSpec{Name: ns, PodSecurity: level})
+		for _, u := range list[1:] {
+			if u.fleet != owner.fleet {
+				plans[u.fleet].SharedFrom[ns] = owner.fleet
+			}
+		}
+	}
+	return plans, ps
+}

@@ -1,0 +1,274 @@
+package components
+
+// Settings of one runner fleet: plain Go values decoded from the stack's
+// structured config (`gitlab-runner-fleet:fleets`), completed with defaults by
+// WithDefaults and checked by Validate before any resource is registered.
+
+// FleetSettings describe one runner fleet: a runner in GitLab and the
+// StatefulSet of runner managers that serve it.
+type FleetSettings struct {
+	// Name identifies the fleet; it prefixes every object the fleet creates.
+	Name string `json:"name"`
+	// Namespace holds the runner managers. Default: gitlab-runner-<name>.
+	Namespace string `json:"namespace,omitempty"`
+	// CreateNamespace creates Namespace (default true); false uses an existing one.
+	CreateNamespace *bool `json:"createNamespace,omitempty"`
+	// JobNamespace holds the job pods, and so the Role and RoleBinding.
+	// Default: <namespace>-jobs, so the managers' namespace can enforce the
+	// `restricted` Pod Security level while jobs run under their own level.
+	JobNamespace string `json:"jobNamespace,omitempty"`
+	// CreateJobNamespace creates JobNamespace (default true).
+	CreateJobNamespace *bool `json:"createJobNamespace,omitempty"`
+	// TokenConfigKey names a secret stack setting of this project holding an
+	// existing runner authentication token (glrt-...). When set, no runner is
+	// created in GitLab and Runner must be empty.
+	TokenConfigKey string `json:"tokenConfigKey,omitempty"`
+	// Runner is the runner object in GitLab (a UserRunner).
+	Runner RunnerSettings `json:"runner"`
+	// Manager configures the runner manager pods and config.toml's globals.
+	Manager ManagerSettings `json:"manager"`
+	// Executor configures `[runners.kubernetes]`: how job pods are built.
+	Executor ExecutorSettings `json:"executor"`
+}
+
+// RunnerSettings are the server-side settings of the runner in GitLab.
+type RunnerSettings struct {
+	// Type is instance_type, group_type or project_type.
+	Type string `json:"type,omitempty"`
+	// GroupID is required for group_type runners.
+	GroupID int `json:"groupId,omitempty"`
+	// ProjectID is required for project_type runners.
+	ProjectID int `json:"projectId,omitempty"`
+	// Description shown in GitLab. Default: "<fleet> (<stack>)".
+	Description string `json:"description,omitempty"`
+	// Tags select which jobs the runner picks.
+	Tags []string `json:"tags,omitempty"`
+	// Untagged also picks jobs without tags. Default: true when Tags is empty.
+	Untagged *bool `json:"untagged,omitempty"`
+	// Locked ties a project runner to its project.
+	Locked bool `json:"locked,omitempty"`
+	// Paused runners take no new jobs.
+	Paused bool `json:"paused,omitempty"`
+	// AccessLevel is not_protected (default) or ref_protected.
+	AccessLevel string `json:"accessLevel,omitempty"`
+	// MaximumTimeout caps a job's run time in seconds (0: no cap, else >= 600).
+	MaximumTimeout int `json:"maximumTimeout,omitempty"`
+	// MaintenanceNote is a free-form note (1024 characters at most).
+	MaintenanceNote string `json:"maintenanceNote,omitempty"`
+}
+
+// ManagerSettings configure the runner manager pods.
+type ManagerSettings struct {
+	// Image of gitlab-runner, with a pinned tag or digest (never latest).
+	Image string `json:"image,omitempty"`
+	// Replicas of the manager (each one polls GitLab for jobs).
+	Replicas *int `json:"replicas,omitempty"`
+	// AntiAffinity spreads managers across nodes: preferred (default), required or none.
+	AntiAffinity string `json:"antiAffinity,omitempty"`
+	// Concurrent is the most jobs one manager runs at once.
+	Concurrent int `json:"concurrent,omitempty"`
+	// CheckInterval is the seconds between requests for new jobs.
+	CheckInterval int `json:"checkInterval,omitempty"`
+	// LogLevel: debug, info, warning, error, fatal or panic.
+	LogLevel string `json:"logLevel,omitempty"`
+	// LogFormat: runner, text or json.
+	LogFormat string `json:"logFormat,omitempty"`
+	// ShutdownTimeout is the seconds a forceful shutdown may take.
+	ShutdownTimeout int `json:"shutdownTimeout,omitempty"`
+	// TerminationGracePeriodSeconds must cover the longest job: on SIGQUIT the
+	// manager finishes running jobs before it exits. Default: 3600, or the
+	// runner's maximum timeout plus the shutdown timeout when that is longer.
+	TerminationGracePeriodSeconds int `json:"terminationGracePeriodSeconds,omitempty"`
+	// Resources of the manager container.
+	Resources ContainerResources `json:"resources"`
+	// RunAsUser, RunAsGroup and FSGroup of the manager pod (the image's
+	// gitlab-runner user by default).
+	RunAsUser  *int64 `json:"runAsUser,omitempty"`
+	RunAsGroup *int64 `json:"runAsGroup,omitempty"`
+	FSGroup    *int64 `json:"fsGroup,omitempty"`
+	// NodeSelector and Tolerations place the manager pods.
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+	Tolerations  []Toleration      `json:"tolerations,omitempty"`
+}
+
+// ExecutorSettings configure how the Kubernetes executor builds job pods.
+type ExecutorSettings struct {
+	// Image is the default job image.
+	Image string `json:"image,omitempty"`
+	// Privileged job containers (needed for docker-in-docker). Off by default;
+	// turning it on sets the job namespace's Pod Security level to privileged.
+	Privileged bool `json:"privileged,omitempty"`
+	// PullPolicy: any of never, if-not-present, always.
+	PullPolicy []string `json:"pullPolicy,omitempty"`
+	// PollInterval and PollTimeout (seconds) for waiting on job pods.
+	PollInterval int `json:"pollInterval,omitempty"`
+	PollTimeout  int `json:"pollTimeout,omitempty"`
+	// Build, Service and Helper container resources.
+	Build   ContainerResources `json:"build"`
+	Service ContainerResources `json:"service"`
+	Helper  ContainerResources `json:"helper"`
+	// ServiceAccount job pods run as (the namespace default when empty).
+	ServiceAccount string `json:"serviceAccount,omitempty"`
+	// NodeSelector, Tolerations, PodLabels and PodAnnotations of job pods.
+	NodeSelector   map[string]string `json:"nodeSelector,omitempty"`
+	Tolerations    []Toleration      `json:"tolerations,omitempty"`
+	PodLabels      map[string]string `json:"podLabels,omitempty"`
+	PodAnnotations map[string]string `json:"podAnnotations,omitempty"`
+	// PodTerminationGracePeriodSeconds and CleanupGracePeriodSeconds of job pods.
+	PodTerminationGracePeriodSeconds *int `json:"podTerminationGracePeriodSeconds,omitempty"`
+	CleanupGracePeriodSeconds        *int `json:"cleanupGracePeriodSeconds,omitempty"`
+	// UseInformers lets the executor watch job pods instead of polling
+	// (grants pods list/watch). Default true.
+	UseInformers *bool `json:"useInformers,omitempty"`
+	// PrintPodWarningEvents prints pod warning events in job logs (grants
+	// events list). Default true.
+	PrintPodWarningEvents *bool `json:"printPodWarningEvents,omitempty"`
+	// PodDisruptionBudget gives each job pod a PodDisruptionBudget (grants
+	// policy/poddisruptionbudgets create/get).
+	PodDisruptionBudget bool `json:"podDisruptionBudget,omitempty"`
+	// FeatureFlags (FF_*) for `[runners.feature_flags]`; some change the RBAC rules.
+	FeatureFlags map[string]bool `json:"featureFlags,omitempty"`
+	// PodSecurity is the Pod Security level enforced on a created job
+	// namespace: baseline (default), restricted or privileged.
+	PodSecurity string `json:"podSecurity,omitempty"`
+}
+
+// ContainerResources are Kubernetes quantities ("500m", "1Gi"); empty means unset.
+type ContainerResources struct {
+	CPURequest    string `json:"cpuRequest,omitempty"`
+	CPULimit      string `json:"cpuLimit,omitempty"`
+	MemoryRequest string `json:"memoryRequest,omitempty"`
+	MemoryLimit   string `json:"memoryLimit,omitempty"`
+}
+
+// Toleration lets pods schedule onto tainted nodes.
+type Toleration struct {
+	Key string `json:"key,omitempty"`
+	// Operator: Equal (default) or Exists.
+	Operator string `json:"operator,omitempty"`
+	Value    string `json:"value,omitempty"`
+	// Effect: NoSchedule, PreferNoSchedule, NoExecute, or empty for all.
+	Effect string `json:"effect,omitempty"`
+}
+
+// Defaults for everything optional.
+const (
+	DefaultManagerImage      = "registry.gitlab.com/gitlab-org/gitlab-runner:alpine-v18.6.0"
+	DefaultJobImage          = "alpine:3.22"
+	DefaultReplicas          = 2
+	DefaultConcurrent        = 10
+	DefaultCheckInterval     = 3
+	DefaultShutdownTimeout   = 30
+	DefaultGracePeriod       = 3600
+	DefaultPollInterval      = 3
+	DefaultPollTimeout       = 180
+	DefaultRunAsUser         = 100   // gitlab-runner user of the alpine image
+	DefaultRunAsGroup        = 65533 // its nogroup, as the official chart uses
+	MetricsPort              = 9252
+	defaultJobNamespaceExtra = "-jobs"
+)
+
+// WithDefaults returns a copy of s with every unset optional setting filled in.
+// stack names the Pulumi stack, used in the runner's default description.
+func (s FleetSettings) WithDefaults(stack string) FleetSettings {
+	out := s
+	if out.Namespace == "" {
+		out.Namespace = "gitlab-runner-" + out.Name
+	}
+	if out.JobNamespace == "" {
+		out.JobNamespace = out.Namespace + defaultJobNamespaceExtra
+	}
+	out.CreateNamespace = boolOr(out.CreateNamespace, true)
+	out.CreateJobNamespace = boolOr(out.CreateJobNamespace, true)
+
+	r := &out.Runner
+	if out.TokenConfigKey == "" {
+		if r.Description == "" {
+			r.Description = out.Name + " (" + stack + ")"
+		}
+		if r.AccessLevel == "" {
+			r.AccessLevel = "not_protected"
+		}
+		r.Untagged = boolOr(r.Untagged, len(r.Tags) == 0)
+	}
+
+	m := &out.Manager
+	m.Image = stringOr(m.Image, DefaultManagerImage)
+	if m.Replicas == nil {
+		m.Replicas = ptr(DefaultReplicas)
+	}
+	m.AntiAffinity = stringOr(m.AntiAffinity, "preferred")
+	m.Concurrent = intOr(m.Concurrent, DefaultConcurrent)
+	m.CheckInterval = intOr(m.CheckInterval, DefaultCheckInterval)
+	m.LogLevel = stringOr(m.LogLevel, "info")
+	m.LogFormat = stringOr(m.LogFormat, "json")
+	m.ShutdownTimeout = intOr(m.ShutdownTimeout, DefaultShutdownTimeout)
+	m.TerminationGracePeriodSeconds = intOr(m.TerminationGracePeriodSeconds,
+		max(DefaultGracePeriod, r.MaximumTimeout+m.ShutdownTimeout))
+	m.Resources = m.Resources.withDefaults(ContainerResources{CPURequest: "100m", MemoryRequest: "128Mi", MemoryLimit: "256Mi"})
+	if m.RunAsUser == nil {
+		m.RunAsUser = ptr(int64(DefaultRunAsUser))
+	}
+	if m.RunAsGroup == nil {
+		m.RunAsGroup = ptr(int64(DefaultRunAsGroup))
+	}
+	if m.FSGroup == nil {
+		m.FSGroup = ptr(int64(DefaultRunAsGroup))
+	}
+
+	e := &out.Executor
+	e.Image = stringOr(e.Image, DefaultJobImage)
+	if len(e.PullPolicy) == 0 {
+		e.PullPolicy = []string{"if-not-present"}
+	}
+	e.PollInterval = intOr(e.PollInterval, DefaultPollInterval)
+	e.PollTimeout = intOr(e.PollTimeout, DefaultPollTimeout)
+	e.Build = e.Build.withDefaults(ContainerResources{CPURequest: "500m", MemoryRequest: "512Mi", MemoryLimit: "2Gi"})
+	e.Service = e.Service.withDefaults(ContainerResources{CPURequest: "100m", MemoryRequest: "128Mi", MemoryLimit: "1Gi"})
+	e.Helper = e.Helper.withDefaults(ContainerResources{CPURequest: "50m", MemoryRequest: "64Mi", MemoryLimit: "256Mi"})
+	e.UseInformers = boolOr(e.UseInformers, true)
+	e.PrintPodWarningEvents = boolOr(e.PrintPodWarningEvents, true)
+	if e.PodSecurity == "" {
+		e.PodSecurity = "baseline"
+		if e.Privileged {
+			e.PodSecurity = "privileged"
+		}
+	}
+	return out
+}
+
+// ManagesRunner reports whether the fleet creates its runner in GitLab
+// (rather than using an existing token).
+func (s FleetSettings) ManagesRunner() bool { return s.TokenConfigKey == "" }
+
+func (c ContainerResources) withDefaults(d ContainerResources) ContainerResources {
+	return ContainerResources{
+		CPURequest:    stringOr(c.CPURequest, d.CPURequest),
+		CPULimit:      stringOr(c.CPULimit, d.CPULimit),
+		MemoryRequest: stringOr(c.MemoryRequest, d.MemoryRequest),
+		MemoryLimit:   stringOr(c.MemoryLimit, d.MemoryLimit),
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func boolOr(v *bool, d bool) *bool {
+	if v == nil {
+		return &d
+	}
+	return v
+}
+
+func stringOr(v, d string) string {
+	if v == "" {
+		return d
+	}
+	return v
+}
+
+func intOr(v, d int) int {
+	if v == 0 {
+		return d
+	}
+	return v
+}

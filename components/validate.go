@@ -1,0 +1,352 @@
+package components
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// Problem is one invalid setting: where it is and what is allowed.
+type Problem struct {
+	Path    string
+	Message string
+}
+
+func (p Problem) String() string { return p.Path + ": " + p.Message }
+
+// Problems collects every invalid setting so all of them are reported at once.
+type Problems []Problem
+
+func (ps *Problems) add(path, format string, args ...any) {
+	*ps = append(*ps, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// Err returns nil when there is no problem, else one error listing them all.
+func (ps Problems) Err() error {
+	if len(ps) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "invalid stack configuration (%d problem(s)); nothing was created:", len(ps))
+	for _, p := range ps {
+		b.WriteString("\n  - " + p.String())
+	}
+	return fmt.Errorf("%s", b.String())
+}
+
+// Name limits: StatefulSet pods add "-<ordinal>" and their controller-revision-hash
+// label adds "-<10 chars>" to the fleet name, and both must stay within 63.
+const maxFleetNameLength = 40
+
+var (
+	runnerTypes    = []string{"instance_type", "group_type", "project_type"}
+	accessLevels   = []string{"not_protected", "ref_protected"}
+	logLevels      = []string{"debug", "info", "warning", "error", "fatal", "panic"}
+	logFormats     = []string{"runner", "text", "json"}
+	pullPolicies   = []string{"never", "if-not-present", "always"}
+	antiAffinities = []string{"preferred", "required", "none"}
+	podSecurities  = []string{"restricted", "baseline", "privileged"}
+	taintEffects   = []string{"", "NoSchedule", "PreferNoSchedule", "NoExecute"}
+	featureFlagRe  = regexp.MustCompile(`^FF_[A-Z0-9_]+$`)
+	// Feature flags whose permissions this project does not grant: they need
+	// configmaps, PVCs and namespaces in the job namespace.
+	unsupportedFeatureFlags = []string{"FF_SUSPENDABLE_ENVIRONMENTS"}
+)
+
+// Validate checks a defaulted fleet (see WithDefaults) and returns every
+// problem found; path prefixes each problem's location, e.g. "fleets[0]".
+func (s FleetSettings) Validate(path string) Problems {
+	var ps Problems
+	at := func(field string) string { return path + "." + field }
+
+	if s.Name == "" {
+		ps.add(at("name"), "is required: a lowercase DNS label such as \"docker-builds\"")
+	} else {
+		checkDNS1035(&ps, at("name"), s.Name, maxFleetNameLength)
+	}
+	checkDNS1123(&ps, at("namespace"), s.Namespace)
+	checkDNS1123(&ps, at("jobNamespace"), s.JobNamespace)
+
+	if s.ManagesRunner() {
+		s.Runner.validate(&ps, at("runner"))
+	} else {
+		if !validConfigKey(s.TokenConfigKey) {
+			ps.add(at("tokenConfigKey"), "must be a config key name of letters, digits, '-' or '_', got %q", s.TokenConfigKey)
+		}
+		if s.Runner.Type != "" || len(s.Runner.Tags) > 0 || s.Runner.GroupID != 0 || s.Runner.ProjectID != 0 ||
+			s.Runner.Description != "" || s.Runner.MaximumTimeout != 0 || s.Runner.MaintenanceNote != "" ||
+			s.Runner.Untagged != nil || s.Runner.Locked || s.Runner.Paused || s.Runner.AccessLevel != "" {
+			ps.add(at("runner"), "must be empty when tokenConfigKey is set: an existing token's runner settings live in GitLab; remove runner or tokenConfigKey")
+		}
+	}
+	s.Manager.validate(&ps, at("manager"), s.Runner.MaximumTimeout)
+	s.Executor.validate(&ps, at("executor"))
+	return ps
+}
+
+func (r RunnerSettings) validate(ps *Problems, path string) {
+	at := func(field string) string { return path + "." + field }
+	switch r.Type {
+	case "":
+		ps.add(at("type"), "is required: one of %s (or set tokenConfigKey to use an existing token)", strings.Join(runnerTypes, ", "))
+	case "instance_type":
+		if r.GroupID != 0 || r.ProjectID != 0 {
+			ps.add(path, "instance_type runners take neither groupId nor projectId; remove them or pick group_type/project_type")
+		}
+	case "group_type":
+		if r.GroupID <= 0 {
+			ps.add(at("groupId"), "must be a positive GitLab group id for a group_type runner, got %d", r.GroupID)
+		}
+		if r.ProjectID != 0 {
+			ps.add(at("projectId"), "must not be set for a group_type runner")
+		}
+	case "project_type":
+		if r.ProjectID <= 0 {
+			ps.add(at("projectId"), "must be a positive GitLab project id for a project_type runner, got %d", r.ProjectID)
+		}
+		if r.GroupID != 0 {
+			ps.add(at("groupId"), "must not be set for a project_type runner")
+		}
+	default:
+		checkEnum(ps, at("type"), r.Type, runnerTypes)
+	}
+	checkEnum(ps, at("accessLevel"), r.AccessLevel, accessLevels)
+	if r.MaximumTimeout != 0 && r.MaximumTimeout < 600 {
+		ps.add(at("maximumTimeout"), "must be at least 600 seconds (GitLab's minimum), or 0 for no limit; got %d", r.MaximumTimeout)
+	}
+	if len(r.MaintenanceNote) > 1024 {
+		ps.add(at("maintenanceNote"), "must be at most 1024 characters, got %d", len(r.MaintenanceNote))
+	}
+	seen := map[string]bool{}
+	for i, tag := range r.Tags {
+		switch {
+		case strings.TrimSpace(tag) == "":
+			ps.add(fmt.Sprintf("%s[%d]", at("tags"), i), "must not be empty")
+		case strings.Contains(tag, ","):
+			ps.add(fmt.Sprintf("%s[%d]", at("tags"), i), "must not contain ',' (GitLab splits tags on commas), got %q", tag)
+		case seen[tag]:
+			ps.add(fmt.Sprintf("%s[%d]", at("tags"), i), "duplicate tag %q", tag)
+		}
+		seen[tag] = true
+	}
+	if len(r.Tags) == 0 && r.Untagged != nil && !*r.Untagged {
+		ps.add(at("untagged"), "is false and there are no tags, so the runner would never pick a job; add tags or set untagged: true")
+	}
+}
+
+func (m ManagerSettings) validate(ps *Problems, path string, maximumTimeout int) {
+	at := func(field string) string { return path + "." + field }
+	checkImage(ps, at("image"), m.Image)
+	if m.Replicas != nil && (*m.Replicas < 0 || *m.Replicas > 50) {
+		ps.add(at("replicas"), "must be between 0 and 50, got %d", *m.Replicas)
+	}
+	checkEnum(ps, at("antiAffinity"), m.AntiAffinity, antiAffinities)
+	checkRange(ps, at("concurrent"), m.Concurrent, 1, 1000)
+	checkRange(ps, at("checkInterval"), m.CheckInterval, 1, 3600)
+	checkEnum(ps, at("logLevel"), m.LogLevel, logLevels)
+	checkEnum(ps, at("logFormat"), m.LogFormat, logFormats)
+	checkRange(ps, at("shutdownTimeout"), m.ShutdownTimeout, 1, 3600)
+	checkRange(ps, at("terminationGracePeriodSeconds"), m.TerminationGracePeriodSeconds, 30, 7*24*3600)
+	if maximumTimeout > 0 && m.TerminationGracePeriodSeconds < maximumTimeout {
+		ps.add(at("terminationGracePeriodSeconds"),
+			"is %d but jobs may run for runner.maximumTimeout = %d seconds; raise it so a stopping manager can finish its jobs",
+			m.TerminationGracePeriodSeconds, maximumTimeout)
+	}
+	m.Resources.validate(ps, at("resources"))
+	for name, id := range map[string]*int64{"runAsUser": m.RunAsUser, "runAsGroup": m.RunAsGroup, "fsGroup": m.FSGroup} {
+		if id != nil && *id <= 0 {
+			ps.add(at(name), "must be a positive non-root id (the restricted Pod Security level forbids root), got %d", *id)
+		}
+	}
+	checkLabels(ps, at("nodeSelector"), m.NodeSelector)
+	checkTolerations(ps, at("tolerations"), m.Tolerations)
+}
+
+func (e ExecutorSettings) validate(ps *Problems, path string) {
+	at := func(field string) string { return path + "." + field }
+	checkImage(ps, at("image"), e.Image)
+	for i, p := range e.PullPolicy {
+		checkEnum(ps, fmt.Sprintf("%s[%d]", at("pullPolicy"), i), p, pullPolicies)
+	}
+	checkRange(ps, at("pollInterval"), e.PollInterval, 1, 600)
+	checkRange(ps, at("pollTimeout"), e.PollTimeout, 1, 3600)
+	if e.PollTimeout < e.PollInterval {
+		ps.add(at("pollTimeout"), "(%d) must be at least pollInterval (%d)", e.PollTimeout, e.PollInterval)
+	}
+	e.Build.validate(ps, at("build"))
+	e.Service.validate(ps, at("service"))
+	e.Helper.validate(ps, at("helper"))
+	if e.ServiceAccount != "" {
+		checkDNS1123Subdomain(ps, at("serviceAccount"), e.ServiceAccount)
+	}
+	checkLabels(ps, at("nodeSelector"), e.NodeSelector)
+	checkTolerations(ps, at("tolerations"), e.Tolerations)
+	checkLabels(ps, at("podLabels"), e.PodLabels)
+	for key := range e.PodAnnotations {
+		for _, msg := range validation.IsQualifiedName(key) {
+			ps.add(at("podAnnotations"), "key %q: %s", key, msg)
+		}
+	}
+	for name, v := range map[string]*int{"podTerminationGracePeriodSeconds": e.PodTerminationGracePeriodSeconds, "cleanupGracePeriodSeconds": e.CleanupGracePeriodSeconds} {
+		if v != nil && (*v < 0 || *v > 3600) {
+			ps.add(at(name), "must be between 0 and 3600 seconds, got %d", *v)
+		}
+	}
+	for _, name := range sortedKeys(e.FeatureFlags) {
+		switch {
+		case !featureFlagRe.MatchString(name):
+			ps.add(at("featureFlags"), "%q is not a feature flag name (FF_ followed by capitals, digits or '_')", name)
+		case slices.Contains(unsupportedFeatureFlags, name) && e.FeatureFlags[name]:
+			ps.add(at("featureFlags"), "%s needs configmaps, PVCs and namespaces in the job namespace, which this project does not grant; remove it", name)
+		}
+	}
+	checkEnum(ps, at("podSecurity"), e.PodSecurity, podSecurities)
+	if e.Privileged && e.PodSecurity != "privileged" {
+		ps.add(at("podSecurity"), "is %q but privileged job containers need the privileged level; set podSecurity: privileged or privileged: false", e.PodSecurity)
+	}
+}
+
+func (c ContainerResources) validate(ps *Problems, path string) {
+	for _, pair := range []struct{ kind, request, limit string }{{"cpu", c.CPURequest, c.CPULimit}, {"memory", c.MemoryRequest, c.MemoryLimit}} {
+		req := parseQuantity(ps, path+"."+pair.kind+"Request", pair.request)
+		limit := parseQuantity(ps, path+"."+pair.kind+"Limit", pair.limit)
+		if req != nil && limit != nil && req.Cmp(*limit) > 0 {
+			ps.add(path+"."+pair.kind+"Request", "(%s) must not exceed %sLimit (%s)", pair.request, pair.kind, pair.limit)
+		}
+	}
+}
+
+// parseQuantity checks a Kubernetes quantity; empty means unset.
+func parseQuantity(ps *Problems, path, value string) *resource.Quantity {
+	if value == "" {
+		return nil
+	}
+	q, err := resource.ParseQuantity(value)
+	if err != nil {
+		ps.add(path, "%q is not a Kubernetes quantity (e.g. \"500m\", \"2\", \"512Mi\", \"1Gi\")", value)
+		return nil
+	}
+	if q.Sign() <= 0 {
+		ps.add(path, "must be positive, got %q", value)
+		return nil
+	}
+	return &q
+}
+
+// checkImage requires a pinned reference: a tag other than latest, or a digest.
+func checkImage(ps *Problems, path, image string) {
+	if image == "" {
+		ps.add(path, "is required")
+		return
+	}
+	if strings.ContainsAny(image, " \t\n") {
+		ps.add(path, "%q must not contain white space", image)
+		return
+	}
+	if strings.Contains(image, "@sha256:") {
+		return
+	}
+	name, tag := image, ""
+	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
+		name, tag = image[:i], image[i+1:]
+	}
+	switch {
+	case name == "":
+		ps.add(path, "%q has no image name", image)
+	case tag == "":
+		ps.add(path, "%q has no tag: pin a version such as %q (an untagged image means latest)", image, image+":<version>")
+	case tag == "latest":
+		ps.add(path, "%q uses the latest tag: pin a version so every pod runs the same code", image)
+	}
+}
+
+// ValidateGitlabURL checks the address runner pods use to reach GitLab.
+func ValidateGitlabURL(path, raw string) Problems {
+	var ps Problems
+	u, err := url.Parse(raw)
+	switch {
+	case raw == "":
+		ps.add(path, "is required: the GitLab address runners connect to, e.g. https://gitlab.example.com/")
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+		ps.add(path, "%q must be an http(s) URL such as https://gitlab.example.com/", raw)
+	case u.RawQuery != "" || u.Fragment != "":
+		ps.add(path, "%q must not have a query or fragment", raw)
+	}
+	return ps
+}
+
+func checkEnum(ps *Problems, path, value string, allowed []string) {
+	if !slices.Contains(allowed, value) {
+		ps.add(path, "%q is not allowed: use one of %s", value, strings.Join(allowed, ", "))
+	}
+}
+
+func checkRange(ps *Problems, path string, value, lo, hi int) {
+	if value < lo || value > hi {
+		ps.add(path, "must be between %d and %d, got %d", lo, hi, value)
+	}
+}
+
+func checkDNS1035(ps *Problems, path, value string, maxLen int) {
+	for _, msg := range validation.IsDNS1035Label(value) {
+		ps.add(path, "%q: %s", value, msg)
+	}
+	if len(value) > maxLen {
+		ps.add(path, "%q is %d characters; at most %d leave room for the suffixes of generated object names", value, len(value), maxLen)
+	}
+}
+
+func checkDNS1123(ps *Problems, path, value string) {
+	for _, msg := range validation.IsDNS1123Label(value) {
+		ps.add(path, "%q: %s", value, msg)
+	}
+}
+
+func checkDNS1123Subdomain(ps *Problems, path, value string) {
+	for _, msg := range validation.IsDNS1123Subdomain(value) {
+		ps.add(path, "%q: %s", value, msg)
+	}
+}
+
+func checkLabels(ps *Problems, path string, labels map[string]string) {
+	for _, key := range sortedKeys(labels) {
+		for _, msg := range validation.IsQualifiedName(key) {
+			ps.add(path, "key %q: %s", key, msg)
+		}
+		for _, msg := range validation.IsValidLabelValue(labels[key]) {
+			ps.add(path, "value of %q: %s", key, msg)
+		}
+	}
+}
+
+func checkTolerations(ps *Problems, path string, tolerations []Toleration) {
+	for i, t := range tolerations {
+		at := fmt.Sprintf("%s[%d]", path, i)
+		if t.Key == "" {
+			ps.add(at+".key", "is required")
+		} else {
+			for _, msg := range validation.IsQualifiedName(t.Key) {
+				ps.add(at+".key", "%q: %s", t.Key, msg)
+			}
+		}
+		switch t.Operator {
+		case "", "Equal":
+		case "Exists":
+			if t.Value != "" {
+				ps.add(at+".value", "must be empty with operator Exists")
+			}
+		default:
+			ps.add(at+".operator", "%q is not allowed: use Equal or Exists", t.Operator)
+		}
+		checkEnum(ps, at+".effect", t.Effect, taintEffects)
+	}
+}
+
+var configKeyRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*$`)
+
+func validConfigKey(key string) bool { return configKeyRe.MatchString(key) }

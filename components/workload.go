@@ -1,0 +1,289 @@
+package components
+
+import (
+	"strings"
+
+	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Specs of the runner manager workload: the StatefulSet, its headless Service
+// and its PodDisruptionBudget.
+
+// Paths inside the manager container.
+const (
+	configDir   = "/etc/gitlab-runner" // emptyDir: config.toml and .runner_system_id
+	templateDir = "/configmaps"        // config.toml and runner-template.toml
+	scriptDir   = "/scripts"           // entrypoint.sh
+	secretDir   = "/secrets"           // runner-token
+	tokenKey    = "runner-token"
+)
+
+// Labels returns the app.kubernetes.io labels of a fleet's objects.
+func Labels(s FleetSettings) map[string]string {
+	labels := SelectorLabels(s)
+	labels["app.kubernetes.io/component"] = "runner-manager"
+	labels["app.kubernetes.io/part-of"] = "gitlab-runner-fleet"
+	labels["app.kubernetes.io/managed-by"] = "pulumi"
+	if v := imageVersion(s.Manager.Image); v != "" {
+		labels["app.kubernetes.io/version"] = v
+	}
+	return labels
+}
+
+// SelectorLabels select a fleet's manager pods; they never change over the
+// fleet's life, as a StatefulSet's selector is immutable.
+func SelectorLabels(s FleetSettings) map[string]string {
+	return map[string]string{
+		"app.kubernetes.io/name":     "gitlab-runner",
+		"app.kubernetes.io/instance": s.Name,
+	}
+}
+
+// imageVersion is the image tag when it is a valid label value.
+func imageVersion(image string) string {
+	i := strings.LastIndex(image, ":")
+	if i < 0 || i < strings.LastIndex(image, "/") || strings.Contains(image, "@") {
+		return ""
+	}
+	tag := image[i+1:]
+	if len(tag) > 63 {
+		return ""
+	}
+	return tag
+}
+
+// workloadInputs are the names and checksums a manager pod refers to.
+type workloadInputs struct {
+	Namespace          pulumi.StringInput
+	ServiceAccountName pulumi.StringInput
+	ConfigMapName      pulumi.StringInput
+	EntrypointName     pulumi.StringInput
+	SecretName         pulumi.StringInput
+	// ConfigChecksum and TokenChecksum roll the pods when they change.
+	ConfigChecksum pulumi.StringInput
+	TokenChecksum  pulumi.StringInput
+	GitlabURL      string
+}
+
+func objectMeta(s FleetSettings, name string, namespace pulumi.StringInput) *metav1.ObjectMetaArgs {
+	return &metav1.ObjectMetaArgs{
+		Name:      pulumi.String(name),
+		Namespace: namespace,
+		Labels:    pulumi.ToStringMap(Labels(s)),
+	}
+}
+
+func headlessServiceArgs(s FleetSettings, namespace pulumi.StringInput) *corev1.ServiceArgs {
+	return &corev1.ServiceArgs{
+		Metadata: objectMeta(s, s.Name, namespace),
+		Spec: &corev1.ServiceSpecArgs{
+			ClusterIP: pulumi.String("None"),
+			Selector:  pulumi.ToStringMap(SelectorLabels(s)),
+			Ports: corev1.ServicePortArray{&corev1.ServicePortArgs{
+				Name:       pulumi.String("metrics"),
+				Port:       pulumi.Int(MetricsPort),
+				TargetPort: pulumi.String("metrics"),
+			}},
+		},
+	}
+}
+
+func podDisruptionBudgetArgs(s FleetSettings, namespace pulumi.StringInput) *policyv1.PodDisruptionBudgetArgs {
+	return &policyv1.PodDisruptionBudgetArgs{
+		Metadata: objectMeta(s, s.Name, namespace),
+		Spec: &policyv1.PodDisruptionBudgetSpecArgs{
+			// One manager at a time: a drain never stops the whole fleet at once.
+			MaxUnavailable: pulumi.Int(1),
+			Selector:       &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(SelectorLabels(s))},
+		},
+	}
+}
+
+func statefulSetArgs(s FleetSettings, in workloadInputs) *appsv1.StatefulSetArgs {
+	m := s.Manager
+	return &appsv1.StatefulSetArgs{
+		Metadata: objectMeta(s, s.Name, in.Namespace),
+		Spec: &appsv1.StatefulSetSpecArgs{
+			ServiceName:         pulumi.String(s.Name),
+			Replicas:            pulumi.Int(*m.Replicas),
+			PodManagementPolicy: pulumi.String("Parallel"),
+			UpdateStrategy:      &appsv1.StatefulSetUpdateStrategyArgs{Type: pulumi.String("RollingUpdate")},
+			Selector:            &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(SelectorLabels(s))},
+			Template: &corev1.PodTemplateSpecArgs{
+				Metadata: &metav1.ObjectMetaArgs{
+					Labels: pulumi.ToStringMap(Labels(s)),
+					Annotations: pulumi.StringMap{
+						"checksum/config": in.ConfigChecksum,
+						"checksum/token":  in.TokenChecksum,
+					},
+				},
+				Spec: podSpec(s, in),
+			},
+		},
+	}
+}
+
+func podSpec(s FleetSettings, in workloadInputs) *corev1.PodSpecArgs {
+	m := s.Manager
+	return &corev1.PodSpecArgs{
+		ServiceAccountName: in.ServiceAccountName,
+		// The Kubernetes executor talks to the API server with this token.
+		AutomountServiceAccountToken:  pulumi.Bool(true),
+		TerminationGracePeriodSeconds: pulumi.Int(m.TerminationGracePeriodSeconds),
+		SecurityContext: &corev1.PodSecurityContextArgs{
+			RunAsNonRoot:   pulumi.Bool(true),
+			RunAsUser:      pulumi.Int(int(*m.RunAsUser)),
+			RunAsGroup:     pulumi.Int(int(*m.RunAsGroup)),
+			FsGroup:        pulumi.Int(int(*m.FSGroup)),
+			SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
+		},
+		Affinity:     antiAffinity(s),
+		NodeSelector: pulumi.ToStringMap(m.NodeSelector),
+		Tolerations:  podTolerations(m.Tolerations),
+		Containers:   corev1.ContainerArray{managerContainer(s, in)},
+		Volumes: corev1.VolumeArray{
+			&corev1.VolumeArgs{Name: pulumi.String("config"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{
+				// In memory: config.toml holds the token once registered.
+				Medium: pulumi.String("Memory"), SizeLimit: pulumi.String("16Mi"),
+			}},
+			&corev1.VolumeArgs{Name: pulumi.String("tmp"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{SizeLimit: pulumi.String("256Mi")}},
+			&corev1.VolumeArgs{Name: pulumi.String("templates"), ConfigMap: &corev1.ConfigMapVolumeSourceArgs{Name: in.ConfigMapName}},
+			&corev1.VolumeArgs{Name: pulumi.String("scripts"), ConfigMap: &corev1.ConfigMapVolumeSourceArgs{
+				Name: in.EntrypointName, DefaultMode: pulumi.Int(0o555),
+			}},
+			&corev1.VolumeArgs{Name: pulumi.String("token"), Secret: &corev1.SecretVolumeSourceArgs{
+				SecretName: in.SecretName, DefaultMode: pulumi.Int(0o440),
+			}},
+		},
+	}
+}
+
+func managerContainer(s FleetSettings, in workloadInputs) *corev1.ContainerArgs {
+	m := s.Manager
+	metrics := pulumi.String("metrics")
+	probe := func(period, failures int) *corev1.ProbeArgs {
+		return &corev1.ProbeArgs{
+			HttpGet:          &corev1.HTTPGetActionArgs{Path: pulumi.String("/metrics"), Port: metrics},
+			PeriodSeconds:    pulumi.Int(period),
+			TimeoutSeconds:   pulumi.Int(5),
+			FailureThreshold: pulumi.Int(failures),
+		}
+	}
+	fieldEnv := func(name, path string) *corev1.EnvVarArgs {
+		return &corev1.EnvVarArgs{Name: pulumi.String(name), ValueFrom: &corev1.EnvVarSourceArgs{
+			FieldRef: &corev1.ObjectFieldSelectorArgs{FieldPath: pulumi.String(path)},
+		}}
+	}
+	return &corev1.ContainerArgs{
+		Name:            pulumi.String("runner"),
+		Image:           pulumi.String(m.Image),
+		ImagePullPolicy: pulumi.String("IfNotPresent"),
+		Command:         pulumi.ToStringArray([]string{"/bin/sh", scriptDir + "/entrypoint.sh"}),
+		Env: corev1.EnvVarArray{
+			&corev1.EnvVarArgs{Name: pulumi.String("CI_SERVER_URL"), Value: pulumi.String(in.GitlabURL)},
+			fieldEnv("POD_NAME", "metadata.name"),
+			fieldEnv("POD_NAMESPACE", "metadata.namespace"),
+			&corev1.EnvVarArgs{Name: pulumi.String("CONFIG_DIR"), Value: pulumi.String(configDir)},
+			&corev1.EnvVarArgs{Name: pulumi.String("TEMPLATE_DIR"), Value: pulumi.String(templateDir)},
+			&corev1.EnvVarArgs{Name: pulumi.String("RUNNER_TOKEN_FILE"), Value: pulumi.String(secretDir + "/" + tokenKey)},
+			// The root file system is read-only; give the runner a writable home.
+			&corev1.EnvVarArgs{Name: pulumi.String("HOME"), Value: pulumi.String("/tmp")},
+		},
+		Ports: corev1.ContainerPortArray{&corev1.ContainerPortArgs{
+			Name: metrics, ContainerPort: pulumi.Int(MetricsPort), Protocol: pulumi.String("TCP"),
+		}},
+		Resources: resourceRequirements(m.Resources),
+		// Registration may retry for minutes before the metrics port opens.
+		StartupProbe:   probe(10, 60),
+		LivenessProbe:  probe(30, 3),
+		ReadinessProbe: probe(10, 3),
+		Lifecycle: &corev1.LifecycleArgs{PreStop: &corev1.LifecycleHandlerArgs{
+			Exec: &corev1.ExecActionArgs{Command: pulumi.ToStringArray(PreStopCommand)},
+		}},
+		SecurityContext: &corev1.SecurityContextArgs{
+			AllowPrivilegeEscalation: pulumi.Bool(false),
+			Privileged:               pulumi.Bool(false),
+			ReadOnlyRootFilesystem:   pulumi.Bool(true),
+			RunAsNonRoot:             pulumi.Bool(true),
+			Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.ToStringArray([]string{"ALL"})},
+			SeccompProfile:           &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
+		},
+		VolumeMounts: corev1.VolumeMountArray{
+			volumeMount("config", configDir, false),
+			volumeMount("tmp", "/tmp", false),
+			volumeMount("templates", templateDir, true),
+			volumeMount("scripts", scriptDir, true),
+			volumeMount("token", secretDir, true),
+		},
+	}
+}
+
+func volumeMount(name, path string, readOnly bool) *corev1.VolumeMountArgs {
+	return &corev1.VolumeMountArgs{Name: pulumi.String(name), MountPath: pulumi.String(path), ReadOnly: pulumi.Bool(readOnly)}
+}
+
+func antiAffinity(s FleetSettings) *corev1.AffinityArgs {
+	term := &corev1.PodAffinityTermArgs{
+		TopologyKey:   pulumi.String("kubernetes.io/hostname"),
+		LabelSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(SelectorLabels(s))},
+	}
+	switch s.Manager.AntiAffinity {
+	case "required":
+		return &corev1.AffinityArgs{PodAntiAffinity: &corev1.PodAntiAffinityArgs{
+			RequiredDuringSchedulingIgnoredDuringExecution: corev1.PodAffinityTermArray{term},
+		}}
+	case "preferred":
+		return &corev1.AffinityArgs{PodAntiAffinity: &corev1.PodAntiAffinityArgs{
+			PreferredDuringSchedulingIgnoredDuringExecution: corev1.WeightedPodAffinityTermArray{
+				&corev1.WeightedPodAffinityTermArgs{Weight: pulumi.Int(100), PodAffinityTerm: term},
+			},
+		}}
+	default:
+		return nil
+	}
+}
+
+func podTolerations(tolerations []Toleration) corev1.TolerationArray {
+	var out corev1.TolerationArray
+	for _, t := range tolerations {
+		args := &corev1.TolerationArgs{Key: pulumi.String(t.Key), Operator: pulumi.String(stringOr(t.Operator, "Equal"))}
+		if t.Value != "" {
+			args.Value = pulumi.String(t.Value)
+		}
+		if t.Effect != "" {
+			args.Effect = pulumi.String(t.Effect)
+		}
+		out = append(out, args)
+	}
+	return out
+}
+
+func resourceRequirements(r ContainerResources) *corev1.ResourceRequirementsArgs {
+	list := func(cpu, memory string) pulumi.StringMap {
+		m := pulumi.StringMap{}
+		if cpu != "" {
+			m["cpu"] = pulumi.String(cpu)
+		}
+		if memory != "" {
+			m["memory"] = pulumi.String(memory)
+		}
+		return m
+	}
+	return &corev1.ResourceRequirementsArgs{
+		Requests: list(r.CPURequest, r.MemoryRequest),
+		Limits:   list(r.CPULimit, r.MemoryLimit),
+	}
+}
+
+// podSecurityLabels enforce a Pod Security Standard level on a namespace.
+func podSecurityLabels(level string) map[string]string {
+	return map[string]string{
+		"pod-security.kubernetes.io/enforce": level,
+		"pod-security.kubernetes.io/audit":   "restricted",
+		"pod-security.kubernetes.io/warn":    "restricted",
+	}
+}

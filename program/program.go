@@ -1,0 +1,132 @@
+// Package program is the Pulumi program: it reads the stack's settings,
+// validates all of them, and creates one RunnerFleet per fleet. main.go runs
+// it with pulumi.Run; tests and the local driver run the very same function
+// through mocks or the Automation API.
+package program
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+
+	"example.com/gitlab-runner-fleet/components"
+)
+
+// Project is the Pulumi project name, the namespace of its stack settings.
+const Project = "gitlab-runner-fleet"
+
+// Stack settings read by the program (besides the providers' own gitlab:* and kubernetes:*).
+const (
+	fleetsKey    = "fleets"
+	gitlabURLKey = "gitlabUrl"
+)
+
+// Stack is the validated configuration of a stack.
+type Stack struct {
+	// GitlabURL is the address runner managers use to reach GitLab.
+	GitlabURL string
+	Plans     []components.FleetPlan
+	// Tokens are existing runner tokens by fleet name (secret outputs).
+	Tokens map[string]pulumi.StringOutput
+}
+
+// Run is the program. Nothing is registered unless every setting is valid.
+func Run(ctx *pulumi.Context) error {
+	stack, err := Load(ctx)
+	if err != nil {
+		return err
+	}
+	fleets := make([]*components.RunnerFleet, len(stack.Plans))
+	outputs := pulumi.Map{}
+	for i, plan := range stack.Plans {
+		shared := map[string]pulumi.StringInput{}
+		for ns, owner := range plan.SharedFrom {
+			shared[ns] = fleets[owner].Namespaces[ns]
+		}
+		args := &components.RunnerFleetArgs{
+			Settings:         plan.Settings,
+			GitlabURL:        stack.GitlabURL,
+			CreateNamespaces: plan.Create,
+			SharedNamespaces: shared,
+		}
+		if token, ok := stack.Tokens[plan.Settings.Name]; ok {
+			args.Token = token
+		}
+		fleet, err := components.NewRunnerFleet(ctx, plan.Settings.Name, args)
+		if err != nil {
+			return err
+		}
+		fleets[i] = fleet
+		outputs[plan.Settings.Name] = pulumi.Map{
+			"namespace":       fleet.Namespace,
+			"jobNamespace":    fleet.JobNamespace,
+			"statefulSetName": fleet.StatefulSetName,
+			"runnerId":        fleet.RunnerID,
+		}
+	}
+	ctx.Export("fleets", outputs)
+	return nil
+}
+
+// Load reads and validates every setting of the stack, reporting all
+// problems at once.
+func Load(ctx *pulumi.Context) (*Stack, error) {
+	cfg := config.New(ctx, Project)
+	var ps components.Problems
+
+	raw := cfg.Get(fleetsKey)
+	if raw == "" {
+		ps = append(ps, components.Problem{Path: fleetsKey, Message: fmt.Sprintf(
+			"is required: list the runner fleets under %s:%s in Pulumi.%s.yaml (see README)", Project, fleetsKey, ctx.Stack())})
+		return nil, ps.Err()
+	}
+	decoded, problems := components.DecodeFleets(raw)
+	ps = append(ps, problems...)
+	fleets := make([]components.FleetSettings, len(decoded))
+	for i, f := range decoded {
+		fleets[i] = f.WithDefaults(ctx.Stack())
+	}
+	plans, problems := components.PlanFleets(fleets)
+	ps = append(ps, problems...)
+
+	gitlabURL := cfg.Get(gitlabURLKey)
+	if gitlabURL == "" {
+		gitlabURL = strings.TrimSuffix(strings.TrimSuffix(config.Get(ctx, "gitlab:baseUrl"), "/"), "/api/v4") + "/"
+		if gitlabURL == "/" {
+			gitlabURL = ""
+		}
+	}
+	ps = append(ps, components.ValidateGitlabURL(gitlabURLKey+" (or gitlab:baseUrl)", gitlabURL)...)
+	if config.Get(ctx, "gitlab:token") != "" && !ctx.IsConfigSecret("gitlab:token") {
+		ps = append(ps, components.Problem{Path: "gitlab:token", Message: "is stored in plain text; set it again with `pulumi config set --secret gitlab:token <token>`"})
+	}
+
+	tokens := map[string]pulumi.StringOutput{}
+	for i, f := range fleets {
+		if f.ManagesRunner() {
+			continue
+		}
+		path := fmt.Sprintf("fleets[%d].tokenConfigKey", i)
+		key := Project + ":" + f.TokenConfigKey
+		value := cfg.Get(f.TokenConfigKey)
+		switch {
+		case value == "":
+			ps = append(ps, components.Problem{Path: path, Message: fmt.Sprintf(
+				"names %s, which is not set; run `pulumi config set --secret %s glrt-...`", key, f.TokenConfigKey)})
+		case !ctx.IsConfigSecret(key):
+			ps = append(ps, components.Problem{Path: path, Message: fmt.Sprintf(
+				"names %s, which is stored in plain text; set it again with `pulumi config set --secret %s <token>`", key, f.TokenConfigKey)})
+		case !strings.HasPrefix(value, "glrt-"):
+			ps = append(ps, components.Problem{Path: path, Message: fmt.Sprintf(
+				"names %s, which does not hold a runner authentication token (glrt-...); registration tokens are not supported", key)})
+		default:
+			tokens[f.Name] = cfg.RequireSecret(f.TokenConfigKey)
+		}
+	}
+	if err := ps.Err(); err != nil {
+		return nil, err
+	}
+	return &Stack{GitlabURL: gitlabURL, Plans: plans, Tokens: tokens}, nil
+}
