@@ -34,8 +34,8 @@ exit 0
 
 type entrypointRun struct {
 	dir, configDir, log string
-	out             string
-	err             error
+	out                 string
+	err                 error
 }
 
 func runEntrypoint(t *testing.T, podName, token string, failures int) entrypointRun {
