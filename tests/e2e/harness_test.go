@@ -1,0 +1,410 @@
+// Package e2e runs the program through the real Pulumi engine (Automation
+// API, inline program) against a real Kubernetes API server (the local
+// control plane with kwok nodes) and the local GitLab API stand-in. TestMain
+// builds or reuses the toolchain, starts a private cluster and GitLab on free
+// ports, and stops them at the end; each test uses its own stack and fleets.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+
+	"example.com/gitlab-runner-fleet/localengine"
+)
+
+// harness is the shared local environment of the suite.
+type harness struct {
+	root       string
+	pulumiBin  string
+	pulumiHome string
+	kubeconfig string
+	clusterDir string
+	stateDir   string
+	gitlabAPI  string // http://127.0.0.1:PORT/api/v4/
+	token      string // the stand-in's admin token
+	gitlabDir  string
+}
+
+var h *harness
+
+func TestMain(m *testing.M) {
+	code, err := runSuite(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: setup failed:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func runSuite(m *testing.M) (int, error) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		return 0, err
+	}
+	if err := toolchainEnv(root); err != nil {
+		return 0, err
+	}
+	tmp, err := os.MkdirTemp("", "glrf-e2e-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(tmp)
+	h = &harness{
+		root:       root,
+		pulumiBin:  os.Getenv("GLRF_PULUMI"),
+		pulumiHome: os.Getenv("PULUMI_HOME"),
+		clusterDir: filepath.Join(tmp, "cluster"),
+		stateDir:   filepath.Join(tmp, "state"),
+		gitlabDir:  filepath.Join(tmp, "gitlab"),
+	}
+	stopCluster, err := h.startCluster()
+	if err != nil {
+		return 0, err
+	}
+	defer stopCluster()
+	stopGitlab, err := h.startGitlab()
+	if err != nil {
+		return 0, err
+	}
+	defer stopGitlab()
+	return m.Run(), nil
+}
+
+// toolchainEnv builds or reuses the toolchain (tools/toolchain.sh) unless the
+// caller (make) already exported its locations.
+func toolchainEnv(root string) error {
+	if os.Getenv("GLRF_PULUMI") != "" && os.Getenv("GLRF_KUBE_BIN") != "" && os.Getenv("PULUMI_HOME") != "" {
+		return nil
+	}
+	cmd := exec.Command(filepath.Join(root, "tools", "toolchain.sh"), "--env")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("tools/toolchain.sh failed (it builds pulumi, the Kubernetes provider, the control plane and kwok): %w", err)
+	}
+	scanner := bufio.NewScanner(bytes.NewReader(out))
+	for scanner.Scan() {
+		if k, v, ok := strings.Cut(strings.TrimPrefix(scanner.Text(), "export "), "="); ok {
+			if err := os.Setenv(k, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	var listeners []net.Listener
+	defer func() {
+		for _, l := range listeners {
+			l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		listeners = append(listeners, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+func (h *harness) startCluster() (func(), error) {
+	ports, err := freePorts(6)
+	if err != nil {
+		return nil, err
+	}
+	bin := filepath.Join(h.root, ".local", "bin", "cluster")
+	args := []string{"start", "--dir", h.clusterDir,
+		"--etcd-port", strconv.Itoa(ports[0]), "--etcd-peer-port", strconv.Itoa(ports[1]),
+		"--apiserver-port", strconv.Itoa(ports[2]), "--controller-manager-port", strconv.Itoa(ports[3]),
+		"--scheduler-port", strconv.Itoa(ports[4]), "--kwok-port", strconv.Itoa(ports[5])}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	stop := func() {
+		stop := exec.Command(bin, "stop", "--dir", h.clusterDir)
+		stop.Stdout, stop.Stderr = os.Stderr, os.Stderr
+		_ = stop.Run()
+	}
+	if err := cmd.Run(); err != nil {
+		stop()
+		return nil, fmt.Errorf("starting the local cluster: %w", err)
+	}
+	h.kubeconfig = filepath.Join(h.clusterDir, "kubeconfig")
+	return stop, nil
+}
+
+func (h *harness) startGitlab() (func(), error) {
+	ports, err := freePorts(1)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(h.gitlabDir, 0o700); err != nil {
+		return nil, err
+	}
+	listen := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	logFile, err := os.Create(filepath.Join(h.gitlabDir, "log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(filepath.Join(h.root, ".local", "bin", "gitlab-standin"), "--listen", listen,
+		"--state", filepath.Join(h.gitlabDir, "state.json"), "--token-file", filepath.Join(h.gitlabDir, "token"))
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting the GitLab stand-in: %w", err)
+	}
+	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); logFile.Close() }
+	h.gitlabAPI = "http://" + listen + "/api/v4/"
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if resp, err := http.Get(h.gitlabAPI + "version"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return nil, fmt.Errorf("the GitLab stand-in did not answer on %s", listen)
+		}
+	}
+	token, err := os.ReadFile(filepath.Join(h.gitlabDir, "token"))
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	h.token = strings.TrimSpace(string(token))
+	return stop, nil
+}
+
+// gitlab calls the stand-in's API as the admin; it returns the status and body.
+func (h *harness) gitlab(t *testing.T, method, path string, body any) (int, []byte) {
+	t.Helper()
+	var reader io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		require.NoError(t, err)
+		reader = bytes.NewReader(data)
+	}
+	url := h.gitlabAPI + strings.TrimPrefix(path, "/")
+	if strings.HasPrefix(path, "/-/") {
+		url = strings.TrimSuffix(h.gitlabAPI, "api/v4/") + strings.TrimPrefix(path, "/")
+	}
+	req, err := http.NewRequest(method, url, reader)
+	require.NoError(t, err)
+	req.Header.Set("PRIVATE-TOKEN", h.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, data
+}
+
+// kubectl runs kubectl against the suite's cluster.
+func (h *harness) kubectl(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command("kubectl", append([]string{"--kubeconfig", h.kubeconfig}, args...)...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func (h *harness) mustKubectl(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := h.kubectl(t, args...)
+	require.NoError(t, err, "kubectl %s: %s", strings.Join(args, " "), out)
+	return out
+}
+
+// testStack is one stack of the suite, in a temporary copy of the project.
+type testStack struct {
+	name  string
+	dir   string
+	stack auto.Stack
+	// log collects everything the engine printed for this stack.
+	log bytes.Buffer
+}
+
+// fleet is a fleet's settings as they appear in a stack file.
+type fleet = map[string]any
+
+func newStack(t *testing.T, name string, fleets ...fleet) *testStack {
+	t.Helper()
+	s := &testStack{name: name, dir: t.TempDir()}
+	data, err := os.ReadFile(filepath.Join(h.root, "Pulumi.yaml"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(s.dir, "Pulumi.yaml"), data, 0o644))
+	s.writeConfig(t, map[string]any{
+		"gitlab:baseUrl":             h.gitlabAPI,
+		"kubernetes:context":         "glrf-local",
+		"gitlab-runner-fleet:fleets": fleets,
+	})
+	stack, err := localengine.Stack(context.Background(), name, localengine.Options{
+		WorkDir: s.dir, StateDir: h.stateDir, PulumiHome: h.pulumiHome, PulumiBin: h.pulumiBin,
+		Env: map[string]string{"KUBECONFIG": h.kubeconfig, "GITLAB_TOKEN": h.token},
+	})
+	require.NoError(t, err)
+	s.stack = stack
+	t.Cleanup(func() {
+		ctx := context.Background()
+		if _, err := s.stack.Destroy(ctx, optdestroy.ProgressStreams(&s.log)); err != nil {
+			t.Logf("cleanup: destroying %s: %v", name, err)
+		}
+		_ = s.stack.Workspace().RemoveStack(ctx, name)
+	})
+	return s
+}
+
+func (s *testStack) file() string { return filepath.Join(s.dir, "Pulumi."+s.name+".yaml") }
+
+// writeConfig replaces the stack file's config, keeping what the CLI added
+// (the passphrase's encryption salt).
+func (s *testStack) writeConfig(t *testing.T, config map[string]any) {
+	t.Helper()
+	doc := map[string]any{}
+	if data, err := os.ReadFile(s.file()); err == nil {
+		require.NoError(t, yaml.Unmarshal(data, &doc))
+	}
+	doc["config"] = config
+	data, err := yaml.Marshal(doc)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(s.file(), data, 0o644))
+}
+
+// setConfig changes one stack setting in the file.
+func (s *testStack) setConfig(t *testing.T, key string, value any) {
+	t.Helper()
+	doc := map[string]any{}
+	data, err := os.ReadFile(s.file())
+	require.NoError(t, err)
+	require.NoError(t, yaml.Unmarshal(data, &doc))
+	config, _ := doc["config"].(map[string]any)
+	config[key] = value
+	s.writeConfig(t, config)
+}
+
+func (s *testStack) setFleets(t *testing.T, fleets ...fleet) {
+	s.setConfig(t, "gitlab-runner-fleet:fleets", fleets)
+}
+
+func (s *testStack) up(t *testing.T, opts ...optup.Option) auto.UpResult {
+	t.Helper()
+	res, err := s.stack.Up(context.Background(), append(opts, optup.ProgressStreams(&s.log))...)
+	require.NoError(t, err, "up failed; engine output:\n%s", tail(s.log.String(), 60))
+	return res
+}
+
+func (s *testStack) preview(t *testing.T) auto.PreviewResult {
+	t.Helper()
+	res, err := s.stack.Preview(context.Background(), optpreview.ProgressStreams(&s.log), optpreview.Diff())
+	require.NoError(t, err, "preview failed; engine output:\n%s", tail(s.log.String(), 60))
+	return res
+}
+
+// previewSteps previews and returns the planned operation of every resource
+// whose operation is not "same", keyed by "type name".
+func (s *testStack) previewSteps(t *testing.T) (map[string]string, auto.PreviewResult) {
+	t.Helper()
+	ch := make(chan events.EngineEvent)
+	steps := map[string]string{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for e := range ch {
+			if e.ResourcePreEvent == nil {
+				continue
+			}
+			md := e.ResourcePreEvent.Metadata
+			if md.Op != apitype.OpSame {
+				steps[md.Type+" "+resource.URN(md.URN).Name()] = string(md.Op)
+			}
+		}
+	}()
+	res, err := s.stack.Preview(context.Background(), optpreview.ProgressStreams(&s.log), optpreview.Diff(), optpreview.EventStreams(ch))
+	<-done
+	require.NoError(t, err, "preview failed; engine output:\n%s", tail(s.log.String(), 60))
+	return steps, res
+}
+
+func (s *testStack) refresh(t *testing.T) auto.RefreshResult {
+	t.Helper()
+	res, err := s.stack.Refresh(context.Background(), optrefresh.ProgressStreams(&s.log))
+	require.NoError(t, err, "refresh failed; engine output:\n%s", tail(s.log.String(), 60))
+	return res
+}
+
+func (s *testStack) outputs(t *testing.T) auto.OutputMap {
+	t.Helper()
+	out, err := s.stack.Outputs(context.Background())
+	require.NoError(t, err)
+	return out
+}
+
+// runnerID is a fleet's runner id from the stack outputs.
+func (s *testStack) runnerID(t *testing.T, fleetName string) string {
+	t.Helper()
+	fleets, _ := s.outputs(t)["fleets"].Value.(map[string]any)
+	f, _ := fleets[fleetName].(map[string]any)
+	id, _ := f["runnerId"].(string)
+	require.NotEmpty(t, id, "runner id of %s", fleetName)
+	return id
+}
+
+// changes drops "same" from an engine change summary.
+func changes[K ~string](summary map[K]int) map[string]int {
+	out := map[string]int{}
+	for op, n := range summary {
+		if op != "same" && n > 0 {
+			out[string(op)] = n
+		}
+	}
+	return out
+}
+
+// waitReady waits for a fleet's StatefulSet to finish rolling out.
+func waitReady(t *testing.T, namespace, name string) {
+	t.Helper()
+	h.mustKubectl(t, "rollout", "status", "statefulset/"+name, "-n", namespace, "--timeout=120s")
+}
+
+func tail(s string, lines int) string {
+	all := strings.Split(s, "\n")
+	if len(all) > lines {
+		all = all[len(all)-lines:]
+	}
+	return strings.Join(all, "\n")
+}
+
+// groupFleet is a small group runner fleet named name.
+func groupFleet(name string, groupID int) fleet {
+	return fleet{
+		"name":    name,
+		"runner":  map[string]any{"type": "group_type", "groupId": groupID, "tags": []string{"e2e"}},
+		"manager": map[string]any{"replicas": 2, "antiAffinity": "required"},
+	}
+}

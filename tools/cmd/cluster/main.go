@@ -1,0 +1,139 @@
+// Command cluster starts, stops and inspects the local Kubernetes control
+// plane with kwok fake nodes (see package cluster).
+//
+//	go run ./cmd/cluster [flags] start|stop|status|kubeconfig [flags]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"example.com/gitlab-runner-fleet/tools/cluster"
+)
+
+const usage = `usage: cluster [flags] <start|stop|status|kubeconfig> [flags]
+
+  start       start the control plane and kwok nodes (no-op when healthy)
+  stop        stop every process of the cluster (--purge: delete its folder)
+  status      show each component; exits 1 unless all are healthy
+  kubeconfig  print the admin kubeconfig path
+
+flags:
+`
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	def := cluster.DefaultConfig()
+	cfg := def
+	fset := flag.NewFlagSet("cluster", flag.ContinueOnError)
+	fset.Usage = func() {
+		fmt.Fprint(fset.Output(), usage)
+		fset.PrintDefaults()
+	}
+	fset.StringVar(&cfg.Dir, "dir", envOr("GLRF_CLUSTER_DIR", "../.local/cluster"), "state folder (certs, etcd data, logs, pids, kubeconfig); env GLRF_CLUSTER_DIR")
+	fset.StringVar(&cfg.KubeBin, "kube-bin", def.KubeBin, "folder with etcd, kube-apiserver, kube-controller-manager, kube-scheduler; env GLRF_KUBE_BIN")
+	fset.StringVar(&cfg.KwokBin, "kwok-bin", def.KwokBin, "kwok executable; env GLRF_KWOK_BIN")
+	fset.StringVar(&cfg.KwokStages, "kwok-stages", def.KwokStages, "kwok's kustomize/stage folder; env GLRF_KWOK_STAGES")
+	fset.IntVar(&cfg.Ports.EtcdClient, "etcd-port", def.Ports.EtcdClient, "etcd client port")
+	fset.IntVar(&cfg.Ports.EtcdPeer, "etcd-peer-port", def.Ports.EtcdPeer, "etcd peer port")
+	fset.IntVar(&cfg.Ports.APIServer, "apiserver-port", def.Ports.APIServer, "kube-apiserver secure port")
+	fset.IntVar(&cfg.Ports.ControllerManager, "controller-manager-port", def.Ports.ControllerManager, "kube-controller-manager secure port")
+	fset.IntVar(&cfg.Ports.Scheduler, "scheduler-port", def.Ports.Scheduler, "kube-scheduler secure port")
+	fset.IntVar(&cfg.Ports.Kwok, "kwok-port", def.Ports.Kwok, "kwok server port (fake kubelet endpoint)")
+	fset.IntVar(&cfg.Nodes, "nodes", def.Nodes, "number of kwok fake nodes")
+	fset.DurationVar(&cfg.Timeout, "timeout", def.Timeout, "how long start may take")
+	fset.DurationVar(&cfg.StopGrace, "stop-grace", def.StopGrace, "how long stop waits after SIGTERM before SIGKILL")
+	purge := fset.Bool("purge", false, "stop: also remove the state folder")
+
+	// Flags may come before and after the command.
+	if err := fset.Parse(args); err != nil {
+		return 2
+	}
+	if fset.NArg() == 0 {
+		fset.Usage()
+		return 2
+	}
+	command := fset.Arg(0)
+	if err := fset.Parse(fset.Args()[1:]); err != nil {
+		return 2
+	}
+	if fset.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "unexpected arguments: %v\n", fset.Args())
+		return 2
+	}
+
+	// Ports and node count not given on the command line are those of the
+	// last start in this folder.
+	set := map[string]bool{}
+	fset.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if st, err := cluster.LoadState(cfg.Dir); err == nil {
+		keep := func(flagName string, dst *int, saved int) {
+			if !set[flagName] && saved > 0 {
+				*dst = saved
+			}
+		}
+		keep("etcd-port", &cfg.Ports.EtcdClient, st.Ports.EtcdClient)
+		keep("etcd-peer-port", &cfg.Ports.EtcdPeer, st.Ports.EtcdPeer)
+		keep("apiserver-port", &cfg.Ports.APIServer, st.Ports.APIServer)
+		keep("controller-manager-port", &cfg.Ports.ControllerManager, st.Ports.ControllerManager)
+		keep("scheduler-port", &cfg.Ports.Scheduler, st.Ports.Scheduler)
+		keep("kwok-port", &cfg.Ports.Kwok, st.Ports.Kwok)
+		keep("nodes", &cfg.Nodes, st.Nodes)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintln(os.Stderr, "warning:", err)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	switch command {
+	case "start":
+		if err := cluster.Start(ctx, cfg, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "start:", err)
+			return 1
+		}
+	case "stop":
+		if err := cluster.Stop(cfg, os.Stdout, *purge); err != nil {
+			fmt.Fprintln(os.Stderr, "stop:", err)
+			return 1
+		}
+	case "status":
+		report, err := cluster.Status(ctx, cfg)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "status:", err)
+			return 1
+		}
+		report.Print(os.Stdout)
+		if !report.Healthy() {
+			return 1
+		}
+	case "kubeconfig":
+		path, err := cluster.KubeconfigFile(cfg)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "kubeconfig:", err)
+			return 1
+		}
+		fmt.Println(path)
+	default:
+		fmt.Fprintf(os.Stderr, "unknown command %q\n", command)
+		fset.Usage()
+		return 2
+	}
+	return 0
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
