@@ -1,0 +1,125 @@
+// Command gitlab-standin serves the offline GitLab REST API stand-in of
+// package gitlab (runner endpoints only) so that the fleet program, the
+// stand-in pulumi-gitlab plugin and runner pods can be exercised without a
+// GitLab instance.
+//
+//	gitlab-standin --listen 127.0.0.1:18080 --state .local/gitlab/state.json \
+//	    --token-file .local/gitlab/admin-token [--token NAME=TOKEN:scope1,scope2]...
+//
+// --token-file names a file holding the administrator token (scopes api,
+// create_runner, manage_runner); it is generated (mode 0600) when missing.
+// Each request is logged to stderr without any token.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"example.com/gitlab-runner-fleet/tools/gitlab"
+)
+
+// tokenFlags collects repeated --token flags.
+type tokenFlags []gitlab.PersonalAccessToken
+
+func (t *tokenFlags) String() string {
+	names := make([]string, len(*t))
+	for i, tok := range *t {
+		names[i] = tok.Name
+	}
+	return strings.Join(names, ",")
+}
+
+func (t *tokenFlags) Set(v string) error {
+	tok, err := gitlab.ParseTokenFlag(v)
+	if err != nil {
+		return err
+	}
+	*t = append(*t, tok)
+	return nil
+}
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(log, os.Args[1:]); err != nil {
+		log.Error("gitlab-standin failed", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("gitlab-standin", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:18080", "address to listen on (port 0 picks a free port)")
+	statePath := fs.String("state", "", "JSON file runners are saved to and loaded from (empty: memory only)")
+	tokenFile := fs.String("token-file", "", "file with the administrator token; generated (0600) when missing")
+	externalURL := fs.String("external-url", "", "URL used in web_url fields (default http://LISTEN)")
+	var tokens tokenFlags
+	fs.Var(&tokens, "token", "extra personal access token NAME=TOKEN:scope1,scope2 (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+
+	if *tokenFile != "" {
+		tok, created, err := gitlab.LoadOrCreateTokenFile(*tokenFile)
+		if err != nil {
+			return err
+		}
+		tokens = append(tokens, gitlab.PersonalAccessToken{Name: "admin", Token: tok, Scopes: gitlab.AdminScopes})
+		log.Info("administrator token", "file", *tokenFile, "generated", created, "scopes", strings.Join(gitlab.AdminScopes, ","))
+	}
+	if len(tokens) == 0 {
+		return errors.New("no token configured: pass --token-file or --token")
+	}
+	if *statePath == "" {
+		log.Warn("no --state file: runners are kept in memory only")
+	}
+
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	if *externalURL == "" {
+		*externalURL = "http://" + ln.Addr().String()
+	}
+	srv, err := gitlab.New(gitlab.Config{StatePath: *statePath, Tokens: tokens, ExternalURL: *externalURL, Logger: log})
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+	log.Info("gitlab stand-in listening", "addr", ln.Addr().String(), "api", *externalURL+"/api/v4/",
+		"state", *statePath, "runners", srv.RunnerCount(), "version", gitlab.Version)
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

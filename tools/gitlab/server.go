@@ -1,0 +1,149 @@
+package gitlab
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Version is what GET /version reports.
+const (
+	Version  = "18.6.0-standin"
+	Revision = "standin"
+)
+
+// adminUserID is the id of the one user the stand-in knows.
+const adminUserID = 1
+
+// Config configures a Server.
+type Config struct {
+	// StatePath is the JSON file runners are saved to and loaded from; empty
+	// keeps them in memory only.
+	StatePath string
+	// Tokens are the personal access tokens the server accepts.
+	Tokens []PersonalAccessToken
+	// ExternalURL is used for the web_url fields (default http://localhost).
+	ExternalURL string
+	// Logger receives one line per request (never a token); nil discards.
+	Logger *slog.Logger
+	// Now is the clock (default time.Now); tests may fix it.
+	Now func() time.Time
+}
+
+// Server is the GitLab stand-in; it is an http.Handler.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	started time.Time
+	handler http.Handler
+
+	// pats maps the SHA-256 of each personal access token to it; fixed
+	// after New, so read without locking.
+	pats map[string]*PersonalAccessToken
+
+	mu      sync.Mutex
+	st      *stateFile
+	byID    map[int64]*runner
+	byToken map[string]*runner // SHA-256 of the runner token -> runner
+	fault   *Fault
+}
+
+// New loads the state file (if any) and returns a ready server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ExternalURL == "" {
+		cfg.ExternalURL = "http://localhost"
+	}
+	cfg.ExternalURL = strings.TrimRight(cfg.ExternalURL, "/")
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	st, err := loadState(cfg.StatePath)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg: cfg, log: log, started: cfg.Now(), st: st,
+		pats: map[string]*PersonalAccessToken{}, byID: map[int64]*runner{}, byToken: map[string]*runner{},
+	}
+	for i := range cfg.Tokens {
+		t := &cfg.Tokens[i]
+		if t.Token == "" {
+			return nil, fmt.Errorf("token %q is empty", t.Name)
+		}
+		if len(t.Scopes) == 0 {
+			return nil, fmt.Errorf("token %q has no scope", t.Name)
+		}
+		s.pats[digest(t.Token)] = t
+	}
+	for _, r := range st.Runners {
+		if s.byID[r.ID] != nil {
+			return nil, fmt.Errorf("state %s: runner %d appears twice", cfg.StatePath, r.ID)
+		}
+		s.byID[r.ID] = r
+		s.byToken[r.TokenSHA256] = r
+	}
+	s.handler = s.logRequests(s.injectFaults(s.routes()))
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// RunnerCount is the number of runners the server knows (for tests and logs).
+func (s *Server) RunnerCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.byID)
+}
+
+// routes maps the endpoints; see the package documentation.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	const api = "/api/v4"
+	mux.HandleFunc("POST "+api+"/user/runners", s.handleCreateRunner)
+	mux.HandleFunc("GET "+api+"/runners/all", s.handleListAllRunners)
+	mux.HandleFunc("GET "+api+"/runners/{id}", s.handleGetRunner)
+	mux.HandleFunc("PUT "+api+"/runners/{id}", s.handleUpdateRunner)
+	mux.HandleFunc("DELETE "+api+"/runners/{id}", s.handleDeleteRunner)
+	mux.HandleFunc("GET "+api+"/runners/{id}/managers", s.handleListManagers)
+	mux.HandleFunc("POST "+api+"/runners/verify", s.handleVerify)
+	mux.HandleFunc("POST "+api+"/jobs/request", s.handleJobRequest)
+	mux.HandleFunc("DELETE "+api+"/runners/managers", s.handleUnregisterManager)
+	mux.HandleFunc("GET "+api+"/user", s.handleCurrentUser)
+	mux.HandleFunc("GET "+api+"/version", s.handleVersion)
+	mux.HandleFunc("GET /-/health", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, "GitLab OK")
+	})
+	mux.HandleFunc("GET /-/standin/faults", s.handleGetFault)
+	mux.HandleFunc("POST /-/standin/faults", s.handleSetFault)
+	mux.HandleFunc("DELETE /-/standin/faults", s.handleClearFault)
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusNotFound, "404 Not Found")
+	})
+	return mux
+}
+
+func (s *Server) now() time.Time { return s.cfg.Now().UTC() }
+
+func (s *Server) webURL(path string) string { return s.cfg.ExternalURL + "/" + path }
+
+// saveLocked persists the state; the caller holds s.mu. On failure the
+// change stays in memory (and is saved with the next change) and the client
+// gets a 500, as it would from a GitLab whose database write failed.
+func (s *Server) saveLocked() error {
+	if err := saveState(s.cfg.StatePath, s.st); err != nil {
+		s.log.Error("saving state failed", "path", s.cfg.StatePath, "err", err)
+		return errors.New("saving state failed")
+	}
+	return nil
+}

@@ -1,0 +1,107 @@
+package gitlab
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+)
+
+// stateVersion is bumped when the state file's layout changes.
+const stateVersion = 1
+
+// stateFile is what is persisted: everything a restarted stand-in must still
+// know. Personal access tokens are configuration, not state, and are absent.
+type stateFile struct {
+	Version      int       `json:"version"`
+	NextRunnerID int64     `json:"next_runner_id"`
+	NextManager  int64     `json:"next_manager_id"`
+	Runners      []*runner `json:"runners"`
+}
+
+// loadState reads path; a missing file is an empty state.
+func loadState(path string) (*stateFile, error) {
+	st := &stateFile{Version: stateVersion, NextRunnerID: 1, NextManager: 1}
+	if path == "" {
+		return st, nil
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state: %w", err)
+	}
+	if err := json.Unmarshal(data, st); err != nil {
+		return nil, fmt.Errorf("parse state %s: %w", path, err)
+	}
+	if st.Version != stateVersion {
+		return nil, fmt.Errorf("state %s has version %d, want %d", path, st.Version, stateVersion)
+	}
+	// Ids only ever grow, even if the counters in the file were edited by hand.
+	for _, r := range st.Runners {
+		st.NextRunnerID = max(st.NextRunnerID, r.ID+1)
+		for _, m := range r.Managers {
+			st.NextManager = max(st.NextManager, m.ID+1)
+		}
+	}
+	return st, nil
+}
+
+// saveState writes st to path atomically: a temporary file in the same
+// directory, synced, then renamed over the old one. The file is 0600 because
+// it describes the runners of the instance even if it holds no token.
+func saveState(path string, st *stateFile) error {
+	if path == "" {
+		return nil
+	}
+	sort.Slice(st.Runners, func(i, j int) bool { return st.Runners[i].ID < st.Runners[j].ID })
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, append(data, '\n'), 0o600)
+}
+
+// writeFileAtomic replaces path with data so that readers see either the old
+// or the new content, never a partial write.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	if err = tmp.Chmod(perm); err != nil {
+		_ = tmp.Close()
+		return err
+	}
+	if _, err = tmp.Write(data); err != nil {
+		_ = tmp.Close()
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		_ = tmp.Close()
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	// Make the rename itself durable; not every filesystem supports syncing
+	// a directory, so a failure here is not an error.
+	if d, derr := os.Open(dir); derr == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	return nil
+}
