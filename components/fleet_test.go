@@ -89,6 +89,12 @@ func TestFleetRegistersEveryObjectUnderTheComponent(t *testing.T) {
 			if w.typ != tUserRunner && w.typ != tNamespace {
 				assert.Equal(t, "builds", mocks.String(r.Inputs, "metadata", "labels", "app.kubernetes.io/instance"))
 				assert.Equal(t, "pulumi", mocks.String(r.Inputs, "metadata", "labels", "app.kubernetes.io/managed-by"))
+				version := mocks.String(r.Inputs, "metadata", "labels", "app.kubernetes.io/version")
+				if w.typ == tStatefulSet {
+					assert.Equal(t, "alpine-v18.6.0", version)
+				} else {
+					assert.Empty(t, version, "only the workload carries the image version, so a bump touches nothing else")
+				}
 			}
 		})
 	}

@@ -28,6 +28,13 @@ func Labels(s FleetSettings) map[string]string {
 	labels["app.kubernetes.io/component"] = "runner-manager"
 	labels["app.kubernetes.io/part-of"] = "gitlab-runner-fleet"
 	labels["app.kubernetes.io/managed-by"] = "pulumi"
+	return labels
+}
+
+// workloadLabels add the runner's version to Labels. Only the StatefulSet and
+// its pods carry it, so an image bump changes nothing but the workload.
+func workloadLabels(s FleetSettings) map[string]string {
+	labels := Labels(s)
 	if v := imageVersion(s.Manager.Image); v != "" {
 		labels["app.kubernetes.io/version"] = v
 	}
@@ -105,8 +112,10 @@ func podDisruptionBudgetArgs(s FleetSettings, namespace pulumi.StringInput) *pol
 
 func statefulSetArgs(s FleetSettings, in workloadInputs) *appsv1.StatefulSetArgs {
 	m := s.Manager
+	meta := objectMeta(s, s.Name, in.Namespace)
+	meta.Labels = pulumi.ToStringMap(workloadLabels(s))
 	return &appsv1.StatefulSetArgs{
-		Metadata: objectMeta(s, s.Name, in.Namespace),
+		Metadata: meta,
 		Spec: &appsv1.StatefulSetSpecArgs{
 			ServiceName:         pulumi.String(s.Name),
 			Replicas:            pulumi.Int(*m.Replicas),
@@ -115,7 +124,7 @@ func statefulSetArgs(s FleetSettings, in workloadInputs) *appsv1.StatefulSetArgs
 			Selector:            &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(SelectorLabels(s))},
 			Template: &corev1.PodTemplateSpecArgs{
 				Metadata: &metav1.ObjectMetaArgs{
-					Labels: pulumi.ToStringMap(Labels(s)),
+					Labels: pulumi.ToStringMap(workloadLabels(s)),
 					Annotations: pulumi.StringMap{
 						"checksum/config": in.ConfigChecksum,
 						"checksum/token":  in.TokenChecksum,

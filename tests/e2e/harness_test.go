@@ -328,7 +328,7 @@ func (s *testStack) preview(t *testing.T) auto.PreviewResult {
 
 // previewSteps previews and returns the planned operation of every resource
 // whose operation is not "same", keyed by "type name".
-func (s *testStack) previewSteps(t *testing.T) (map[string]string, auto.PreviewResult) {
+func (s *testStack) previewSteps(t *testing.T, opts ...optpreview.Option) (map[string]string, auto.PreviewResult) {
 	t.Helper()
 	ch := make(chan events.EngineEvent)
 	steps := map[string]string{}
@@ -340,12 +340,18 @@ func (s *testStack) previewSteps(t *testing.T) (map[string]string, auto.PreviewR
 				continue
 			}
 			md := e.ResourcePreEvent.Metadata
-			if md.Op != apitype.OpSame {
+			switch md.Op {
+			case apitype.OpSame:
+			case apitype.OpCreateReplacement, apitype.OpDeleteReplaced, apitype.OpReplace:
+				// A replacement shows as several steps; one word for all of them.
+				steps[md.Type+" "+resource.URN(md.URN).Name()] = "replace"
+			default:
 				steps[md.Type+" "+resource.URN(md.URN).Name()] = string(md.Op)
 			}
 		}
 	}()
-	res, err := s.stack.Preview(context.Background(), optpreview.ProgressStreams(&s.log), optpreview.Diff(), optpreview.EventStreams(ch))
+	opts = append(opts, optpreview.ProgressStreams(&s.log), optpreview.Diff(), optpreview.EventStreams(ch))
+	res, err := s.stack.Preview(context.Background(), opts...)
 	<-done
 	require.NoError(t, err, "preview failed; engine output:\n%s", tail(s.log.String(), 60))
 	return steps, res
