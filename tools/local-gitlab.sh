@@ -24,7 +24,7 @@ start)
 		>>"$dir/gitlab-standin.log" 2>&1 </dev/null &
 	echo $! >"$pidfile"
 	for _ in $(seq 1 50); do
-		if curl -fsS "http://$listen/api/v4/version" >/dev/null 2>&1; then
+		if curl -fsS "http://$listen/-/health" >/dev/null 2>&1; then
 			echo "local GitLab stand-in up on http://$listen/api/v4/ (token in $dir/admin-token)"
 			exit 0
 		fi

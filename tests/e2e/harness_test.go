@@ -136,7 +136,22 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
+// startCluster starts a private cluster on free ports. Ports are only known
+// free until they are released for the cluster to bind, so another process
+// may take one in between: then it tries again with new ones.
 func (h *harness) startCluster() (func(), error) {
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		var stop func()
+		if stop, err = h.startClusterOnce(); err == nil {
+			return stop, nil
+		}
+		fmt.Fprintf(os.Stderr, "e2e: cluster start attempt %d failed: %v\n", attempt, err)
+	}
+	return nil, err
+}
+
+func (h *harness) startClusterOnce() (func(), error) {
 	ports, err := freePorts(6)
 	if err != nil {
 		return nil, err
@@ -149,7 +164,7 @@ func (h *harness) startCluster() (func(), error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	stop := func() {
-		stop := exec.Command(bin, "stop", "--dir", h.clusterDir)
+		stop := exec.Command(bin, "stop", "--purge", "--dir", h.clusterDir)
 		stop.Stdout, stop.Stderr = os.Stderr, os.Stderr
 		_ = stop.Run()
 	}
@@ -183,9 +198,11 @@ func (h *harness) startGitlab() (func(), error) {
 	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); logFile.Close() }
 	h.gitlabAPI = "http://" + listen + "/api/v4/"
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if resp, err := http.Get(h.gitlabAPI + "version"); err == nil {
+		if resp, err := http.Get(strings.TrimSuffix(h.gitlabAPI, "api/v4/") + "-/health"); err == nil {
 			resp.Body.Close()
-			break
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
 		}
 		if time.Now().After(deadline) {
 			stop()

@@ -2,8 +2,8 @@
 // kube-controller-manager and kube-scheduler. k8s.io/kubernetes is not meant
 // to be a dependency: its go.mod replaces every k8s.io/<staging> module with a
 // folder inside its own repository, so this module replaces each of them with
-// its published v0.x release instead (regenerate with build.sh's helper when
-// bumping the version).
+// its published v0.x release instead (regenerate the list when
+// bumping the version: list the "=> ./staging" lines of k8s.io/kubernetes's go.mod).
 module gitlab-runner-fleet/tools/build/kube
 
 go 1.26.6

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"example.com/gitlab-runner-fleet/tools/cluster"
@@ -39,7 +40,7 @@ func run(args []string) int {
 		fmt.Fprint(fset.Output(), usage)
 		fset.PrintDefaults()
 	}
-	fset.StringVar(&cfg.Dir, "dir", envOr("GLRF_CLUSTER_DIR", "../.local/cluster"), "state folder (certs, etcd data, logs, pids, kubeconfig); env GLRF_CLUSTER_DIR")
+	fset.StringVar(&cfg.Dir, "dir", envOr("GLRF_CLUSTER_DIR", defaultDir()), "state folder (certs, etcd data, logs, pids, kubeconfig); env GLRF_CLUSTER_DIR")
 	fset.StringVar(&cfg.KubeBin, "kube-bin", def.KubeBin, "folder with etcd, kube-apiserver, kube-controller-manager, kube-scheduler; env GLRF_KUBE_BIN")
 	fset.StringVar(&cfg.KwokBin, "kwok-bin", def.KwokBin, "kwok executable; env GLRF_KWOK_BIN")
 	fset.StringVar(&cfg.KwokStages, "kwok-stages", def.KwokStages, "kwok's kustomize/stage folder; env GLRF_KWOK_STAGES")
@@ -136,4 +137,21 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// defaultDir is .local/cluster in the repository around the working
+// directory (the folder holding Pulumi.yaml), wherever the command runs from.
+func defaultDir() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ".local/cluster"
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "Pulumi.yaml")); err == nil {
+			return filepath.Join(d, ".local", "cluster")
+		}
+		if filepath.Dir(d) == d {
+			return filepath.Join(dir, ".local", "cluster")
+		}
+	}
 }
