@@ -219,7 +219,7 @@ func (h *harness) startGitlab() (func(), error) {
 }
 
 // gitlab calls the stand-in's API as the admin; it returns the status and body.
-func (h *harness) gitlab(t *testing.T, method, path string, body any) (int, []byte) {
+func (h *harness) gitlab(t testing.TB, method, path string, body any) (int, []byte) {
 	t.Helper()
 	var reader io.Reader
 	if body != nil {
@@ -244,14 +244,14 @@ func (h *harness) gitlab(t *testing.T, method, path string, body any) (int, []by
 }
 
 // kubectl runs kubectl against the suite's cluster.
-func (h *harness) kubectl(t *testing.T, args ...string) (string, error) {
+func (h *harness) kubectl(t testing.TB, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.Command("kubectl", append([]string{"--kubeconfig", h.kubeconfig}, args...)...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
 
-func (h *harness) mustKubectl(t *testing.T, args ...string) string {
+func (h *harness) mustKubectl(t testing.TB, args ...string) string {
 	t.Helper()
 	out, err := h.kubectl(t, args...)
 	require.NoError(t, err, "kubectl %s: %s", strings.Join(args, " "), out)
@@ -270,7 +270,7 @@ type testStack struct {
 // fleet is a fleet's settings as they appear in a stack file.
 type fleet = map[string]any
 
-func newStack(t *testing.T, name string, fleets ...fleet) *testStack {
+func newStack(t testing.TB, name string, fleets ...fleet) *testStack {
 	t.Helper()
 	s := &testStack{name: name, dir: t.TempDir()}
 	data, err := os.ReadFile(filepath.Join(h.root, "Pulumi.yaml"))
@@ -301,7 +301,7 @@ func (s *testStack) file() string { return filepath.Join(s.dir, "Pulumi."+s.name
 
 // writeConfig replaces the stack file's config, keeping what the CLI added
 // (the passphrase's encryption salt).
-func (s *testStack) writeConfig(t *testing.T, config map[string]any) {
+func (s *testStack) writeConfig(t testing.TB, config map[string]any) {
 	t.Helper()
 	doc := map[string]any{}
 	if data, err := os.ReadFile(s.file()); err == nil {
@@ -313,30 +313,34 @@ func (s *testStack) writeConfig(t *testing.T, config map[string]any) {
 	require.NoError(t, os.WriteFile(s.file(), data, 0o644))
 }
 
-// setConfig changes one stack setting in the file.
-func (s *testStack) setConfig(t *testing.T, key string, value any) {
+// setConfig changes one stack setting in the file; nil removes it.
+func (s *testStack) setConfig(t testing.TB, key string, value any) {
 	t.Helper()
 	doc := map[string]any{}
 	data, err := os.ReadFile(s.file())
 	require.NoError(t, err)
 	require.NoError(t, yaml.Unmarshal(data, &doc))
 	config, _ := doc["config"].(map[string]any)
-	config[key] = value
+	if value == nil {
+		delete(config, key)
+	} else {
+		config[key] = value
+	}
 	s.writeConfig(t, config)
 }
 
-func (s *testStack) setFleets(t *testing.T, fleets ...fleet) {
+func (s *testStack) setFleets(t testing.TB, fleets ...fleet) {
 	s.setConfig(t, "gitlab-runner-fleet:fleets", fleets)
 }
 
-func (s *testStack) up(t *testing.T, opts ...optup.Option) auto.UpResult {
+func (s *testStack) up(t testing.TB, opts ...optup.Option) auto.UpResult {
 	t.Helper()
 	res, err := s.stack.Up(context.Background(), append(opts, optup.ProgressStreams(&s.log))...)
 	require.NoError(t, err, "up failed; engine output:\n%s", tail(s.log.String(), 60))
 	return res
 }
 
-func (s *testStack) preview(t *testing.T) auto.PreviewResult {
+func (s *testStack) preview(t testing.TB) auto.PreviewResult {
 	t.Helper()
 	res, err := s.stack.Preview(context.Background(), optpreview.ProgressStreams(&s.log), optpreview.Diff())
 	require.NoError(t, err, "preview failed; engine output:\n%s", tail(s.log.String(), 60))
@@ -345,7 +349,7 @@ func (s *testStack) preview(t *testing.T) auto.PreviewResult {
 
 // previewSteps previews and returns the planned operation of every resource
 // whose operation is not "same", keyed by "type name".
-func (s *testStack) previewSteps(t *testing.T, opts ...optpreview.Option) (map[string]string, auto.PreviewResult) {
+func (s *testStack) previewSteps(t testing.TB, opts ...optpreview.Option) (map[string]string, auto.PreviewResult) {
 	t.Helper()
 	ch := make(chan events.EngineEvent)
 	steps := map[string]string{}
@@ -374,14 +378,14 @@ func (s *testStack) previewSteps(t *testing.T, opts ...optpreview.Option) (map[s
 	return steps, res
 }
 
-func (s *testStack) refresh(t *testing.T) auto.RefreshResult {
+func (s *testStack) refresh(t testing.TB) auto.RefreshResult {
 	t.Helper()
 	res, err := s.stack.Refresh(context.Background(), optrefresh.ProgressStreams(&s.log))
 	require.NoError(t, err, "refresh failed; engine output:\n%s", tail(s.log.String(), 60))
 	return res
 }
 
-func (s *testStack) outputs(t *testing.T) auto.OutputMap {
+func (s *testStack) outputs(t testing.TB) auto.OutputMap {
 	t.Helper()
 	out, err := s.stack.Outputs(context.Background())
 	require.NoError(t, err)
@@ -389,7 +393,7 @@ func (s *testStack) outputs(t *testing.T) auto.OutputMap {
 }
 
 // runnerID is a fleet's runner id from the stack outputs.
-func (s *testStack) runnerID(t *testing.T, fleetName string) string {
+func (s *testStack) runnerID(t testing.TB, fleetName string) string {
 	t.Helper()
 	fleets, _ := s.outputs(t)["fleets"].Value.(map[string]any)
 	f, _ := fleets[fleetName].(map[string]any)
@@ -410,7 +414,7 @@ func changes[K ~string](summary map[K]int) map[string]int {
 }
 
 // waitReady waits for a fleet's StatefulSet to finish rolling out.
-func waitReady(t *testing.T, namespace, name string) {
+func waitReady(t testing.TB, namespace, name string) {
 	t.Helper()
 	h.mustKubectl(t, "rollout", "status", "statefulset/"+name, "-n", namespace, "--timeout=120s")
 }

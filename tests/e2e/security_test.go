@@ -17,7 +17,7 @@ import (
 
 // canI asks the API server whether the fleet's ServiceAccount may do verb on
 // resource in namespace (a SubjectAccessReview through kubectl).
-func canI(t *testing.T, sa, verb, resource, namespace string) bool {
+func canI(t testing.TB, sa, verb, resource, namespace string) bool {
 	t.Helper()
 	args := []string{"auth", "can-i", verb, resource, "--as", sa}
 	if base, sub, ok := strings.Cut(resource, "/"); ok {

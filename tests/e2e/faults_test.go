@@ -1,0 +1,379 @@
+package e2e
+
+// Fault tests: what the program and the engine do when the world does not
+// behave. Objects edited or deleted behind Pulumi's back (drift), GitLab
+// failing, an `up` interrupted half way, and a stack file that cannot be
+// valid. Every stack and fleet here is named fault-* so that other tests
+// sharing the backend, the cluster and the GitLab stand-in never see them.
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// faultDescription is a fleet's runner description in GitLab when the stack
+// does not set one: "<fleet> (<stack>)".
+func faultDescription(s *testStack, fleetName string) string {
+	return fleetName + " (" + s.name + ")"
+}
+
+// faultRunner is what these tests read of a GitLab runner.
+type faultRunner struct {
+	ID          int    `json:"id"`
+	Description string `json:"description"`
+}
+
+// faultRunners lists every runner GitLab holds with this description (the
+// admin list, all pages).
+func faultRunners(t *testing.T, description string) []faultRunner {
+	t.Helper()
+	var found []faultRunner
+	for page := 1; ; page++ {
+		status, body := h.gitlab(t, http.MethodGet, fmt.Sprintf("runners/all?per_page=100&page=%d", page), nil)
+		require.Equal(t, http.StatusOK, status, string(body))
+		var runners []faultRunner
+		require.NoError(t, json.Unmarshal(body, &runners))
+		for _, r := range runners {
+			if r.Description == description {
+				found = append(found, r)
+			}
+		}
+		if len(runners) < 100 {
+			return found
+		}
+	}
+}
+
+// faultInject makes the stand-in fail the next matching API requests (see
+// tools/gitlab/faults.go); the fault is cleared when the test ends, before
+// the stack is destroyed.
+func faultInject(t *testing.T, status, count int, method, path string) {
+	t.Helper()
+	code, body := h.gitlab(t, http.MethodPost, "/-/standin/faults",
+		map[string]any{"status": status, "count": count, "method": method, "path": path})
+	require.Equal(t, http.StatusCreated, code, string(body))
+	t.Cleanup(func() { faultClear(t) })
+}
+
+func faultClear(t *testing.T) {
+	t.Helper()
+	code, body := h.gitlab(t, http.MethodDelete, "/-/standin/faults", nil)
+	require.Equal(t, http.StatusNoContent, code, string(body))
+}
+
+// faultsLeft is how many failures the injected fault still has in store.
+func faultsLeft(t *testing.T) int {
+	t.Helper()
+	code, body := h.gitlab(t, http.MethodGet, "/-/standin/faults", nil)
+	require.Equal(t, http.StatusOK, code, string(body))
+	var f struct {
+		Count int `json:"count"`
+	}
+	require.NoError(t, json.Unmarshal(body, &f))
+	return f.Count
+}
+
+// faultObject is the part of a Kubernetes object these tests look at.
+type faultObject struct {
+	Metadata struct {
+		Name string `json:"name"`
+	} `json:"metadata"`
+	Data   map[string]string `json:"data"`
+	Status struct {
+		ReadyReplicas int `json:"readyReplicas"`
+	} `json:"status"`
+	Spec struct {
+		Replicas int `json:"replicas"`
+	} `json:"spec"`
+}
+
+// faultObjects lists the objects of one kind that carry the fleet's instance
+// label in namespace. It reads kubectl's stdout only: "No resources found"
+// and a missing namespace are not errors, just no objects.
+func faultObjects(t *testing.T, kind, namespace, fleetName string) []faultObject {
+	t.Helper()
+	cmd := exec.Command("kubectl", "--kubeconfig", h.kubeconfig, "get", kind, "-n", namespace,
+		"-l", "app.kubernetes.io/instance="+fleetName, "-o", "json")
+	out, err := cmd.Output()
+	var stderr []byte
+	if exitErr, ok := err.(*exec.ExitError); ok {
+		stderr = exitErr.Stderr
+	}
+	require.NoError(t, err, "kubectl get %s: %s", kind, stderr)
+	var list struct {
+		Items []faultObject `json:"items"`
+	}
+	require.NoError(t, json.Unmarshal(out, &list), string(out))
+	return list.Items
+}
+
+// faultTokenSecret returns the name and the runner token of the fleet's only
+// token Secret (auto-named <fleet>-token-xxxxxxxx).
+func faultTokenSecret(t *testing.T, fleetName string) (name, token string) {
+	t.Helper()
+	secrets := faultObjects(t, "secrets", "gitlab-runner-"+fleetName, fleetName)
+	require.Len(t, secrets, 1, "one token Secret")
+	name = secrets[0].Metadata.Name
+	require.True(t, strings.HasPrefix(name, fleetName+"-token-"), "auto-named Secret: %s", name)
+	data, err := base64.StdEncoding.DecodeString(secrets[0].Data["runner-token"])
+	require.NoError(t, err)
+	return name, string(data)
+}
+
+// faultStatefulSetReady reports whether the fleet's StatefulSet exists and has all
+// its replicas ready.
+func faultStatefulSetReady(t *testing.T, fleetName string) bool {
+	t.Helper()
+	sets := faultObjects(t, "statefulsets", "gitlab-runner-"+fleetName, fleetName)
+	return len(sets) == 1 && sets[0].Spec.Replicas > 0 && sets[0].Status.ReadyReplicas == sets[0].Spec.Replicas
+}
+
+// faultDeployment is the stack's state as the backend stores it.
+func faultDeployment(t *testing.T, s *testStack) apitype.DeploymentV3 {
+	t.Helper()
+	exported, err := s.stack.Export(context.Background())
+	require.NoError(t, err)
+	var d apitype.DeploymentV3
+	require.NoError(t, json.Unmarshal(exported.Deployment, &d))
+	return d
+}
+
+// faultAssertNoChanges previews and expects nothing to do.
+func faultAssertNoChanges(t *testing.T, s *testStack) {
+	t.Helper()
+	steps, res := s.previewSteps(t)
+	assert.Empty(t, steps, "preview plans no step")
+	assert.Empty(t, changes(res.ChangeSummary), "preview shows no changes")
+}
+
+// faultMountedSecret is the Secret the fleet's StatefulSet mounts as its token.
+func faultMountedSecret(t *testing.T, fleetName string) string {
+	t.Helper()
+	return h.mustKubectl(t, "get", "statefulset", fleetName, "-n", "gitlab-runner-"+fleetName,
+		"-o", `jsonpath={.spec.template.spec.volumes[?(@.name=="token")].secret.secretName}`)
+}
+
+func TestFaultDriftSecretDeleted(t *testing.T) {
+	const name = "fault-secret"
+	ns := "gitlab-runner-" + name
+	s := newStack(t, "fault-drift-secret", groupFleet(name, 31))
+	s.up(t)
+	waitReady(t, ns, name)
+	oldSecret, token := faultTokenSecret(t, name)
+	require.True(t, strings.HasPrefix(token, "glrt-"), "a runner authentication token")
+
+	h.mustKubectl(t, "delete", "secret", oldSecret, "-n", ns)
+
+	// refresh notices that the Secret is gone and drops it from the state.
+	refresh := s.refresh(t)
+	assert.Equal(t, map[string]int{"delete": 1}, changes(*refresh.Summary.ResourceChanges))
+
+	// up creates it again (under a new generated name) with the token the
+	// state kept (GitLab never hands a token out twice), and the StatefulSet
+	// switches its mount to it.
+	up := s.up(t)
+	assert.Equal(t, map[string]int{"create": 1, "update": 1}, changes(*up.Summary.ResourceChanges))
+	waitReady(t, ns, name)
+	newSecret, restored := faultTokenSecret(t, name)
+	assert.Equal(t, token, restored, "the Secret holds the same runner token again")
+	assert.Equal(t, newSecret, faultMountedSecret(t, name), "the managers mount the restored Secret")
+
+	faultAssertNoChanges(t, s)
+}
+
+func TestFaultDriftRoleEdited(t *testing.T) {
+	const name = "fault-role"
+	jobs := "gitlab-runner-" + name + "-jobs"
+	role := name + "-executor"
+	s := newStack(t, "fault-drift-role", groupFleet(name, 32))
+	s.up(t)
+	rules := func() string {
+		return h.mustKubectl(t, "get", "role", role, "-n", jobs, "-o", "jsonpath={.rules}")
+	}
+	original := rules()
+	require.NotContains(t, original, `"*"`, "the program never grants a wildcard")
+
+	// Someone widens the Role to everything and takes "delete" away from
+	// pods (rules are sorted by resource: events, pods, ...).
+	h.mustKubectl(t, "patch", "role", role, "-n", jobs, "--type=json", "-p", `[
+		{"op":"test","path":"/rules/1/resources/0","value":"pods"},
+		{"op":"test","path":"/rules/1/verbs/1","value":"delete"},
+		{"op":"remove","path":"/rules/1/verbs/1"},
+		{"op":"add","path":"/rules/-","value":{"apiGroups":["*"],"resources":["*"],"verbs":["*"]}}]`)
+	require.Contains(t, rules(), `"*"`)
+
+	refresh := s.refresh(t)
+	assert.Equal(t, map[string]int{"update": 1}, changes(*refresh.Summary.ResourceChanges), "refresh sees the edited Role")
+	up := s.up(t)
+	assert.Equal(t, map[string]int{"update": 1}, changes(*up.Summary.ResourceChanges), "up puts the Role back")
+	assert.Equal(t, original, rules(), "exactly the program's rules again")
+
+	faultAssertNoChanges(t, s)
+}
+
+func TestFaultGitlabUnavailable(t *testing.T) {
+	for _, tc := range []struct {
+		status   int
+		group    int
+		answer   string
+		attempts int // the provider retries 5xx 3 times (its default), never 4xx
+	}{
+		{http.StatusInternalServerError, 33, `with 500 "500 Internal Server Error" (after 3 retries)`, 4},
+		{http.StatusUnauthorized, 34, `with 401 "401 Unauthorized" (the token is missing, wrong or expired`, 1},
+	} {
+		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
+			name := fmt.Sprintf("fault-gl%d", tc.status)
+			ns := "gitlab-runner-" + name
+			s := newStack(t, fmt.Sprintf("fault-gitlab-%d", tc.status), groupFleet(name, tc.group))
+			description := faultDescription(s, name)
+
+			// More failures in store than the provider's retries can use up.
+			const injected = 20
+			faultInject(t, tc.status, injected, http.MethodPost, "/api/v4/user/runners")
+			_, err := s.stack.Up(context.Background(), optup.ProgressStreams(&s.log))
+			require.Error(t, err, "up must fail while GitLab refuses to create the runner")
+			assert.Contains(t, err.Error(), "creating the runner: GitLab answered POST /api/v4/user/runners "+tc.answer)
+			assert.Equal(t, tc.attempts, injected-faultsLeft(t), "requests the provider sent")
+
+			// Nothing half-wired: no runner, and neither the Secret (it needs
+			// the token) nor the StatefulSet (it mounts the Secret).
+			assert.Empty(t, faultRunners(t, description))
+			assert.Empty(t, faultObjects(t, "secrets", ns, name), "no token Secret without a token")
+			assert.Empty(t, faultObjects(t, "statefulsets", ns, name), "no StatefulSet without its Secret")
+
+			// Once GitLab answers again, the same stack converges.
+			faultClear(t)
+			s.up(t)
+			waitReady(t, ns, name)
+			runners := faultRunners(t, description)
+			require.Len(t, runners, 1, "exactly one runner for the fleet")
+			assert.Equal(t, fmt.Sprint(runners[0].ID), s.runnerID(t, name))
+		})
+	}
+}
+
+// TestFaultInterruptedUp cancels the context of an up as soon as GitLab holds
+// the runner. The Automation API does not kill the CLI: it sends SIGINT (and
+// SIGKILL only if the CLI is still running 10 s later, exec.Cmd.WaitDelay).
+// On SIGINT the CLI stops starting steps, lets the ones in flight finish (the
+// Kubernetes provider cuts its readiness waits short and reports the object
+// as created but not initialized), writes the checkpoint and releases the
+// stack lock. So no recovery step is needed: a plain up finishes the job.
+//
+// Had the CLI been killed instead, the remedies would be s.stack.Cancel (the
+// DIY backend then deletes the stale lock) and, for a create cut off mid-way,
+// a refresh with optrefresh.ImportPendingCreates (mapping the URN to the
+// runner's id in GitLab). optrefresh.ClearPendingCreates would only forget
+// the runner, and the next up would create a second one. The test asserts
+// the state that makes a plain up safe, so it fails loudly if that changes.
+func TestFaultInterruptedUp(t *testing.T) {
+	const name = "fault-intr"
+	ns := "gitlab-runner-" + name
+	s := newStack(t, "fault-interrupt", groupFleet(name, 35))
+	description := faultDescription(s, name)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.stack.Up(ctx, optup.ProgressStreams(&s.log))
+		done <- err
+	}()
+
+	start := time.Now()
+	for len(faultRunners(t, description)) == 0 {
+		select {
+		case err := <-done:
+			t.Fatalf("up ended before the runner appeared in GitLab: %v", err)
+		default:
+		}
+		require.Less(t, time.Since(start), 2*time.Minute, "the runner never appeared in GitLab")
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.False(t, faultStatefulSetReady(t, name), "the interruption must come before the StatefulSet is Ready")
+	cancel()
+	cancelled := time.Now()
+
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("up did not return after its context was cancelled")
+	}
+	require.Error(t, err, "the interrupted up reports a failure")
+	assert.Contains(t, err.Error(), "^C received; cancelling", "the CLI was interrupted")
+	assert.Less(t, time.Since(cancelled), 10*time.Second, "the CLI exited on its own, before the Automation API would kill it")
+	t.Logf("interrupted %v after start:\n%s", cancelled.Sub(start), tail(s.log.String(), 25))
+
+	// The checkpoint is clean: no operation left pending, and the runner is
+	// recorded under GitLab's id, so the next up will not create another.
+	runners := faultRunners(t, description)
+	require.Len(t, runners, 1)
+	d := faultDeployment(t, s)
+	assert.Empty(t, d.PendingOperations, "no pending operation after SIGINT")
+	recorded := ""
+	for _, r := range d.Resources {
+		if r.Type == "gitlab:index/userRunner:UserRunner" {
+			recorded = string(r.ID)
+		}
+	}
+	assert.Equal(t, fmt.Sprint(runners[0].ID), recorded, "the state holds the runner GitLab created")
+
+	// A plain up converges, with the very same runner.
+	s.up(t)
+	waitReady(t, ns, name)
+	after := faultRunners(t, description)
+	require.Len(t, after, 1, "no duplicate runner")
+	assert.Equal(t, runners[0].ID, after[0].ID)
+	assert.Equal(t, fmt.Sprint(after[0].ID), s.runnerID(t, name))
+	faultAssertNoChanges(t, s)
+}
+
+func TestFaultBadConfig(t *testing.T) {
+	const name = "fault-bad"
+	bad := groupFleet(name, 36)
+	bad["manager"] = map[string]any{"replicas": 100}
+	bad["runner"].(map[string]any)["tagz"] = []string{"x"}
+	s := newStack(t, "fault-bad-config", bad)
+	ctx := context.Background()
+
+	assertRejected := func(op string, err error) {
+		t.Helper()
+		require.Error(t, err, "%s must fail", op)
+		msg := err.Error()
+		assert.Contains(t, msg, "invalid stack configuration (2 problem(s)); nothing was created", op)
+		assert.Contains(t, msg, "fleets[0].manager.replicas: must be between 0 and 50, got 100", op)
+		assert.Contains(t, msg, `fleets[0].runner.tagz: unknown setting (did you mean "tags"?)`, op)
+	}
+	_, err := s.stack.Preview(ctx, optpreview.ProgressStreams(&s.log))
+	assertRejected("preview", err)
+	_, err = s.stack.Up(ctx, optup.ProgressStreams(&s.log))
+	assertRejected("up", err)
+
+	// Nothing exists anywhere: no namespace, no runner, and the state holds
+	// at most the stack itself (the engine registers it before the program runs).
+	for _, ns := range []string{"gitlab-runner-" + name, "gitlab-runner-" + name + "-jobs"} {
+		out, err := h.kubectl(t, "get", "namespace", ns)
+		assert.Error(t, err, "namespace %s must not exist", ns)
+		assert.Contains(t, out, "NotFound", ns)
+	}
+	assert.Empty(t, faultRunners(t, faultDescription(s, name)))
+	d := faultDeployment(t, s)
+	for _, r := range d.Resources {
+		assert.Equal(t, "pulumi:pulumi:Stack", string(r.Type), "unexpected resource %s", r.URN)
+	}
+	assert.Empty(t, d.PendingOperations)
+}
