@@ -268,10 +268,11 @@ func TestFaultGitlabUnavailable(t *testing.T) {
 // TestFaultInterruptedUp cancels the context of an up as soon as GitLab holds
 // the runner. The Automation API does not kill the CLI: it sends SIGINT (and
 // SIGKILL only if the CLI is still running 10 s later, exec.Cmd.WaitDelay).
-// On SIGINT the CLI stops starting steps, lets the ones in flight finish (the
-// Kubernetes provider cuts its readiness waits short and reports the object
-// as created but not initialized), writes the checkpoint and releases the
-// stack lock. So no recovery step is needed: a plain up finishes the job.
+// On SIGINT the CLI starts no new step, tells the providers to cancel and
+// waits for the steps in flight to return (an object whose readiness wait was
+// cut short is recorded as created but not initialized, and updated by the
+// next up), then writes the checkpoint and releases the stack lock. So no
+// recovery step is needed: a plain up finishes the job.
 //
 // Had the CLI been killed instead, the remedies would be s.stack.Cancel (the
 // DIY backend then deletes the stale lock) and, for a create cut off mid-way,
