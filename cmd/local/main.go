@@ -1,5 +1,5 @@
 // Command local runs the program through the real Pulumi engine on this
-// machine: `go run ./cmd/local [--stack dev] preview|up|refresh|destroy|outputs`.
+// machine: `go run ./cmd/local [--stack dev] preview|up|refresh|destroy|recover|outputs`.
 // It is what `make up`, `make preview` and `make destroy` call; see
 // localengine for where state, plugins and secrets live.
 package main
@@ -25,7 +25,7 @@ import (
 func main() {
 	stackName := flag.String("stack", "dev", "stack to operate on (Pulumi.<stack>.yaml)")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: go run ./cmd/local [--stack NAME] preview|up|refresh|destroy|outputs")
+		fmt.Fprintln(os.Stderr, "usage: go run ./cmd/local [--stack NAME] preview|up|refresh|destroy|recover|outputs")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -79,6 +79,13 @@ func run(ctx context.Context, stackName, command string) error {
 	case "destroy":
 		_, err := stack.Destroy(ctx, optdestroy.ProgressStreams(out))
 		return err
+	case "recover":
+		// After the engine was killed mid-update: see localengine.Recover.
+		baseURL, err := stack.GetConfig(ctx, "gitlab:baseUrl")
+		if err != nil {
+			return fmt.Errorf("recover needs gitlab:baseUrl to look runners up: %w", err)
+		}
+		return localengine.Recover(ctx, stack, localengine.ProjectCleaner(baseURL.Value, opts.Env["GITLAB_TOKEN"]), out)
 	case "outputs":
 		outputs, err := stack.Outputs(ctx)
 		if err != nil {
@@ -86,7 +93,7 @@ func run(ctx context.Context, stackName, command string) error {
 		}
 		printOutputs(outputs)
 	default:
-		return fmt.Errorf("unknown command %q: use preview, up, refresh, destroy or outputs", command)
+		return fmt.Errorf("unknown command %q: use preview, up, refresh, destroy, recover or outputs", command)
 	}
 	return nil
 }

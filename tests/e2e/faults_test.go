@@ -12,8 +12,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +28,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"example.com/gitlab-runner-fleet/localengine"
 )
 
 // faultDescription is a fleet's runner description in GitLab when the stack
@@ -377,4 +385,117 @@ func TestFaultBadConfig(t *testing.T) {
 		assert.Equal(t, "pulumi:pulumi:Stack", string(r.Type), "unexpected resource %s", r.URN)
 	}
 	assert.Empty(t, d.PendingOperations)
+}
+
+// lockedWriter lets the test read the engine's output while it is written.
+type lockedWriter struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+func (w *lockedWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// killEngine SIGKILLs the pulumi CLI running `up` on a stack, and the plugins
+// it started, as a crash would: nothing gets to clean up.
+func killEngine(t *testing.T, stack string) {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	require.NoError(t, err)
+	var cli []int
+	parents := map[int]int{}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// The parent pid is the 2nd field after the command, which is in parentheses.
+		if fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:])); len(fields) > 1 {
+			parents[pid], _ = strconv.Atoi(fields[1])
+		}
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		args := strings.Split(string(cmdline), "\x00")
+		if filepath.Base(args[0]) == "pulumi" && slices.Contains(args, "up") && slices.Contains(args, "--stack") &&
+			slices.Contains(args, stack) {
+			cli = append(cli, pid)
+		}
+	}
+	require.Len(t, cli, 1, "one pulumi up running for %s", stack)
+	for pid, parent := range parents {
+		if parent == cli[0] {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	require.NoError(t, syscall.Kill(cli[0], syscall.SIGKILL))
+}
+
+// TestFaultKilledEngine kills the engine (SIGKILL, no chance to clean up) at
+// the worst moment: GitLab has created the runner, but the provider has not
+// answered the engine yet, so the state holds the runner only as a pending
+// create and its token is lost. A plain up then fails on the stale lock.
+// localengine.Recover (`go run ./cmd/local recover`) removes the lock,
+// deletes the runner nobody can use and drops the pending creates; the next
+// up converges with exactly one runner.
+func TestFaultKilledEngine(t *testing.T) {
+	const name = "fault-kill"
+	ns := "gitlab-runner-" + name
+	s := newStack(t, "fault-kill", groupFleet(name, 37))
+	description := faultDescription(s, name)
+
+	// The provider reads a new runner back after creating it; failing those
+	// reads (with retries and backoff) holds the create open for seconds.
+	faultInject(t, http.StatusInternalServerError, 1000, http.MethodGet, "/api/v4/runners/")
+	progress := &lockedWriter{}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.stack.Up(context.Background(), optup.ProgressStreams(progress))
+		done <- err
+	}()
+	require.Eventually(t, func() bool {
+		return strings.Contains(progress.String(), "UserRunner "+name+" creating")
+	}, 2*time.Minute, 20*time.Millisecond, "the runner's create never started")
+	time.Sleep(time.Second) // the POST is answered at once; the read-back is failing
+	killEngine(t, s.name)
+	err := <-done
+	require.Error(t, err)
+	faultClear(t)
+
+	runners := faultRunners(t, description)
+	require.Len(t, runners, 1, "GitLab created the runner before the kill")
+	pending, err := localengine.PendingCreates(context.Background(), s.stack)
+	require.NoError(t, err)
+	var pendingTypes []string
+	for _, p := range pending {
+		pendingTypes = append(pendingTypes, p.Type)
+	}
+	assert.Contains(t, pendingTypes, "gitlab:index/userRunner:UserRunner", "the runner is only a pending create")
+	_, err = s.stack.Up(context.Background())
+	require.Error(t, err, "a plain up must not run over the killed engine's leftovers")
+	assert.Contains(t, err.Error(), "locked", "the killed engine's lock is left behind")
+
+	var recovery strings.Builder
+	require.NoError(t, localengine.Recover(context.Background(), s.stack, localengine.ProjectCleaner(h.gitlabAPI, h.token), &recovery),
+		recovery.String())
+	assert.Contains(t, recovery.String(), fmt.Sprintf("deleted runner %d in GitLab", runners[0].ID))
+	assert.Empty(t, faultRunners(t, description), "the runner whose token was lost is gone")
+
+	s.up(t)
+	waitReady(t, ns, name)
+	after := faultRunners(t, description)
+	require.Len(t, after, 1, "no duplicate runner; recovery:\n%s\nengine:\n%s", recovery.String(), tail(s.log.String(), 60))
+	assert.Equal(t, fmt.Sprint(after[0].ID), s.runnerID(t, name))
+	faultAssertNoChanges(t, s)
 }

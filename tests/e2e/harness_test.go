@@ -289,6 +289,7 @@ func newStack(t testing.TB, name string, fleets ...fleet) *testStack {
 	s.stack = stack
 	t.Cleanup(func() {
 		ctx := context.Background()
+		_ = s.stack.Cancel(ctx) // a lock left by a test that killed its engine
 		if _, err := s.stack.Destroy(ctx, optdestroy.ProgressStreams(&s.log)); err != nil {
 			t.Logf("cleanup: destroying %s: %v", name, err)
 		}
