@@ -121,6 +121,7 @@ func TestConfigureFromVariables(t *testing.T) {
 	})
 	p := newTestProvider()
 	// Older engines send string variables; the api/v4/ suffix is added.
+	//lint:ignore SA1019 the provider must still read what older engines send
 	_, err := p.Configure(t.Context(), &pulumirpc.ConfigureRequest{Variables: map[string]string{
 		"gitlab:config:baseUrl":        ts.URL + "/",
 		"gitlab:config:token":          adminToken,
