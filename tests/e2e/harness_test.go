@@ -16,9 +16,11 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -65,6 +67,9 @@ func runSuite(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if _, err := exec.LookPath("kubectl"); err != nil {
+		return 0, fmt.Errorf("the suite checks the cluster with kubectl, which is not on PATH: install a kubectl client")
+	}
 	if err := toolchainEnv(root); err != nil {
 		return 0, err
 	}
@@ -91,6 +96,15 @@ func runSuite(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer stopGitlab()
+	// The cluster runs detached: stop it on Ctrl-C or SIGTERM too.
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-signals
+		stopGitlab()
+		stopCluster()
+		os.Exit(1)
+	}()
 	return m.Run(), nil
 }
 
