@@ -343,7 +343,9 @@ func checkTolerations(ps *Problems, path string, tolerations []Toleration) {
 		default:
 			ps.add(at+".operator", "%q is not allowed: use Equal or Exists", t.Operator)
 		}
-		checkEnum(ps, at+".effect", t.Effect, taintEffects)
+		if !slices.Contains(taintEffects, t.Effect) {
+			ps.add(at+".effect", "%q is not allowed: use NoSchedule, PreferNoSchedule, NoExecute, or leave it empty for all", t.Effect)
+		}
 	}
 }
 

@@ -1,7 +1,7 @@
-// Package gitlab declares the few pulumi-gitlab resources this project uses.
+// Package gitlab declares the pulumi-gitlab resource this project uses.
 //
 // The official Go SDK (github.com/pulumi/pulumi-gitlab/sdk/v8/go/gitlab) is not
-// available everywhere this program is built, so the resources are declared
+// available everywhere this program is built, so the resource is declared
 // here with the same type tokens, property names and Go names as the published
 // 8.11.0 schema. Code written against this package compiles unchanged against
 // the official SDK: swap the import path and nothing else.
