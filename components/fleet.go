@@ -68,17 +68,8 @@ func NewRunnerFleet(ctx *pulumi.Context, name string, args *RunnerFleetArgs, opt
 	s := args.Settings
 	parent := pulumi.Parent(fleet)
 
-	for _, ns := range args.CreateNamespaces {
-		created, err := corev1.NewNamespace(ctx, ns.Name, &corev1.NamespaceArgs{
-			Metadata: &metav1.ObjectMetaArgs{
-				Name:   pulumi.String(ns.Name),
-				Labels: pulumi.ToStringMap(mergeMaps(podSecurityLabels(ns.PodSecurity), map[string]string{"app.kubernetes.io/managed-by": "pulumi"})),
-			},
-		}, parent)
-		if err != nil {
-			return nil, err
-		}
-		fleet.Namespaces[ns.Name] = created.Metadata.Name().Elem()
+	if err := fleet.createNamespaces(ctx, args.CreateNamespaces, parent); err != nil {
+		return nil, err
 	}
 	namespace := fleet.namespaceInput(args, s.Namespace)
 	jobNamespace := fleet.namespaceInput(args, s.JobNamespace)
@@ -108,25 +99,7 @@ func NewRunnerFleet(ctx *pulumi.Context, name string, args *RunnerFleetArgs, opt
 	if err != nil {
 		return nil, err
 	}
-	globalConfig, err := RenderGlobalConfig(s.Manager)
-	if err != nil {
-		return nil, err
-	}
-	runnerTemplate, err := RenderRunnerTemplate(s.Executor, s.JobNamespace)
-	if err != nil {
-		return nil, err
-	}
-	config, err := corev1.NewConfigMap(ctx, s.Name+"-config", &corev1.ConfigMapArgs{
-		Metadata: autoNamedMeta(s, namespace),
-		Data:     pulumi.StringMap{"config.toml": pulumi.String(globalConfig), "runner-template.toml": pulumi.String(runnerTemplate)},
-	}, parent)
-	if err != nil {
-		return nil, err
-	}
-	entrypoint, err := corev1.NewConfigMap(ctx, s.Name+"-entrypoint", &corev1.ConfigMapArgs{
-		Metadata: autoNamedMeta(s, namespace),
-		Data:     pulumi.StringMap{"entrypoint.sh": pulumi.String(EntrypointScript)},
-	}, parent)
+	config, entrypoint, configChecksum, err := newRunnerConfigMaps(ctx, s, namespace, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +114,7 @@ func NewRunnerFleet(ctx *pulumi.Context, name string, args *RunnerFleetArgs, opt
 		ConfigMapName:      config.Metadata.Name().Elem(),
 		EntrypointName:     entrypoint.Metadata.Name().Elem(),
 		SecretName:         secret.Metadata.Name().Elem(),
-		ConfigChecksum:     pulumi.String(checksum(globalConfig, runnerTemplate, EntrypointScript)),
+		ConfigChecksum:     pulumi.String(configChecksum),
 		// A hash of a random 20+ character token reveals nothing about it; kept
 		// in the clear so previews show that the pods roll.
 		TokenChecksum: pulumi.Unsecret(token.ToStringOutput().ApplyT(func(t string) string { return checksum(t) })).(pulumi.StringOutput),
@@ -168,6 +141,51 @@ func NewRunnerFleet(ctx *pulumi.Context, name string, args *RunnerFleetArgs, opt
 		"statefulSetName": fleet.StatefulSetName,
 		"runnerId":        fleet.RunnerID,
 	})
+}
+
+// createNamespaces creates the fleet's own namespaces, each enforcing its Pod
+// Security level, and records them for fleets that share them.
+func (f *RunnerFleet) createNamespaces(ctx *pulumi.Context, specs []NamespaceSpec, parent pulumi.ResourceOption) error {
+	for _, ns := range specs {
+		labels := mergeMaps(podSecurityLabels(ns.PodSecurity), map[string]string{"app.kubernetes.io/managed-by": "pulumi"})
+		created, err := corev1.NewNamespace(ctx, ns.Name, &corev1.NamespaceArgs{
+			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(ns.Name), Labels: pulumi.ToStringMap(labels)},
+		}, parent)
+		if err != nil {
+			return err
+		}
+		f.Namespaces[ns.Name] = created.Metadata.Name().Elem()
+	}
+	return nil
+}
+
+// newRunnerConfigMaps holds the rendered runner configuration and the
+// entrypoint, and returns the checksum that rolls the pods when either changes.
+func newRunnerConfigMaps(ctx *pulumi.Context, s FleetSettings, namespace pulumi.StringInput,
+	parent pulumi.ResourceOption) (*corev1.ConfigMap, *corev1.ConfigMap, string, error) {
+	globalConfig, err := RenderGlobalConfig(s.Manager)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	runnerTemplate, err := RenderRunnerTemplate(s.Executor, s.JobNamespace)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	config, err := corev1.NewConfigMap(ctx, s.Name+"-config", &corev1.ConfigMapArgs{
+		Metadata: autoNamedMeta(s, namespace),
+		Data:     pulumi.StringMap{"config.toml": pulumi.String(globalConfig), "runner-template.toml": pulumi.String(runnerTemplate)},
+	}, parent)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	entrypoint, err := corev1.NewConfigMap(ctx, s.Name+"-entrypoint", &corev1.ConfigMapArgs{
+		Metadata: autoNamedMeta(s, namespace),
+		Data:     pulumi.StringMap{"entrypoint.sh": pulumi.String(EntrypointScript)},
+	}, parent)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return config, entrypoint, checksum(globalConfig, runnerTemplate, EntrypointScript), nil
 }
 
 // namespaceInput resolves a namespace name: created here, created by another
