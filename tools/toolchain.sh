@@ -106,11 +106,18 @@ build kwok "$kwok_dir" build_kwok
 
 # Progress while the background builds run.
 start=$SECONDS
+running() {
+	local i out=()
+	for i in "${!pids[@]}"; do
+		kill -0 "${pids[$i]}" 2>/dev/null && out+=("${names[$i]}")
+	done
+	echo "${out[*]}"
+}
 for i in "${!pids[@]}"; do
 	while kill -0 "${pids[$i]}" 2>/dev/null; do
 		sleep 30
 		if kill -0 "${pids[$i]}" 2>/dev/null; then
-			log "still building ${names[*]} ($(((SECONDS - start) / 60)) min so far)"
+			log "still building $(running) ($(((SECONDS - start) / 60)) min so far)"
 		fi
 	done
 	if ! wait "${pids[$i]}"; then
