@@ -67,7 +67,10 @@ build_pulumi() {
 build_provider() {
 	cd "$root/tools/build/kubernetes-provider"
 	local module
+	# go list -m only names the folder of a module already downloaded.
+	go mod download github.com/pulumi/pulumi-kubernetes/provider/v4
 	module="$(go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)"
+	[ -n "$module" ] || { echo "cannot find the provider module's folder" >&2; return 1; }
 	install -m 0644 "$module/cmd/pulumi-resource-kubernetes/schema.json" "$module/cmd/pulumi-resource-kubernetes/terraform-mapping.json" .
 	go build -trimpath -ldflags "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$K8S_PROVIDER_VERSION" \
 		-o "$1/pulumi-resource-kubernetes" .
@@ -89,7 +92,11 @@ build_kwok() {
 	cd "$root/tools/build/kwok"
 	go build -trimpath -ldflags "-s -w" -o "$1/kwok" sigs.k8s.io/kwok/cmd/kwok
 	# kwok refuses to start without Stage configs; they ship in its module.
-	cp -r "$(go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)/kustomize/stage" "$1/stages"
+	go mod download sigs.k8s.io/kwok
+	local module
+	module="$(go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)"
+	[ -n "$module" ] || { echo "cannot find kwok's module folder" >&2; return 1; }
+	cp -r "$module/kustomize/stage" "$1/stages"
 	chmod -R u+w "$1/stages"
 }
 
