@@ -508,7 +508,7 @@ func (c *Config) summary(out io.Writer) {
 func (c *Config) waitHealthy(ctx context.Context, name string, pid int) error {
 	var last error
 	for {
-		if !alive(pid, c.Dir) {
+		if !running(pid) {
 			return fmt.Errorf("process %d exited", pid)
 		}
 		if last = c.Healthy(ctx, name); last == nil {

@@ -115,6 +115,23 @@ func alive(pid int, dir string) bool {
 	return ownedBy(cmdline(pid), dir)
 }
 
+// running reports whether pid is a live process other than a zombie. Unlike
+// alive it does not read the command line, which is empty for a moment while
+// a process just started is still inside exec; it is meant for processes
+// this command has just started itself.
+func running(pid int) bool {
+	if pid <= 0 || syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the command name, which is in parentheses.
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	return len(fields) > 0 && fields[0] != "Z"
+}
+
 // strayProcesses lists live processes of this cluster found by scanning
 // /proc, whatever the pid files say.
 func strayProcesses(dir string) []int {
