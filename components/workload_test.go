@@ -140,12 +140,11 @@ func TestNamespacesEnforcePodSecurity(t *testing.T) {
 	assert.Equal(t, "restricted", level("gitlab-runner-builds"), "managers' namespace")
 	assert.Equal(t, "baseline", level("gitlab-runner-builds-jobs"), "jobs' namespace")
 
-	privileged := groupFleet()
-	privileged.Executor.Privileged = true
-	privileged = privileged.WithDefaults("test")
+	// Privileged jobs (docker-in-docker) get the privileged level, managers keep restricted.
 	m = runFleet(t, false, components.FleetSettings{
-		Name: "dind", Runner: privileged.Runner, Executor: components.ExecutorSettings{Privileged: true},
+		Name: "dind", Runner: components.RunnerSettings{Type: "instance_type"}, Executor: components.ExecutorSettings{Privileged: true},
 	}.WithDefaults("test"), nil)
+	assert.Equal(t, "restricted", mocks.String(m.Find(tNamespace, "gitlab-runner-dind").Inputs, "metadata", "labels", "pod-security.kubernetes.io/enforce"))
 	assert.Equal(t, "privileged", mocks.String(m.Find(tNamespace, "gitlab-runner-dind-jobs").Inputs, "metadata", "labels", "pod-security.kubernetes.io/enforce"))
 }
 
