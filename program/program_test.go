@@ -177,7 +177,7 @@ func TestSeveralFleetsShareNamespacesWithoutCollisions(t *testing.T) {
 	require.NotNil(t, secret)
 	assert.True(t, mocks.ContainsSecret(secret.Inputs["stringData"]))
 	assert.Equal(t, "glrt-existing", mocks.String(secret.Inputs, "stringData", "runner-token"))
-	assert.Equal(t, components.RunnerFleetType, m.OfType(components.RunnerFleetType)[2].Type)
+	assert.Len(t, m.OfType(components.RunnerFleetType), 3, "one component per fleet")
 }
 
 func TestGitlabURLDefaultsToTheProviderBaseURL(t *testing.T) {
