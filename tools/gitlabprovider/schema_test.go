@@ -13,9 +13,9 @@ import (
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 )
 
-// referenceSchema is the official schema excerpt, in shared/ beside the
-// repository (absent outside the project's machines: the test then skips).
-const referenceSchema = "../../../shared/reference/pulumi-gitlab-8.11.0-runner-schema.json"
+// referenceSchema is the official schema excerpt (pulumi-gitlab 8.11.0),
+// kept with the program's own declaration of the resource.
+const referenceSchema = "../../components/gitlab/testdata/pulumi-gitlab-8.11.0-runner-schema.json"
 
 type schemaDoc struct {
 	Name    string `json:"name"`
@@ -48,9 +48,6 @@ func TestSchema(t *testing.T) {
 	assert.Equal(t, true, got.Config.Variables["token"]["secret"])
 
 	data, err := os.ReadFile(filepath.FromSlash(referenceSchema))
-	if os.IsNotExist(err) {
-		t.Skip("reference schema not present")
-	}
 	require.NoError(t, err)
 	var ref schemaDoc
 	require.NoError(t, json.Unmarshal(data, &ref))
