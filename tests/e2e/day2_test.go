@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -104,12 +103,12 @@ func TestDay2Changes(t *testing.T) {
 		assert.False(t, canI(t, sa, "watch", "events", jobs), "revoked when the option is off")
 	})
 	t.Run("token rotation", func(t *testing.T) {
-		oldID, oldToken := s.runnerID(t, name), secretToken(t, managers, name)
+		oldID, oldToken := s.runnerID(t, name), tokenOf(t, name)
 		urn := runnerURN(t, s, name)
 		before, after := change(t, func(fleet) {}, map[string]string{runner: "replace", secret: "replace", sts: "update"},
 			optpreview.Replace([]string{urn}))
 		assert.NotEqual(t, oldID, s.runnerID(t, name), "a new runner")
-		assert.NotEqual(t, oldToken, secretToken(t, managers, name), "its new token is in the Secret")
+		assert.NotEqual(t, oldToken, tokenOf(t, name), "its new token is in the Secret")
 		assert.NotEqual(t, before, after, "pods rolled onto the new token")
 		status, _ := h.gitlab(t, http.MethodGet, "runners/"+oldID, nil)
 		assert.Equal(t, http.StatusNotFound, status, "the old runner is gone from GitLab")
@@ -150,15 +149,6 @@ func gitlabRunner(t *testing.T, id string) runnerDetails {
 	return r
 }
 
-func secretToken(t *testing.T, namespace, fleetName string) string {
-	t.Helper()
-	encoded := h.mustKubectl(t, "get", "secrets", "-n", namespace, "-l", "app.kubernetes.io/instance="+fleetName, "-o", "jsonpath={.items[*].data.runner-token}")
-	require.NotContains(t, strings.TrimSpace(encoded), " ", "exactly one token Secret")
-	decoded, err := base64.StdEncoding.DecodeString(strings.TrimSpace(encoded))
-	require.NoError(t, err)
-	return string(decoded)
-}
-
 func runnerTemplate(t *testing.T, namespace, fleetName string) string {
 	t.Helper()
 	return h.mustKubectl(t, "get", "configmaps", "-n", namespace, "-l", "app.kubernetes.io/instance="+fleetName,
@@ -168,18 +158,9 @@ func runnerTemplate(t *testing.T, namespace, fleetName string) string {
 // runnerURN finds the fleet's UserRunner in the stack's state.
 func runnerURN(t *testing.T, s *testStack, fleetName string) string {
 	t.Helper()
-	deployment, err := s.stack.Export(t.Context())
-	require.NoError(t, err)
-	var state struct {
-		Resources []struct {
-			URN  string `json:"urn"`
-			Type string `json:"type"`
-		} `json:"resources"`
-	}
-	require.NoError(t, json.Unmarshal(deployment.Deployment, &state))
-	for _, r := range state.Resources {
-		if r.Type == "gitlab:index/userRunner:UserRunner" && strings.HasSuffix(r.URN, "::"+fleetName) {
-			return r.URN
+	for _, r := range deployment(t, s).Resources {
+		if r.Type == "gitlab:index/userRunner:UserRunner" && strings.HasSuffix(string(r.URN), "::"+fleetName) {
+			return string(r.URN)
 		}
 	}
 	t.Fatalf("no UserRunner %s in the state", fleetName)

@@ -8,12 +8,10 @@ package e2e
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -25,7 +23,6 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -94,69 +91,12 @@ func faultsLeft(t *testing.T) int {
 	return f.Count
 }
 
-// faultObject is the part of a Kubernetes object these tests look at.
-type faultObject struct {
-	Metadata struct {
-		Name string `json:"name"`
-	} `json:"metadata"`
-	Data   map[string]string `json:"data"`
-	Status struct {
-		ReadyReplicas int `json:"readyReplicas"`
-	} `json:"status"`
-	Spec struct {
-		Replicas int `json:"replicas"`
-	} `json:"spec"`
-}
-
-// faultObjects lists the objects of one kind that carry the fleet's instance
-// label in namespace. It reads kubectl's stdout only: "No resources found"
-// and a missing namespace are not errors, just no objects.
-func faultObjects(t *testing.T, kind, namespace, fleetName string) []faultObject {
-	t.Helper()
-	cmd := exec.Command("kubectl", "--kubeconfig", h.kubeconfig, "get", kind, "-n", namespace,
-		"-l", "app.kubernetes.io/instance="+fleetName, "-o", "json")
-	out, err := cmd.Output()
-	var stderr []byte
-	if exitErr, ok := err.(*exec.ExitError); ok {
-		stderr = exitErr.Stderr
-	}
-	require.NoError(t, err, "kubectl get %s: %s", kind, stderr)
-	var list struct {
-		Items []faultObject `json:"items"`
-	}
-	require.NoError(t, json.Unmarshal(out, &list), string(out))
-	return list.Items
-}
-
-// faultTokenSecret returns the name and the runner token of the fleet's only
-// token Secret (auto-named <fleet>-token-xxxxxxxx).
-func faultTokenSecret(t *testing.T, fleetName string) (name, token string) {
-	t.Helper()
-	secrets := faultObjects(t, "secrets", "gitlab-runner-"+fleetName, fleetName)
-	require.Len(t, secrets, 1, "one token Secret")
-	name = secrets[0].Metadata.Name
-	require.True(t, strings.HasPrefix(name, fleetName+"-token-"), "auto-named Secret: %s", name)
-	data, err := base64.StdEncoding.DecodeString(secrets[0].Data["runner-token"])
-	require.NoError(t, err)
-	return name, string(data)
-}
-
 // faultStatefulSetReady reports whether the fleet's StatefulSet exists and has all
 // its replicas ready.
 func faultStatefulSetReady(t *testing.T, fleetName string) bool {
 	t.Helper()
-	sets := faultObjects(t, "statefulsets", "gitlab-runner-"+fleetName, fleetName)
+	sets := fleetObjects(t, "statefulsets", "gitlab-runner-"+fleetName, fleetName)
 	return len(sets) == 1 && sets[0].Spec.Replicas > 0 && sets[0].Status.ReadyReplicas == sets[0].Spec.Replicas
-}
-
-// faultDeployment is the stack's state as the backend stores it.
-func faultDeployment(t *testing.T, s *testStack) apitype.DeploymentV3 {
-	t.Helper()
-	exported, err := s.stack.Export(context.Background())
-	require.NoError(t, err)
-	var d apitype.DeploymentV3
-	require.NoError(t, json.Unmarshal(exported.Deployment, &d))
-	return d
 }
 
 // faultAssertNoChanges previews and expects nothing to do.
@@ -180,7 +120,7 @@ func TestFaultDriftSecretDeleted(t *testing.T) {
 	s := newStack(t, "fault-drift-secret", groupFleet(name, 31))
 	s.up(t)
 	waitReady(t, ns, name)
-	oldSecret, token := faultTokenSecret(t, name)
+	oldSecret, token := tokenSecret(t, name)
 	require.True(t, strings.HasPrefix(token, "glrt-"), "a runner authentication token")
 
 	h.mustKubectl(t, "delete", "secret", oldSecret, "-n", ns)
@@ -195,7 +135,7 @@ func TestFaultDriftSecretDeleted(t *testing.T) {
 	up := s.up(t)
 	assert.Equal(t, map[string]int{"create": 1, "update": 1}, changes(*up.Summary.ResourceChanges))
 	waitReady(t, ns, name)
-	newSecret, restored := faultTokenSecret(t, name)
+	newSecret, restored := tokenSecret(t, name)
 	assert.Equal(t, token, restored, "the Secret holds the same runner token again")
 	assert.Equal(t, newSecret, faultMountedSecret(t, name), "the managers mount the restored Secret")
 
@@ -259,8 +199,8 @@ func TestFaultGitlabUnavailable(t *testing.T) {
 			// Nothing half-wired: no runner, and neither the Secret (it needs
 			// the token) nor the StatefulSet (it mounts the Secret).
 			assert.Empty(t, faultRunners(t, description))
-			assert.Empty(t, faultObjects(t, "secrets", ns, name), "no token Secret without a token")
-			assert.Empty(t, faultObjects(t, "statefulsets", ns, name), "no StatefulSet without its Secret")
+			assert.Empty(t, fleetObjects(t, "secrets", ns, name), "no token Secret without a token")
+			assert.Empty(t, fleetObjects(t, "statefulsets", ns, name), "no StatefulSet without its Secret")
 
 			// Once GitLab answers again, the same stack converges.
 			faultClear(t)
@@ -331,7 +271,7 @@ func TestFaultInterruptedUp(t *testing.T) {
 	// recorded under GitLab's id, so the next up will not create another.
 	runners := faultRunners(t, description)
 	require.Len(t, runners, 1)
-	d := faultDeployment(t, s)
+	d := deployment(t, s)
 	assert.Empty(t, d.PendingOperations, "no pending operation after SIGINT")
 	recorded := ""
 	for _, r := range d.Resources {
@@ -380,7 +320,7 @@ func TestFaultBadConfig(t *testing.T) {
 		assert.Contains(t, out, "NotFound", ns)
 	}
 	assert.Empty(t, faultRunners(t, faultDescription(s, name)))
-	d := faultDeployment(t, s)
+	d := deployment(t, s)
 	for _, r := range d.Resources {
 		assert.Equal(t, "pulumi:pulumi:Stack", string(r.Type), "unexpected resource %s", r.URN)
 	}

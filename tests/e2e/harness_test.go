@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -449,4 +450,68 @@ func groupFleet(name string, groupID int) fleet {
 		"runner":  map[string]any{"type": "group_type", "groupId": groupID, "tags": []string{"e2e"}},
 		"manager": map[string]any{"replicas": 2, "antiAffinity": "required"},
 	}
+}
+
+// tokenSecret returns the name and the runner token of the fleet's only
+// token Secret (auto-named <fleet>-token-xxxxxxxx).
+func tokenSecret(t testing.TB, fleetName string) (name, token string) {
+	t.Helper()
+	secrets := fleetObjects(t, "secrets", "gitlab-runner-"+fleetName, fleetName)
+	require.Len(t, secrets, 1, "one token Secret")
+	name = secrets[0].Metadata.Name
+	require.True(t, strings.HasPrefix(name, fleetName+"-token-"), "auto-named Secret: %s", name)
+	data, err := base64.StdEncoding.DecodeString(secrets[0].Data["runner-token"])
+	require.NoError(t, err)
+	return name, string(data)
+}
+
+// deployment is the stack's state as the backend stores it.
+func deployment(t testing.TB, s *testStack) apitype.DeploymentV3 {
+	t.Helper()
+	exported, err := s.stack.Export(context.Background())
+	require.NoError(t, err)
+	var d apitype.DeploymentV3
+	require.NoError(t, json.Unmarshal(exported.Deployment, &d))
+	return d
+}
+
+// tokenOf is the runner token held by the fleet's Secret.
+func tokenOf(t testing.TB, fleetName string) string {
+	t.Helper()
+	_, token := tokenSecret(t, fleetName)
+	return token
+}
+
+// fleetObject is the part of a Kubernetes object these tests look at.
+type fleetObject struct {
+	Metadata struct {
+		Name string `json:"name"`
+	} `json:"metadata"`
+	Data   map[string]string `json:"data"`
+	Status struct {
+		ReadyReplicas int `json:"readyReplicas"`
+	} `json:"status"`
+	Spec struct {
+		Replicas int `json:"replicas"`
+	} `json:"spec"`
+}
+
+// fleetObjects lists the objects of one kind that carry the fleet's instance
+// label in namespace. It reads kubectl's stdout only: "No resources found"
+// and a missing namespace are not errors, just no objects.
+func fleetObjects(t testing.TB, kind, namespace, fleetName string) []fleetObject {
+	t.Helper()
+	cmd := exec.Command("kubectl", "--kubeconfig", h.kubeconfig, "get", kind, "-n", namespace,
+		"-l", "app.kubernetes.io/instance="+fleetName, "-o", "json")
+	out, err := cmd.Output()
+	var stderr []byte
+	if exitErr, ok := err.(*exec.ExitError); ok {
+		stderr = exitErr.Stderr
+	}
+	require.NoError(t, err, "kubectl get %s: %s", kind, stderr)
+	var list struct {
+		Items []fleetObject `json:"items"`
+	}
+	require.NoError(t, json.Unmarshal(out, &list), string(out))
+	return list.Items
 }

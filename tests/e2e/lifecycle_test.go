@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -62,13 +61,7 @@ func TestLifecycle(t *testing.T) {
 
 	// The runner exists in GitLab with the stack's settings.
 	id := s.runnerID(t, name)
-	status, body := h.gitlab(t, http.MethodGet, "runners/"+id, nil)
-	require.Equal(t, http.StatusOK, status, string(body))
-	var runner struct {
-		RunnerType string   `json:"runner_type"`
-		TagList    []string `json:"tag_list"`
-	}
-	require.NoError(t, json.Unmarshal(body, &runner))
+	runner := gitlabRunner(t, id)
 	assert.Equal(t, "group_type", runner.RunnerType)
 	assert.Equal(t, []string{"e2e"}, runner.TagList)
 
@@ -89,7 +82,7 @@ func TestLifecycle(t *testing.T) {
 		phase, _ := h.kubectl(t, "get", "namespace", ns, "-o", "jsonpath={.status.phase}")
 		assert.True(t, phase == "" || strings.Contains(phase, "Terminating") || strings.Contains(phase, "NotFound"), "namespace %s gone or going: %s", ns, phase)
 	}
-	status, _ = h.gitlab(t, http.MethodGet, "runners/"+id, nil)
+	status, _ := h.gitlab(t, http.MethodGet, "runners/"+id, nil)
 	assert.Equal(t, http.StatusNotFound, status, "the runner is gone from GitLab")
 }
 

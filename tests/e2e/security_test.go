@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -126,10 +125,7 @@ func TestSecurityTokenOnlyInTheSecret(t *testing.T) {
 	s.up(t)
 	managers := "gitlab-runner-" + name
 
-	encoded := h.mustKubectl(t, "get", "secrets", "-n", managers, "-l", "app.kubernetes.io/instance="+name, "-o", "jsonpath={.items[0].data.runner-token}")
-	decoded, err := base64.StdEncoding.DecodeString(encoded)
-	require.NoError(t, err)
-	token := string(decoded)
+	token := tokenOf(t, name)
 	require.True(t, strings.HasPrefix(token, "glrt-"), "the Secret holds the runner's token")
 
 	for _, ns := range []string{managers, managers + "-jobs"} {
