@@ -1,7 +1,6 @@
 package gitlab
 
 import (
-	"fmt"
 	"time"
 )
 
@@ -16,7 +15,8 @@ type createdRunnerJSON struct {
 	TokenExpiresAt *string `json:"token_expires_at"`
 }
 
-// userJSON is the current user (GET /user) and a runner's created_by.
+// userJSON is the current user (GET /user, with is_admin for an
+// administrator, as GitLab's UserWithAdmin) and a runner's created_by.
 type userJSON struct {
 	ID        int64   `json:"id"`
 	Username  string  `json:"username"`
@@ -26,19 +26,20 @@ type userJSON struct {
 	AvatarURL *string `json:"avatar_url"`
 	WebURL    string  `json:"web_url"`
 	CreatedAt string  `json:"created_at,omitempty"`
-	IsAdmin   bool    `json:"is_admin"`
-	Bot       bool    `json:"bot"`
+	IsAdmin   *bool   `json:"is_admin,omitempty"`
+	Bot       *bool   `json:"bot,omitempty"`
 	Email     string  `json:"email,omitempty"`
 }
 
-// groupJSON and projectJSON are how runner details list a runner's owners.
-type groupJSON struct {
+// runnerGroupJSON and runnerProjectJSON are how runner details list a
+// runner's owners.
+type runnerGroupJSON struct {
 	ID     int64  `json:"id"`
 	WebURL string `json:"web_url"`
 	Name   string `json:"name"`
 }
 
-type projectJSON struct {
+type runnerProjectJSON struct {
 	ID                int64  `json:"id"`
 	Description       string `json:"description"`
 	Name              string `json:"name"`
@@ -46,6 +47,56 @@ type projectJSON struct {
 	Path              string `json:"path"`
 	PathWithNamespace string `json:"path_with_namespace"`
 	CreatedAt         string `json:"created_at"`
+}
+
+// groupJSON answers GET /groups/:id.
+type groupJSON struct {
+	ID          int64  `json:"id"`
+	Name        string `json:"name"`
+	Path        string `json:"path"`
+	Description string `json:"description"`
+	Visibility  string `json:"visibility"`
+	FullName    string `json:"full_name"`
+	FullPath    string `json:"full_path"`
+	ParentID    *int64 `json:"parent_id"`
+	WebURL      string `json:"web_url"`
+}
+
+// namespaceJSON is a project's namespace.
+type namespaceJSON struct {
+	ID       int64  `json:"id"`
+	Name     string `json:"name"`
+	Path     string `json:"path"`
+	Kind     string `json:"kind"`
+	FullPath string `json:"full_path"`
+	WebURL   string `json:"web_url"`
+}
+
+// projectJSON answers GET /projects/:id.
+type projectJSON struct {
+	ID                int64         `json:"id"`
+	Description       *string       `json:"description"`
+	Name              string        `json:"name"`
+	NameWithNamespace string        `json:"name_with_namespace"`
+	Path              string        `json:"path"`
+	PathWithNamespace string        `json:"path_with_namespace"`
+	Visibility        string        `json:"visibility"`
+	WebURL            string        `json:"web_url"`
+	Namespace         namespaceJSON `json:"namespace"`
+}
+
+// personalAccessTokenJSON answers POST /users/:id/personal_access_tokens.
+type personalAccessTokenJSON struct {
+	ID         int64    `json:"id"`
+	Name       string   `json:"name"`
+	Revoked    bool     `json:"revoked"`
+	CreatedAt  string   `json:"created_at"`
+	Scopes     []string `json:"scopes"`
+	UserID     int64    `json:"user_id"`
+	LastUsedAt *string  `json:"last_used_at"`
+	Active     bool     `json:"active"`
+	ExpiresAt  string   `json:"expires_at"`
+	Token      string   `json:"token"`
 }
 
 // runnerBriefJSON is an entry of GET /runners/all.
@@ -58,29 +109,31 @@ type runnerBriefJSON struct {
 	IsShared    bool    `json:"is_shared"`
 	RunnerType  string  `json:"runner_type"`
 	Name        *string `json:"name"`
-	Online      bool    `json:"online"`
-	Status      string  `json:"status"`
+	// Online is null for a runner that never contacted GitLab.
+	Online *bool  `json:"online"`
+	Status string `json:"status"`
+	// CreatedBy and CreatedAt are in list entries since GitLab 17.
+	CreatedBy *userJSON `json:"created_by"`
+	CreatedAt string    `json:"created_at"`
 }
 
 // runnerDetailsJSON answers GET and PUT /runners/:id.
 type runnerDetailsJSON struct {
 	runnerBriefJSON
-	CreatedBy          userJSON      `json:"created_by"`
-	CreatedAt          string        `json:"created_at"`
-	TagList            []string      `json:"tag_list"`
-	RunUntagged        bool          `json:"run_untagged"`
-	Locked             bool          `json:"locked"`
-	MaximumTimeout     *int64        `json:"maximum_timeout"`
-	AccessLevel        string        `json:"access_level"`
-	MaintenanceNote    *string       `json:"maintenance_note"`
-	ContactedAt        *string       `json:"contacted_at"`
-	Architecture       *string       `json:"architecture"`
-	Platform           *string       `json:"platform"`
-	Revision           *string       `json:"revision"`
-	Version            *string       `json:"version"`
-	JobExecutionStatus string        `json:"job_execution_status"`
-	Groups             []groupJSON   `json:"groups"`
-	Projects           []projectJSON `json:"projects"`
+	TagList            []string            `json:"tag_list"`
+	RunUntagged        bool                `json:"run_untagged"`
+	Locked             bool                `json:"locked"`
+	MaximumTimeout     *int64              `json:"maximum_timeout"`
+	AccessLevel        string              `json:"access_level"`
+	MaintenanceNote    *string             `json:"maintenance_note"`
+	ContactedAt        *string             `json:"contacted_at"`
+	Architecture       *string             `json:"architecture"`
+	Platform           *string             `json:"platform"`
+	Revision           *string             `json:"revision"`
+	Version            *string             `json:"version"`
+	JobExecutionStatus string              `json:"job_execution_status"`
+	Groups             []runnerGroupJSON   `json:"groups"`
+	Projects           []runnerProjectJSON `json:"projects"`
 }
 
 // managerJSON is an entry of GET /runners/:id/managers.
@@ -115,28 +168,66 @@ func optString(s string) *string {
 	return &s
 }
 
-func (s *Server) userJSON() userJSON {
-	return userJSON{
-		ID: adminUserID, Username: "root", Name: "Administrator", State: "active",
-		WebURL: s.webURL("root"), CreatedAt: apiTime(s.started), IsAdmin: true,
-		Email: "admin@example.com",
+func (s *Server) userJSON(u *user, self bool) userJSON {
+	j := userJSON{
+		ID: u.ID, Username: u.Username, Name: u.Name, State: "active",
+		WebURL: s.webURL(u.Username),
 	}
+	if self {
+		j.CreatedAt = apiTime(s.started)
+		j.Email = u.Username + "@example.com"
+		no := false
+		j.Bot = &no
+		if u.Admin {
+			yes := true
+			j.IsAdmin = &yes
+		}
+	}
+	return j
 }
 
 func (s *Server) briefJSON(r *runner) runnerBriefJSON {
-	st := r.status(s.now())
-	return runnerBriefJSON{
+	now := s.now()
+	b := runnerBriefJSON{
 		ID: r.ID, Description: r.Description, Active: !r.Paused, Paused: r.Paused,
 		IsShared: r.RunnerType == RunnerTypeInstance, RunnerType: r.RunnerType,
-		Online: st == "online", Status: st,
+		Online: r.online(now), Status: r.status(now), CreatedAt: apiTime(r.CreatedAt),
+	}
+	if u := s.dir.users[r.CreatedByUserID]; u != nil {
+		c := s.userJSON(u, false)
+		b.CreatedBy = &c
+	}
+	if latest := latestManager(r); latest != nil {
+		b.IPAddress = optString(latest.IPAddress)
+	}
+	return b
+}
+
+func (s *Server) groupJSON(g *group) groupJSON {
+	j := groupJSON{ID: g.ID, Name: g.Name, Path: g.Path, Visibility: "private", FullName: s.dir.fullName(g),
+		FullPath: s.dir.fullPath(g), WebURL: s.webURL("groups/" + s.dir.fullPath(g))}
+	if g.ParentID != 0 {
+		parent := g.ParentID
+		j.ParentID = &parent
+	}
+	return j
+}
+
+func (s *Server) projectJSON(p *project) projectJSON {
+	g := s.dir.groups[p.GroupID]
+	return projectJSON{
+		ID: p.ID, Name: p.Name, Path: p.Path, Visibility: "private",
+		NameWithNamespace: s.dir.fullName(g) + " / " + p.Name,
+		PathWithNamespace: s.dir.fullPath(g) + "/" + p.Path,
+		WebURL:            s.webURL(s.dir.fullPath(g) + "/" + p.Path),
+		Namespace: namespaceJSON{ID: g.ID, Name: g.Name, Path: g.Path, Kind: "group",
+			FullPath: s.dir.fullPath(g), WebURL: s.webURL("groups/" + s.dir.fullPath(g))},
 	}
 }
 
 func (s *Server) detailsJSON(r *runner) runnerDetailsJSON {
 	d := runnerDetailsJSON{
 		runnerBriefJSON: s.briefJSON(r),
-		CreatedBy:       s.userJSON(),
-		CreatedAt:       apiTime(r.CreatedAt),
 		TagList:         append([]string{}, r.TagList...),
 		RunUntagged:     r.RunUntagged,
 		Locked:          r.Locked,
@@ -145,16 +236,15 @@ func (s *Server) detailsJSON(r *runner) runnerDetailsJSON {
 		MaintenanceNote: optString(r.MaintenanceNote),
 		// A group or project runner lists its owner; GitLab shows these
 		// lists empty (not null) for the other runner types.
-		Groups:             []groupJSON{},
-		Projects:           []projectJSON{},
+		Groups:             []runnerGroupJSON{},
+		Projects:           []runnerProjectJSON{},
 		JobExecutionStatus: "idle",
 	}
-	if c := r.contactedAt(); c != nil {
-		t := apiTime(*c)
+	if r.ContactedAt != nil {
+		t := apiTime(*r.ContactedAt)
 		d.ContactedAt = &t
 	}
 	if latest := latestManager(r); latest != nil {
-		d.IPAddress = optString(latest.IPAddress)
 		d.Architecture = optString(latest.Architecture)
 		d.Platform = optString(latest.Platform)
 		d.Revision = optString(latest.Revision)
@@ -162,14 +252,17 @@ func (s *Server) detailsJSON(r *runner) runnerDetailsJSON {
 	}
 	switch r.RunnerType {
 	case RunnerTypeGroup:
-		name := fmt.Sprintf("group-%d", r.GroupID)
-		d.Groups = append(d.Groups, groupJSON{ID: r.GroupID, Name: name, WebURL: s.webURL("groups/" + name)})
+		if g := s.dir.groups[r.GroupID]; g != nil {
+			d.Groups = append(d.Groups, runnerGroupJSON{ID: g.ID, Name: g.Name, WebURL: s.webURL("groups/" + s.dir.fullPath(g))})
+		}
 	case RunnerTypeProject:
-		path := fmt.Sprintf("project-%d", r.ProjectID)
-		d.Projects = append(d.Projects, projectJSON{
-			ID: r.ProjectID, Name: path, NameWithNamespace: "root / " + path,
-			Path: path, PathWithNamespace: "root/" + path, CreatedAt: apiTime(s.started),
-		})
+		if p := s.dir.projects[r.ProjectID]; p != nil {
+			pj := s.projectJSON(p)
+			d.Projects = append(d.Projects, runnerProjectJSON{
+				ID: p.ID, Name: p.Name, NameWithNamespace: pj.NameWithNamespace,
+				Path: p.Path, PathWithNamespace: pj.PathWithNamespace, CreatedAt: apiTime(s.started),
+			})
+		}
 	}
 	return d
 }

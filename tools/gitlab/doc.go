@@ -9,17 +9,23 @@
 // # Endpoints (all under /api/v4)
 //
 //	POST   /user/runners          create a runner linked to the current user (201 {id, token, token_expires_at})
-//	GET    /runners/all           list every runner (admin; optional ?type=, ?paused=, ?status=)
+//	GET    /runners/all           list every runner (administrators; ?type=, ?status=, ?paused=, ?tag_list=)
 //	GET    /runners/:id           runner details
-//	PUT    /runners/:id           update description, paused, tag_list, run_untagged, locked,
-//	                              access_level, maximum_timeout, maintenance_note
+//	PUT    /runners/:id           update description, paused (or active), tag_list, run_untagged, locked,
+//	                              access_level, maximum_timeout, maintenance_note (at least one, not both
+//	                              active and paused)
 //	DELETE /runners/:id           delete the runner and its managers (204)
 //	GET    /runners/:id/managers  list the runner managers (one per system_id)
-//	POST   /runners/verify        runner-token auth: 200 {id, token, token_expires_at} or 403;
-//	                              records system_id as a manager of the runner
-//	POST   /jobs/request          runner-token auth: always 204 (no jobs); marks the manager as contacted
+//	GET    /groups/:id/runners    runners a group can use: its own, its ancestors', the instance's (Maintainer+)
+//	GET    /projects/:id/runners  runners a project can use: its own, its groups', the instance's (Maintainer+)
+//	GET    /groups/:id            a group; GET /projects/:id a project (404 for what the user cannot see)
+//	POST   /runners/verify        runner-token auth: 200 {id, token, token_expires_at} or 403; a contact,
+//	                              and with a system_id the runner manager's creation
+//	POST   /jobs/request          runner-token auth: always 204 (no jobs); a contact
+//	DELETE /runners               runner-token auth: the runner deletes itself (204)
 //	DELETE /runners/managers      runner-token auth: removes one manager (what `gitlab-runner unregister` does)
 //	GET    /user                  the current user
+//	POST   /users/:id/personal_access_tokens  administrators mint a token for a user (201, with the token)
 //	GET    /version               {"version":"18.6.0-standin","revision":...}
 //
 // Outside the API: GET /-/health answers "GitLab OK" (no auth), and the
@@ -29,46 +35,76 @@
 // JSON or form-encoded. tag_list may be a JSON array, a comma-separated
 // string, or repeated tag_list[] form fields.
 //
+// # Users, groups, projects (the seed)
+//
+// Config.Seed (the --seed file) lists users, groups with members, projects
+// with members, and optionally tokens; DefaultSeed describes the built-in
+// one: root (administrator), group-owner (Owner of groups 1-999),
+// project-maintainer (Maintainer of projects 1-999, in no group), developer
+// (a Developer in group 1: may see it, may create no runner). Group 1 is the
+// dev stack's. Groups and projects are private.
+//
+// Who may do what, as in GitLab: an administrator everything; creating a
+// group runner needs the Owner role in the group (or an ancestor), a
+// project runner the Maintainer role in the project (or Owner of its group),
+// an instance runner an administrator. Reading a group or project runner
+// needs Maintainer, updating or deleting a group runner Owner; anyone may
+// read an instance runner.
+//
 // # Authentication
 //
-// Personal access tokens are configured when the server starts (Config.Tokens)
-// and are sent in a PRIVATE-TOKEN header, an "Authorization: Bearer" header or
-// a private_token query parameter. Every token belongs to the one
-// administrator user the stand-in knows ("root", id 1). Scopes decide what a
-// token may do, as in GitLab:
+// Personal access tokens are sent in a PRIVATE-TOKEN header, an
+// "Authorization: Bearer" header or a private_token query parameter. They
+// come from the seed, from Config.Tokens (the --token-file administrator
+// token, --token flags; root's unless they name a user), or from
+// POST /users/:id/personal_access_tokens. Scopes decide what a token may do,
+// as in GitLab:
 //
-//	POST /user/runners                   create_runner or api
-//	GET /runners/:id, .../managers       manage_runner, api or read_api
-//	PUT, DELETE /runners/:id             manage_runner or api
-//	GET /runners/all                     api or read_api (admin endpoint)
-//	GET /user                            api, read_api or read_user
-//	GET /version                         any valid token
-//	/-/standin/faults                    api
+//	POST /user/runners                        api or create_runner
+//	GET /runners/:id, .../managers            api, read_api or manage_runner
+//	PUT, DELETE /runners/:id                  api or manage_runner
+//	GET /runners/all, groups, projects, lists api or read_api
+//	GET /user                                 api, read_api or read_user
+//	POST /users/:id/personal_access_tokens    api (and an administrator)
+//	GET /version                              any valid token
+//	/-/standin/faults                         api
 //
-// A missing or unknown token gets 401 {"message":"401 Unauthorized"}; a token
-// without the scope gets 403 {"message":"403 Forbidden"}. The runner endpoints
-// (verify, jobs/request, DELETE /runners/managers) authenticate with the runner
-// authentication token (glrt-...) in the body instead.
+// A missing or unknown token gets 401 {"message":"401 Unauthorized"}, an
+// expired one 401 {"error":"invalid_token",...}; a token without the scope
+// gets GitLab's 403 {"error":"insufficient_scope","error_description":"The
+// request requires higher privileges than provided by the access
+// token.","scope":"api create_runner"}. The runner endpoints (verify,
+// jobs/request, DELETE /runners, DELETE /runners/managers) authenticate
+// with the runner authentication token (glrt-...) in the body instead.
 //
-// Errors otherwise follow GitLab: an unknown runner is 404
-// {"message":"404 Runner Not Found"}, an unknown route 404
-// {"error":"404 Not Found"}, a parameter error 400 {"error":"runner_type does
-// not have a valid value"}, a model validation error 400
-// {"message":{"maximum_timeout":["needs to be at least 10 minutes"]}}.
+// Errors otherwise follow GitLab: parameter errors are 400 {"error":
+// "runner_type does not have a valid value"}; a group or project that does
+// not exist is 400 {"message":"400 Bad request - Missing/invalid group"} on
+// create and 404 {"message":"404 Group Not Found"} elsewhere; a role too
+// low is 403 {"message":"403 Forbidden - Insufficient permissions"} on
+// create and "403 Forbidden - No access granted" on a runner; a runner's
+// validation errors are 400 "400 Bad request - Maximum timeout needs to be
+// at least 10 minutes" on create and {"message":{"maximum_timeout":[...]}}
+// on update; an unknown runner is 404 {"message":"404 Runner Not Found"},
+// an unknown route 404 {"error":"404 Not Found"}.
 //
-// Groups and projects are not modelled: any positive group_id or project_id
-// is accepted as an existing group or project the user may create runners in;
-// zero or a negative id gets 403, as GitLab answers for a namespace the user
-// cannot reach.
+// Runner status is the REST API's: never_contacted (with "online": null)
+// until the runner verifies its token or asks for a job, then online, or
+// paused while paused, offline after 2 hours without contact, stale after
+// 7 days.
+//
+// Lists are paginated with page and per_page (20 by default, 100 at most)
+// and carry X-Page, X-Per-Page, X-Next-Page, X-Prev-Page, X-Total,
+// X-Total-Pages and a Link header (prev, next, first, last).
 //
 // # State
 //
-// Runners, managers and id counters are kept in memory and, when
+// Runners, managers, minted tokens and id counters are kept in memory and, when
 // Config.StatePath is set, saved to that JSON file after every change (written
 // to a temporary file and renamed, so a crash never leaves half a file) and
 // loaded at start, so a restarted stand-in still knows the runners a Pulumi
-// stack created. Runner tokens are stored only as SHA-256 digests: the state
-// file holds no secret.
+// stack created. Runner and minted personal access tokens are stored only
+// as SHA-256 digests: the state file holds no secret.
 //
 // # Fault injection
 //

@@ -51,7 +51,7 @@ func (s *Server) injectFaults(next http.Handler) http.Handler {
 }
 
 func (s *Server) handleSetFault(w http.ResponseWriter, r *http.Request) {
-	if !s.authorize(w, r, scopesFaults...) {
+	if s.authorize(w, r, scopesFaults...) == nil {
 		return
 	}
 	var f Fault
@@ -80,7 +80,7 @@ func (s *Server) handleSetFault(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGetFault(w http.ResponseWriter, r *http.Request) {
-	if !s.authorize(w, r, scopesFaults...) {
+	if s.authorize(w, r, scopesFaults...) == nil {
 		return
 	}
 	s.mu.Lock()
@@ -93,7 +93,7 @@ func (s *Server) handleGetFault(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleClearFault(w http.ResponseWriter, r *http.Request) {
-	if !s.authorize(w, r, scopesFaults...) {
+	if s.authorize(w, r, scopesFaults...) == nil {
 		return
 	}
 	s.mu.Lock()

@@ -112,3 +112,10 @@ func (s *standin) create(body any) (int64, string) {
 	o := res.Obj()
 	return int64(o["id"].(float64)), o["token"].(string)
 }
+
+func newTestServer(t *testing.T, srv *Server) *httptest.Server {
+	t.Helper()
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	return ts
+}

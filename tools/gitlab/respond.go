@@ -40,6 +40,19 @@ func writeValidation(w http.ResponseWriter, errs map[string][]string) {
 	writeMessage(w, http.StatusBadRequest, errs)
 }
 
-func writeRunnerNotFound(w http.ResponseWriter) {
-	writeMessage(w, http.StatusNotFound, "404 Runner Not Found")
+func writeRunnerNotFound(w http.ResponseWriter) { writeNotFound(w, "Runner") }
+
+// writeForbidden is GitLab's forbidden!(reason): {"message":"403 Forbidden - reason"}.
+func writeForbidden(w http.ResponseWriter, reason string) {
+	writeMessage(w, http.StatusForbidden, "403 Forbidden - "+reason)
+}
+
+// writeBadRequest is GitLab's bad_request!(reason): {"message":"400 Bad request - reason"}.
+func writeBadRequest(w http.ResponseWriter, reason string) {
+	writeMessage(w, http.StatusBadRequest, "400 Bad request - "+reason)
+}
+
+// writeNotFound is GitLab's not_found!(what): {"message":"404 What Not Found"}.
+func writeNotFound(w http.ResponseWriter, what string) {
+	writeMessage(w, http.StatusNotFound, "404 "+what+" Not Found")
 }

@@ -70,7 +70,9 @@ func (s *Server) touchManagerLocked(rn *runner, systemID string, r *http.Request
 }
 
 // handleVerify is POST /runners/verify: what `gitlab-runner register
-// --token glrt-...` and `gitlab-runner verify` call.
+// --token glrt-...` and `gitlab-runner verify` call. As in GitLab, it counts
+// as a contact (the runner is then online, or paused) and, with a
+// system_id, creates the runner manager.
 func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 	p, err := readParams(w, r)
 	if err != nil {
@@ -88,14 +90,17 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 	if rn == nil {
 		return
 	}
-	if sid != "" {
-		if s.touchManagerLocked(rn, sid, r, nil) {
-			if err := s.saveLocked(); err != nil {
-				writeStatus(w, http.StatusInternalServerError)
-				return
-			}
-			s.log.Info("runner manager registered", "runner", rn.ID, "system_id", sid)
+	first := rn.ContactedAt == nil
+	rn.contact(s.now())
+	newManager := sid != "" && s.touchManagerLocked(rn, sid, r, nil)
+	if first || newManager {
+		if err := s.saveLocked(); err != nil {
+			writeStatus(w, http.StatusInternalServerError)
+			return
 		}
+	}
+	if newManager {
+		s.log.Info("runner manager registered", "runner", rn.ID, "system_id", sid)
 	}
 	writeJSON(w, http.StatusOK, createdRunnerJSON{ID: rn.ID, Token: tok})
 }
@@ -121,7 +126,9 @@ func (s *Server) handleJobRequest(w http.ResponseWriter, r *http.Request) {
 	if rn == nil {
 		return
 	}
-	if sid != "" && s.touchManagerLocked(rn, sid, r, info) {
+	first := rn.ContactedAt == nil
+	rn.contact(s.now())
+	if (sid != "" && s.touchManagerLocked(rn, sid, r, info)) || first {
 		if err := s.saveLocked(); err != nil {
 			writeStatus(w, http.StatusInternalServerError)
 			return
@@ -164,5 +171,29 @@ func (s *Server) handleUnregisterManager(w http.ResponseWriter, r *http.Request)
 		writeStatus(w, http.StatusInternalServerError)
 		return
 	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleDeleteRunnerByToken is DELETE /runners: a runner deletes itself with
+// its authentication token (what `gitlab-runner unregister` does for a
+// runner registered with a registration token). 204, or 403 for an unknown
+// token, 400 without one.
+func (s *Server) handleDeleteRunnerByToken(w http.ResponseWriter, r *http.Request) {
+	p, err := readParams(w, r)
+	if err != nil {
+		writeParamError(w, err)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rn, _ := s.runnerByTokenLocked(w, p)
+	if rn == nil {
+		return
+	}
+	if err := s.deleteRunnerLocked(rn); err != nil {
+		writeStatus(w, http.StatusInternalServerError)
+		return
+	}
+	s.log.Info("runner deleted with its token", "id", rn.ID)
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -1,18 +1,27 @@
 package gitlab
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
+	"time"
 	"unicode/utf8"
 )
 
 // Handlers of the runner endpoints authenticated with a personal access
 // token: create, read, update, delete, list, list managers.
 
-// handleCreateRunner is POST /user/runners ("Create a runner linked to a user").
+// handleCreateRunner is POST /user/runners ("Create a runner linked to a
+// user"). As GitLab checks it: parameters (400 {"error": ...}), then the
+// group or project (400 "Missing/invalid group"), then the user's right to
+// create the runner there (403 "Insufficient permissions": Owner of the
+// group, Maintainer of the project, administrator for an instance runner),
+// then the runner's own validations (400 with their full messages).
 func (s *Server) handleCreateRunner(w http.ResponseWriter, r *http.Request) {
-	if !s.authorize(w, r, scopesCreate...) {
+	u := s.authorize(w, r, scopesCreate...)
+	if u == nil {
 		return
 	}
 	p, err := readParams(w, r)
@@ -31,15 +40,16 @@ func (s *Server) handleCreateRunner(w http.ResponseWriter, r *http.Request) {
 	}
 	// Defaults as GitLab applies them.
 	nr := &runner{RunnerType: rt, RunUntagged: true, TagList: []string{}, AccessLevel: AccessNotProtected}
-	switch rt {
-	case RunnerTypeGroup:
-		if nr.GroupID, err = ownerID(p, "group_id"); err != nil {
-			writeOwnerError(w, err)
+	var groupID, projectID *int64
+	if rt == RunnerTypeGroup || p.has("group_id") {
+		if groupID, err = ownerID(p, "group_id", rt == RunnerTypeGroup); err != nil {
+			writeParamError(w, err)
 			return
 		}
-	case RunnerTypeProject:
-		if nr.ProjectID, err = ownerID(p, "project_id"); err != nil {
-			writeOwnerError(w, err)
+	}
+	if rt == RunnerTypeProject || p.has("project_id") {
+		if projectID, err = ownerID(p, "project_id", rt == RunnerTypeProject); err != nil {
+			writeParamError(w, err)
 			return
 		}
 	}
@@ -47,8 +57,36 @@ func (s *Server) handleCreateRunner(w http.ResponseWriter, r *http.Request) {
 		writeParamError(w, err)
 		return
 	}
+	allowed := u.Admin
+	switch rt {
+	case RunnerTypeInstance:
+		if groupID != nil || projectID != nil {
+			writeBadRequest(w, "Unexpected scope")
+			return
+		}
+	case RunnerTypeGroup:
+		g := s.dir.groups[*groupID]
+		if g == nil || projectID != nil {
+			writeBadRequest(w, "Missing/invalid group")
+			return
+		}
+		nr.GroupID = g.ID
+		allowed = allowed || s.dir.groupAccess(u, g) >= AccessOwner
+	case RunnerTypeProject:
+		pr := s.dir.projects[*projectID]
+		if pr == nil || groupID != nil {
+			writeBadRequest(w, "Missing/invalid project")
+			return
+		}
+		nr.ProjectID = pr.ID
+		allowed = allowed || s.dir.projectAccess(u, pr) >= AccessMaintainer
+	}
+	if !allowed {
+		writeForbidden(w, "Insufficient permissions")
+		return
+	}
 	if errs := validateRunner(nr); errs != nil {
-		writeValidation(w, errs)
+		writeBadRequest(w, fullMessages(errs))
 		return
 	}
 	token := NewRunnerToken()
@@ -58,7 +96,7 @@ func (s *Server) handleCreateRunner(w http.ResponseWriter, r *http.Request) {
 	s.st.NextRunnerID++
 	nr.TokenSHA256 = digest(token)
 	nr.CreatedAt = s.now()
-	nr.CreatedByUserID = adminUserID
+	nr.CreatedByUserID = u.ID
 	s.st.Runners = append(s.st.Runners, nr)
 	s.byID[nr.ID] = nr
 	s.byToken[nr.TokenSHA256] = nr
@@ -66,37 +104,43 @@ func (s *Server) handleCreateRunner(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusInternalServerError)
 		return
 	}
-	s.log.Info("runner created", "id", nr.ID, "runner_type", rt)
+	s.log.Info("runner created", "id", nr.ID, "runner_type", rt, "user", u.Username)
 	writeJSON(w, http.StatusCreated, createdRunnerJSON{ID: nr.ID, Token: token})
 }
 
-// errForbiddenOwner marks a group or project id the user cannot reach.
-var errForbiddenOwner = &paramError{"forbidden"}
-
-// ownerID reads group_id or project_id, required for its runner type.
-func ownerID(p params, name string) (int64, error) {
-	if !p.has(name) {
-		return 0, &paramError{name + " is missing"}
-	}
+// ownerID reads group_id or project_id (an integer; required when the runner
+// type needs it).
+func ownerID(p params, name string, required bool) (*int64, error) {
 	id, err := p.integer(name)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	if id == nil {
-		return 0, &paramError{name + " is missing"}
+	if id == nil && required {
+		return nil, &paramError{name + " is missing"}
 	}
-	if *id <= 0 {
-		return 0, errForbiddenOwner
-	}
-	return *id, nil
+	return id, nil
 }
 
-func writeOwnerError(w http.ResponseWriter, err error) {
-	if err == errForbiddenOwner {
-		writeStatus(w, http.StatusForbidden)
-		return
+// fullMessages renders validation errors as Rails' full_messages.to_sentence:
+// "Maximum timeout needs to be at least 10 minutes and Tags list ...".
+func fullMessages(errs map[string][]string) string {
+	var msgs []string
+	for _, attr := range slices.Sorted(maps.Keys(errs)) {
+		human := strings.ReplaceAll(attr, "_", " ")
+		human = strings.ToUpper(human[:1]) + human[1:]
+		for _, m := range errs[attr] {
+			msgs = append(msgs, human+" "+m)
+		}
 	}
-	writeParamError(w, err)
+	switch len(msgs) {
+	case 0:
+		return ""
+	case 1:
+		return msgs[0]
+	case 2:
+		return msgs[0] + " and " + msgs[1]
+	}
+	return strings.Join(msgs[:len(msgs)-1], ", ") + ", and " + msgs[len(msgs)-1]
 }
 
 // applySettings sets the attributes that create and update share, for the
@@ -181,22 +225,68 @@ func (s *Server) runnerFromPathLocked(w http.ResponseWriter, r *http.Request) *r
 	return rn
 }
 
+// canReadRunner is GitLab's read_runner: anyone for an instance runner, a
+// Maintainer of the runner's group or project, an administrator.
+func (s *Server) canReadRunner(u *user, rn *runner) bool {
+	switch {
+	case u.Admin || rn.RunnerType == RunnerTypeInstance:
+		return true
+	case rn.RunnerType == RunnerTypeGroup:
+		g := s.dir.groups[rn.GroupID]
+		return g != nil && s.dir.groupAccess(u, g) >= AccessMaintainer
+	default:
+		pr := s.dir.projects[rn.ProjectID]
+		return pr != nil && s.dir.projectAccess(u, pr) >= AccessMaintainer
+	}
+}
+
+// canManageRunner is GitLab's update_runner / delete_runner: an Owner of the
+// runner's group, a Maintainer of its project, an administrator (the only
+// one who manages instance runners).
+func (s *Server) canManageRunner(u *user, rn *runner) bool {
+	switch {
+	case u.Admin:
+		return true
+	case rn.RunnerType == RunnerTypeGroup:
+		g := s.dir.groups[rn.GroupID]
+		return g != nil && s.dir.groupAccess(u, g) >= AccessOwner
+	case rn.RunnerType == RunnerTypeProject:
+		pr := s.dir.projects[rn.ProjectID]
+		return pr != nil && s.dir.projectAccess(u, pr) >= AccessMaintainer
+	}
+	return false
+}
+
 // handleGetRunner is GET /runners/:id.
 func (s *Server) handleGetRunner(w http.ResponseWriter, r *http.Request) {
-	if !s.authorize(w, r, scopesRead...) {
+	u := s.authorize(w, r, scopesRead...)
+	if u == nil {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if rn := s.runnerFromPathLocked(w, r); rn != nil {
-		writeJSON(w, http.StatusOK, s.detailsJSON(rn))
+	rn := s.runnerFromPathLocked(w, r)
+	if rn == nil {
+		return
 	}
+	if !s.canReadRunner(u, rn) {
+		writeForbidden(w, "No access granted")
+		return
+	}
+	writeJSON(w, http.StatusOK, s.detailsJSON(rn))
+}
+
+// updateAttributes are the attributes PUT /runners/:id takes, of which at
+// least one must be given (Grape's at_least_one_of).
+var updateAttributes = []string{
+	"description", "active", "paused", "tag_list", "run_untagged", "locked", "access_level", "maximum_timeout", "maintenance_note",
 }
 
 // handleUpdateRunner is PUT /runners/:id. The change is applied to a copy
 // and kept only if it is valid.
 func (s *Server) handleUpdateRunner(w http.ResponseWriter, r *http.Request) {
-	if !s.authorize(w, r, scopesWrite...) {
+	u := s.authorize(w, r, scopesWrite...)
+	if u == nil {
 		return
 	}
 	p, err := readParams(w, r)
@@ -204,10 +294,27 @@ func (s *Server) handleUpdateRunner(w http.ResponseWriter, r *http.Request) {
 		writeParamError(w, err)
 		return
 	}
+	if !slices.ContainsFunc(updateAttributes, p.has) {
+		writeError(w, http.StatusBadRequest, strings.Join(updateAttributes, ", ")+" are missing, at least one parameter must be provided")
+		return
+	}
+	if p.has("active") && p.has("paused") {
+		writeError(w, http.StatusBadRequest, "active, paused are mutually exclusive")
+		return
+	}
+	probe := runner{}
+	if err := applySettings(p, &probe); err != nil {
+		writeParamError(w, err)
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rn := s.runnerFromPathLocked(w, r)
 	if rn == nil {
+		return
+	}
+	if !s.canManageRunner(u, rn) {
+		writeForbidden(w, "No access granted")
 		return
 	}
 	updated := *rn
@@ -229,7 +336,8 @@ func (s *Server) handleUpdateRunner(w http.ResponseWriter, r *http.Request) {
 
 // handleDeleteRunner is DELETE /runners/:id; the managers go with it.
 func (s *Server) handleDeleteRunner(w http.ResponseWriter, r *http.Request) {
-	if !s.authorize(w, r, scopesWrite...) {
+	u := s.authorize(w, r, scopesWrite...)
+	if u == nil {
 		return
 	}
 	s.mu.Lock()
@@ -238,26 +346,40 @@ func (s *Server) handleDeleteRunner(w http.ResponseWriter, r *http.Request) {
 	if rn == nil {
 		return
 	}
-	delete(s.byID, rn.ID)
-	delete(s.byToken, rn.TokenSHA256)
-	s.st.Runners = slices.DeleteFunc(s.st.Runners, func(x *runner) bool { return x == rn })
-	if err := s.saveLocked(); err != nil {
+	if !s.canManageRunner(u, rn) {
+		writeForbidden(w, "No access granted")
+		return
+	}
+	if err := s.deleteRunnerLocked(rn); err != nil {
 		writeStatus(w, http.StatusInternalServerError)
 		return
 	}
-	s.log.Info("runner deleted", "id", rn.ID)
+	s.log.Info("runner deleted", "id", rn.ID, "user", u.Username)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// deleteRunnerLocked removes rn and saves; the caller holds s.mu.
+func (s *Server) deleteRunnerLocked(rn *runner) error {
+	delete(s.byID, rn.ID)
+	delete(s.byToken, rn.TokenSHA256)
+	s.st.Runners = slices.DeleteFunc(s.st.Runners, func(x *runner) bool { return x == rn })
+	return s.saveLocked()
 }
 
 // handleListManagers is GET /runners/:id/managers.
 func (s *Server) handleListManagers(w http.ResponseWriter, r *http.Request) {
-	if !s.authorize(w, r, scopesRead...) {
+	u := s.authorize(w, r, scopesRead...)
+	if u == nil {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rn := s.runnerFromPathLocked(w, r)
 	if rn == nil {
+		return
+	}
+	if !s.canReadRunner(u, rn) {
+		writeForbidden(w, "No access granted")
 		return
 	}
 	out := []managerJSON{}
@@ -267,25 +389,114 @@ func (s *Server) handleListManagers(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// handleListAllRunners is GET /runners/all (administrators), with GitLab's
-// type, paused and status filters and page/per_page pagination.
-func (s *Server) handleListAllRunners(w http.ResponseWriter, r *http.Request) {
-	if !s.authorize(w, r, scopesAdmin...) {
-		return
-	}
+// runnerStatuses are the values of the status filter; active and paused are
+// GitLab's deprecated ones and filter on the paused flag.
+var runnerStatuses = []string{"active", "paused", "online", "offline", "never_contacted", "stale"}
+
+// runnerFilter is the parsed type, status, paused and tag_list filter of a
+// runner list.
+type runnerFilter struct {
+	runnerType, status string
+	paused             *bool
+	tags               []string
+}
+
+// parseRunnerFilter reads the list filters, answering 400 as Grape does for
+// a value out of range.
+func parseRunnerFilter(w http.ResponseWriter, r *http.Request) (*runnerFilter, bool) {
 	q := r.URL.Query()
+	p := params{}
+	addValues(p, q)
+	f := &runnerFilter{runnerType: q.Get("type"), status: q.Get("status")}
+	if f.runnerType != "" && !slices.Contains([]string{RunnerTypeInstance, RunnerTypeGroup, RunnerTypeProject}, f.runnerType) {
+		writeError(w, http.StatusBadRequest, "type does not have a valid value")
+		return nil, false
+	}
+	if f.status != "" && !slices.Contains(runnerStatuses, f.status) {
+		writeError(w, http.StatusBadRequest, "status does not have a valid value")
+		return nil, false
+	}
+	if p.has("paused") {
+		b, err := p.boolean("paused")
+		if err != nil {
+			writeParamError(w, err)
+			return nil, false
+		}
+		f.paused = &b
+	}
+	if p.has("tag_list") {
+		tags, err := p.strList("tag_list")
+		if err != nil {
+			writeParamError(w, err)
+			return nil, false
+		}
+		f.tags = tags
+	}
+	return f, true
+}
+
+// match reports whether rn passes the filter; tag_list keeps runners that
+// have every tag given.
+func (f *runnerFilter) match(rn *runner, now time.Time) bool {
+	if f.runnerType != "" && rn.RunnerType != f.runnerType {
+		return false
+	}
+	switch f.status {
+	case "":
+	case "active":
+		if rn.Paused {
+			return false
+		}
+	case "paused":
+		if !rn.Paused {
+			return false
+		}
+	default:
+		if rn.status(now) != f.status {
+			return false
+		}
+	}
+	if f.paused != nil && rn.Paused != *f.paused {
+		return false
+	}
+	for _, t := range f.tags {
+		if !slices.Contains(rn.TagList, t) {
+			return false
+		}
+	}
+	return true
+}
+
+// listRunners answers a runner list: the runners keep passes and the filter
+// matches, by id, one page of them.
+func (s *Server) listRunners(w http.ResponseWriter, r *http.Request, f *runnerFilter, keep func(*runner) bool) {
 	s.mu.Lock()
 	all := []runnerBriefJSON{}
+	now := s.now()
 	for _, rn := range s.st.Runners {
-		b := s.briefJSON(rn)
-		if (q.Get("type") != "" && q.Get("type") != b.RunnerType) ||
-			(q.Get("status") != "" && q.Get("status") != b.Status) ||
-			(q.Get("paused") != "" && q.Get("paused") != strconv.FormatBool(b.Paused)) {
-			continue
+		if keep(rn) && f.match(rn, now) {
+			all = append(all, s.briefJSON(rn))
 		}
-		all = append(all, b)
 	}
 	s.mu.Unlock()
 	slices.SortFunc(all, func(a, b runnerBriefJSON) int { return int(a.ID - b.ID) })
-	writeJSON(w, http.StatusOK, paginate(w, q, all))
+	writeJSON(w, http.StatusOK, paginate(w, r, all))
+}
+
+// handleListAllRunners is GET /runners/all (administrators), with GitLab's
+// type, status, paused and tag_list filters and page/per_page pagination.
+func (s *Server) handleListAllRunners(w http.ResponseWriter, r *http.Request) {
+	u := s.authorize(w, r, scopesGet...)
+	if u == nil {
+		return
+	}
+	f, ok := parseRunnerFilter(w, r)
+	if !ok {
+		return
+	}
+	if !u.Admin {
+		writeStatus(w, http.StatusForbidden)
+		return
+	}
+	s.listRunners(w, r, f, func(*runner) bool { return true })
 }

@@ -30,17 +30,20 @@ func TestCreateRunner(t *testing.T) {
 		}, 201, ""},
 		{"no token", "", map[string]any{"runner_type": "instance_type"}, 401, `{"message":"401 Unauthorized"}`},
 		{"bad token", "glpat-nope", map[string]any{"runner_type": "instance_type"}, 401, `{"message":"401 Unauthorized"}`},
-		{"manage scope cannot create", managerTok, map[string]any{"runner_type": "instance_type"}, 403, `{"message":"403 Forbidden"}`},
+		{"manage scope cannot create", managerTok, map[string]any{"runner_type": "instance_type"}, 403, insufficientScope("api create_runner")},
 		{"missing runner_type", adminTok, map[string]any{}, 400, `{"error":"runner_type is missing"}`},
 		{"bad runner_type", adminTok, map[string]any{"runner_type": "shared"}, 400, `{"error":"runner_type does not have a valid value"}`},
 		{"group without group_id", adminTok, map[string]any{"runner_type": "group_type"}, 400, `{"error":"group_id is missing"}`},
 		{"project without project_id", adminTok, map[string]any{"runner_type": "project_type"}, 400, `{"error":"project_id is missing"}`},
 		{"group_id not a number", adminTok, map[string]any{"runner_type": "group_type", "group_id": "abc"}, 400, `{"error":"group_id is invalid"}`},
-		{"group_id zero", adminTok, map[string]any{"runner_type": "group_type", "group_id": 0}, 403, `{"message":"403 Forbidden"}`},
+		{"group_id zero", adminTok, map[string]any{"runner_type": "group_type", "group_id": 0}, 400, `{"message":"400 Bad request - Missing/invalid group"}`},
+		{"group that does not exist", adminTok, map[string]any{"runner_type": "group_type", "group_id": 5000}, 400, `{"message":"400 Bad request - Missing/invalid group"}`},
+		{"project that does not exist", adminTok, map[string]any{"runner_type": "project_type", "project_id": 5000}, 400, `{"message":"400 Bad request - Missing/invalid project"}`},
 		{"bad access_level", adminTok, map[string]any{"runner_type": "instance_type", "access_level": "protected"}, 400, `{"error":"access_level does not have a valid value"}`},
 		{"bad paused", adminTok, map[string]any{"runner_type": "instance_type", "paused": "maybe"}, 400, `{"error":"paused is invalid"}`},
-		{"timeout too small", adminTok, map[string]any{"runner_type": "instance_type", "maximum_timeout": 599}, 400, `{"message":{"maximum_timeout":["needs to be at least 10 minutes"]}}`},
-		{"untagged off without tags", adminTok, map[string]any{"runner_type": "instance_type", "run_untagged": false}, 400, `{"message":{"tags_list":["can not be empty when runner is not allowed to pick untagged jobs"]}}`},
+		{"timeout too small", adminTok, map[string]any{"runner_type": "instance_type", "maximum_timeout": 599}, 400, `{"message":"400 Bad request - Maximum timeout needs to be at least 10 minutes"}`},
+		{"untagged off without tags", adminTok, map[string]any{"runner_type": "instance_type", "run_untagged": false}, 400, `{"message":"400 Bad request - Tags list can not be empty when runner is not allowed to pick untagged jobs"}`},
+		{"two validation errors", adminTok, map[string]any{"runner_type": "instance_type", "run_untagged": false, "maximum_timeout": 60}, 400, `{"message":"400 Bad request - Maximum timeout needs to be at least 10 minutes and Tags list can not be empty when runner is not allowed to pick untagged jobs"}`},
 		{"bad json", adminTok, `{"runner_type":`, 400, `{"error":"request body is not a valid JSON object"}`},
 	}
 	for _, tc := range tests {
@@ -84,7 +87,7 @@ func TestGetRunnerDetails(t *testing.T) {
 	o := res.Obj()
 	for key, want := range map[string]any{
 		"id": float64(gid), "description": "fleet", "active": true, "paused": false, "is_shared": false,
-		"runner_type": "group_type", "name": nil, "online": false, "status": "never_contacted",
+		"runner_type": "group_type", "name": nil, "online": nil, "status": "never_contacted",
 		"tag_list": []any{"k8s", "linux"}, "run_untagged": true, "locked": false, "maximum_timeout": float64(3600),
 		"access_level": "ref_protected", "maintenance_note": "note", "contacted_at": nil, "projects": []any{},
 	} {
@@ -119,19 +122,19 @@ func TestRunnerEndpointsStatuses(t *testing.T) {
 		wantBody                  string
 	}{
 		{"get no token", "GET", path, "", nil, 401, `{"message":"401 Unauthorized"}`},
-		{"get create-only token", "GET", path, creatorTok, nil, 403, `{"message":"403 Forbidden"}`},
+		{"get create-only token", "GET", path, creatorTok, nil, 403, insufficientScope("api read_api manage_runner")},
 		{"get unknown", "GET", "/api/v4/runners/999", adminTok, nil, 404, `{"message":"404 Runner Not Found"}`},
 		{"get bad id", "GET", "/api/v4/runners/abc", adminTok, nil, 400, `{"error":"id is invalid"}`},
 		{"update no token", "PUT", path, "", map[string]any{"paused": true}, 401, `{"message":"401 Unauthorized"}`},
-		{"update read_api token", "PUT", path, readAPITok, map[string]any{"paused": true}, 403, `{"message":"403 Forbidden"}`},
+		{"update read_api token", "PUT", path, readAPITok, map[string]any{"paused": true}, 403, insufficientScope("api manage_runner")},
 		{"update unknown", "PUT", "/api/v4/runners/999", managerTok, map[string]any{"paused": true}, 404, `{"message":"404 Runner Not Found"}`},
 		{"update bad timeout", "PUT", path, managerTok, map[string]any{"maximum_timeout": 60}, 400, `{"message":{"maximum_timeout":["needs to be at least 10 minutes"]}}`},
 		{"update bad access", "PUT", path, managerTok, map[string]any{"access_level": "x"}, 400, `{"error":"access_level does not have a valid value"}`},
-		{"delete create-only token", "DELETE", path, creatorTok, nil, 403, `{"message":"403 Forbidden"}`},
+		{"delete create-only token", "DELETE", path, creatorTok, nil, 403, insufficientScope("api manage_runner")},
 		{"delete unknown", "DELETE", "/api/v4/runners/999", managerTok, nil, 404, `{"message":"404 Runner Not Found"}`},
 		{"managers no token", "GET", path + "/managers", "", nil, 401, `{"message":"401 Unauthorized"}`},
 		{"managers unknown", "GET", "/api/v4/runners/999/managers", adminTok, nil, 404, `{"message":"404 Runner Not Found"}`},
-		{"all with manage token", "GET", "/api/v4/runners/all", managerTok, nil, 403, `{"message":"403 Forbidden"}`},
+		{"all with manage token", "GET", "/api/v4/runners/all", managerTok, nil, 403, insufficientScope("api read_api")},
 		{"unknown route", "GET", "/api/v4/projects", adminTok, nil, 404, `{"error":"404 Not Found"}`},
 	}
 	for _, tc := range tests {
@@ -221,4 +224,10 @@ func TestListAllRunners(t *testing.T) {
 	assert.Equal(t, "2", res.Header.Get("X-Total-Pages"))
 	assert.Equal(t, "", res.Header.Get("X-Next-Page"))
 	assert.Equal(t, "2", s.do("GET", "/api/v4/runners/all?per_page=3", adminTok, nil).Header.Get("X-Next-Page"))
+}
+
+// insufficientScope is GitLab's answer to a token without the scope a route
+// needs, scope naming the scopes that would do.
+func insufficientScope(scope string) string {
+	return `{"error":"insufficient_scope","error_description":"The request requires higher privileges than provided by the access token.","scope":"` + scope + `"}`
 }

@@ -17,15 +17,16 @@ const (
 	Revision = "standin"
 )
 
-// adminUserID is the id of the one user the stand-in knows.
-const adminUserID = 1
-
 // Config configures a Server.
 type Config struct {
 	// StatePath is the JSON file runners are saved to and loaded from; empty
 	// keeps them in memory only.
 	StatePath string
-	// Tokens are the personal access tokens the server accepts.
+	// Seed holds the users, groups and projects; nil is DefaultSeed().
+	Seed *Seed
+	// Tokens are personal access tokens the server accepts, besides the
+	// seed's and those minted through the API; a token without User is
+	// root's.
 	Tokens []PersonalAccessToken
 	// ExternalURL is used for the web_url fields (default http://localhost).
 	ExternalURL string
@@ -42,11 +43,12 @@ type Server struct {
 	started time.Time
 	handler http.Handler
 
-	// pats maps the SHA-256 of each personal access token to it; fixed
-	// after New, so read without locking.
-	pats map[string]*PersonalAccessToken
+	// dir is the seed's users, groups and projects; fixed after New.
+	dir *directory
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// pats maps the SHA-256 of each personal access token to it.
+	pats    map[string]*accessToken
 	st      *stateFile
 	byID    map[int64]*runner
 	byToken map[string]*runner // SHA-256 of the runner token -> runner
@@ -66,23 +68,43 @@ func New(cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	seed := cfg.Seed
+	if seed == nil {
+		seed = DefaultSeed()
+	}
+	dir, err := newDirectory(seed)
+	if err != nil {
+		return nil, err
+	}
 	st, err := loadState(cfg.StatePath)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{
-		cfg: cfg, log: log, started: cfg.Now(), st: st,
-		pats: map[string]*PersonalAccessToken{}, byID: map[int64]*runner{}, byToken: map[string]*runner{},
+		cfg: cfg, log: log, started: cfg.Now(), st: st, dir: dir,
+		pats: map[string]*accessToken{}, byID: map[int64]*runner{}, byToken: map[string]*runner{},
 	}
-	for i := range cfg.Tokens {
-		t := &cfg.Tokens[i]
+	for _, t := range append(append([]PersonalAccessToken{}, seed.Tokens...), cfg.Tokens...) {
 		if t.Token == "" {
 			return nil, fmt.Errorf("token %q is empty", t.Name)
 		}
 		if len(t.Scopes) == 0 {
 			return nil, fmt.Errorf("token %q has no scope", t.Name)
 		}
-		s.pats[digest(t.Token)] = t
+		owner := dir.byName[orString(t.User, UserRoot)]
+		if owner == nil {
+			return nil, fmt.Errorf("token %q: user %q is not in the seed", t.Name, orString(t.User, UserRoot))
+		}
+		s.pats[digest(t.Token)] = &accessToken{Name: t.Name, User: owner, Scopes: t.Scopes, CreatedAt: s.started}
+	}
+	for _, t := range st.Tokens {
+		owner := dir.users[t.UserID]
+		if owner == nil {
+			s.log.Warn("minted token of a user not in the seed is ignored", "token_id", t.ID, "user_id", t.UserID)
+			continue
+		}
+		s.pats[t.TokenSHA256] = &accessToken{ID: t.ID, Name: t.Name, User: owner, Scopes: t.Scopes,
+			CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt}
 	}
 	for _, r := range st.Runners {
 		if s.byID[r.ID] != nil {
@@ -117,8 +139,14 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET "+api+"/runners/{id}/managers", s.handleListManagers)
 	mux.HandleFunc("POST "+api+"/runners/verify", s.handleVerify)
 	mux.HandleFunc("POST "+api+"/jobs/request", s.handleJobRequest)
+	mux.HandleFunc("DELETE "+api+"/runners", s.handleDeleteRunnerByToken)
 	mux.HandleFunc("DELETE "+api+"/runners/managers", s.handleUnregisterManager)
+	mux.HandleFunc("GET "+api+"/groups/{id}", s.handleGetGroup)
+	mux.HandleFunc("GET "+api+"/groups/{id}/runners", s.handleListGroupRunners)
+	mux.HandleFunc("GET "+api+"/projects/{id}", s.handleGetProject)
+	mux.HandleFunc("GET "+api+"/projects/{id}/runners", s.handleListProjectRunners)
 	mux.HandleFunc("GET "+api+"/user", s.handleCurrentUser)
+	mux.HandleFunc("POST "+api+"/users/{id}/personal_access_tokens", s.handleCreatePersonalAccessToken)
 	mux.HandleFunc("GET "+api+"/version", s.handleVersion)
 	mux.HandleFunc("GET /-/health", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")

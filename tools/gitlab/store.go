@@ -8,23 +8,40 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"time"
 )
 
-// stateVersion is bumped when the state file's layout changes.
-const stateVersion = 1
+// stateVersion is bumped when the state file's layout changes. Version 1
+// had no runner contact time and no minted tokens; it is read and upgraded.
+const stateVersion = 2
 
 // stateFile is what is persisted: everything a restarted stand-in must still
-// know. Personal access tokens are configuration, not state, and are absent.
+// know. Configured personal access tokens are not state; tokens minted
+// through the API are, as SHA-256 digests only.
 type stateFile struct {
-	Version      int       `json:"version"`
-	NextRunnerID int64     `json:"next_runner_id"`
-	NextManager  int64     `json:"next_manager_id"`
-	Runners      []*runner `json:"runners"`
+	Version      int            `json:"version"`
+	NextRunnerID int64          `json:"next_runner_id"`
+	NextManager  int64          `json:"next_manager_id"`
+	NextTokenID  int64          `json:"next_token_id"`
+	Runners      []*runner      `json:"runners"`
+	Tokens       []*mintedToken `json:"personal_access_tokens"`
+}
+
+// mintedToken is a personal access token created through
+// POST /users/:id/personal_access_tokens.
+type mintedToken struct {
+	ID          int64      `json:"id"`
+	UserID      int64      `json:"user_id"`
+	Name        string     `json:"name"`
+	Scopes      []string   `json:"scopes"`
+	TokenSHA256 string     `json:"token_sha256"`
+	CreatedAt   time.Time  `json:"created_at"`
+	ExpiresAt   *time.Time `json:"expires_at"`
 }
 
 // loadState reads path; a missing file is an empty state.
 func loadState(path string) (*stateFile, error) {
-	st := &stateFile{Version: stateVersion, NextRunnerID: 1, NextManager: 1}
+	st := &stateFile{Version: stateVersion, NextRunnerID: 1, NextManager: 1, NextTokenID: 1}
 	if path == "" {
 		return st, nil
 	}
@@ -38,15 +55,31 @@ func loadState(path string) (*stateFile, error) {
 	if err := json.Unmarshal(data, st); err != nil {
 		return nil, fmt.Errorf("parse state %s: %w", path, err)
 	}
-	if st.Version != stateVersion {
+	switch st.Version {
+	case 1:
+		// Version 1 knew contacts only through managers.
+		for _, r := range st.Runners {
+			for _, m := range r.Managers {
+				if r.ContactedAt == nil || m.ContactedAt.After(*r.ContactedAt) {
+					r.contact(m.ContactedAt)
+				}
+			}
+		}
+		st.Version = stateVersion
+	case stateVersion:
+	default:
 		return nil, fmt.Errorf("state %s has version %d, want %d", path, st.Version, stateVersion)
 	}
 	// Ids only ever grow, even if the counters in the file were edited by hand.
+	st.NextTokenID = max(st.NextTokenID, 1)
 	for _, r := range st.Runners {
 		st.NextRunnerID = max(st.NextRunnerID, r.ID+1)
 		for _, m := range r.Managers {
 			st.NextManager = max(st.NextManager, m.ID+1)
 		}
+	}
+	for _, t := range st.Tokens {
+		st.NextTokenID = max(st.NextTokenID, t.ID+1)
 	}
 	return st, nil
 }

@@ -25,38 +25,58 @@ const (
 	ScopeManageRunner = "manage_runner"
 )
 
+// validScopes are the personal access token scopes GitLab knows (the ones
+// POST /users/:id/personal_access_tokens accepts).
+var validScopes = []string{
+	"api", "read_api", "read_user", "create_runner", "manage_runner", "k8s_proxy", "self_rotate",
+	"read_repository", "write_repository", "read_registry", "write_registry",
+	"read_virtual_registry", "write_virtual_registry", "sudo", "admin_mode", "read_service_ping", "ai_features",
+}
+
 // AdminScopes are the scopes of the generated administrator token.
 var AdminScopes = []string{ScopeAPI, ScopeCreateRunner, ScopeManageRunner}
 
-// PersonalAccessToken is a token the stand-in accepts in PRIVATE-TOKEN.
+// PersonalAccessToken is a token the stand-in accepts: in a PRIVATE-TOKEN
+// header, as a Bearer token, or as private_token / access_token.
 type PersonalAccessToken struct {
 	Name   string   `json:"name"`
 	Token  string   `json:"token"`
 	Scopes []string `json:"scopes"`
+	// User is the owner's username; empty means the administrator, root.
+	User string `json:"user,omitempty"`
 }
 
-// has reports whether the token carries any of the scopes.
-func (t *PersonalAccessToken) has(scopes ...string) bool {
-	for _, s := range scopes {
-		if slices.Contains(t.Scopes, s) {
+// hasAny reports whether scopes holds any of want.
+func hasAny(scopes []string, want ...string) bool {
+	for _, s := range want {
+		if slices.Contains(scopes, s) {
 			return true
 		}
 	}
 	return false
 }
 
-// ParseTokenFlag parses NAME=TOKEN:scope1,scope2 (the --token flag).
+// ParseTokenFlag parses NAME=TOKEN:scope1,scope2[@USERNAME] (the --token
+// flag); without @USERNAME the token is root's.
 func ParseTokenFlag(v string) (PersonalAccessToken, error) {
+	usage := fmt.Errorf("token %q: want NAME=TOKEN:scope1,scope2[@username]", v)
 	name, rest, ok := strings.Cut(v, "=")
 	if !ok || name == "" {
-		return PersonalAccessToken{}, fmt.Errorf("token %q: want NAME=TOKEN:scope1,scope2", name)
+		return PersonalAccessToken{}, usage
+	}
+	t := PersonalAccessToken{Name: name}
+	if i := strings.LastIndex(rest, "@"); i >= 0 {
+		rest, t.User = rest[:i], rest[i+1:]
+		if t.User == "" {
+			return PersonalAccessToken{}, usage
+		}
 	}
 	// A token never contains ':', so the last ':' separates the scopes.
 	i := strings.LastIndex(rest, ":")
 	if i <= 0 || i == len(rest)-1 {
-		return PersonalAccessToken{}, fmt.Errorf("token %q: want NAME=TOKEN:scope1,scope2", name)
+		return PersonalAccessToken{}, usage
 	}
-	t := PersonalAccessToken{Name: name, Token: rest[:i]}
+	t.Token = rest[:i]
 	for s := range strings.SplitSeq(rest[i+1:], ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			t.Scopes = append(t.Scopes, s)

@@ -63,6 +63,8 @@ func TestParseTokenFlag(t *testing.T) {
 	}{
 		{"ci=glpat-abc:create_runner,manage_runner", PersonalAccessToken{Name: "ci", Token: "glpat-abc", Scopes: []string{"create_runner", "manage_runner"}}, false},
 		{"admin=glpat-x:api", PersonalAccessToken{Name: "admin", Token: "glpat-x", Scopes: []string{"api"}}, false},
+		{"dev=glpat-x:create_runner@developer", PersonalAccessToken{Name: "dev", Token: "glpat-x", Scopes: []string{"create_runner"}, User: "developer"}, false},
+		{"dev=glpat-x:api@", PersonalAccessToken{}, true},
 		{"noscope=glpat-x", PersonalAccessToken{}, true},
 		{"noscope=glpat-x:", PersonalAccessToken{}, true},
 		{"=glpat-x:api", PersonalAccessToken{}, true},
@@ -86,4 +88,6 @@ func TestNewRejectsBadTokens(t *testing.T) {
 	assert.Error(t, err)
 	_, err = New(Config{Tokens: []PersonalAccessToken{{Name: "x", Token: "glpat-x"}}})
 	assert.Error(t, err)
+	_, err = New(Config{Tokens: []PersonalAccessToken{{Name: "x", Token: "glpat-x", Scopes: []string{"api"}, User: "nobody"}}})
+	assert.ErrorContains(t, err, `user "nobody" is not in the seed`)
 }

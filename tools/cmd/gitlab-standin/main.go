@@ -4,11 +4,16 @@
 // GitLab instance.
 //
 //	gitlab-standin --listen 127.0.0.1:18080 --state .local/gitlab/state.json \
-//	    --token-file .local/gitlab/admin-token [--token NAME=TOKEN:scope1,scope2]...
+//	    --token-file .local/gitlab/admin-token [--seed seed.json] \
+//	    [--token NAME=TOKEN:scope1,scope2[@username]]...
 //
-// --token-file names a file holding the administrator token (scopes api,
-// create_runner, manage_runner); it is generated (mode 0600) when missing.
-// Each request is logged to stderr without any token.
+// --token-file names a file holding the administrator's (root's) token
+// (scopes api, create_runner, manage_runner); it is generated (mode 0600)
+// when missing. --seed replaces the default users, groups and projects (see
+// gitlab.DefaultSeed and gitlab.Seed for the JSON shape). Tokens of other
+// users are minted with POST /api/v4/users/:id/personal_access_tokens as the
+// administrator, or given with --token ...@username. Each request is logged
+// to stderr without any token.
 package main
 
 import (
@@ -62,8 +67,9 @@ func run(log *slog.Logger, args []string) error {
 	statePath := fs.String("state", "", "JSON file runners are saved to and loaded from (empty: memory only)")
 	tokenFile := fs.String("token-file", "", "file with the administrator token; generated (0600) when missing")
 	externalURL := fs.String("external-url", "", "URL used in web_url fields (default http://LISTEN)")
+	seedPath := fs.String("seed", "", "JSON file with the users, groups, projects and tokens (default: the built-in seed)")
 	var tokens tokenFlags
-	fs.Var(&tokens, "token", "extra personal access token NAME=TOKEN:scope1,scope2 (repeatable)")
+	fs.Var(&tokens, "token", "extra personal access token NAME=TOKEN:scope1,scope2[@username] (repeatable; default user root)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -79,8 +85,15 @@ func run(log *slog.Logger, args []string) error {
 		tokens = append(tokens, gitlab.PersonalAccessToken{Name: "admin", Token: tok, Scopes: gitlab.AdminScopes})
 		log.Info("administrator token", "file", *tokenFile, "generated", created, "scopes", strings.Join(gitlab.AdminScopes, ","))
 	}
-	if len(tokens) == 0 {
-		return errors.New("no token configured: pass --token-file or --token")
+	var seed *gitlab.Seed
+	if *seedPath != "" {
+		var err error
+		if seed, err = gitlab.LoadSeed(*seedPath); err != nil {
+			return err
+		}
+	}
+	if len(tokens) == 0 && (seed == nil || len(seed.Tokens) == 0) {
+		return errors.New("no token configured: pass --token-file or --token, or a seed with tokens")
 	}
 	if *statePath == "" {
 		log.Warn("no --state file: runners are kept in memory only")
@@ -93,7 +106,7 @@ func run(log *slog.Logger, args []string) error {
 	if *externalURL == "" {
 		*externalURL = "http://" + ln.Addr().String()
 	}
-	srv, err := gitlab.New(gitlab.Config{StatePath: *statePath, Tokens: tokens, ExternalURL: *externalURL, Logger: log})
+	srv, err := gitlab.New(gitlab.Config{StatePath: *statePath, Seed: seed, Tokens: tokens, ExternalURL: *externalURL, Logger: log})
 	if err != nil {
 		_ = ln.Close()
 		return err
