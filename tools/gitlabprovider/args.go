@@ -9,6 +9,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	gitlab "gitlab.com/gitlab-org/api/client-go"
 )
 
 // Runner types and access levels GitLab accepts.
@@ -122,11 +123,27 @@ func decodeArgs(props resource.PropertyMap) (runnerArgs, []*pulumirpc.CheckFailu
 			}
 		}
 	}
-	if a.RunnerType == "group_type" && !present(pGroupID) {
-		fail(pGroupID, "is required when runnerType is group_type")
-	}
-	if a.RunnerType == "project_type" && !present(pProjectID) {
-		fail(pProjectID, "is required when runnerType is project_type")
+	// The official provider's ValidateConfig: each type takes exactly its
+	// own id. A value not known yet counts as given.
+	switch a.RunnerType {
+	case "group_type":
+		if !present(pGroupID) {
+			fail(pGroupID, "is required when runnerType is group_type")
+		}
+		if present(pProjectID) {
+			fail(pProjectID, "must not be provided when runnerType is group_type")
+		}
+	case "project_type":
+		if !present(pProjectID) {
+			fail(pProjectID, "is required when runnerType is project_type")
+		}
+		if present(pGroupID) {
+			fail(pGroupID, "must not be provided when runnerType is project_type")
+		}
+	case "instance_type":
+		if present(pGroupID) || present(pProjectID) {
+			fail(pRunnerType, "was set to instance_type, but a project or group ID was provided: those are invalid for an instance runner and must be removed")
+		}
 	}
 
 	for _, s := range []struct {
@@ -199,35 +216,27 @@ func isUnknownKey(props resource.PropertyMap, key string) bool {
 
 func isInputKey(k string) bool { return slices.Contains(inputKeys, k) }
 
-// createBody is the POST /user/runners body for a.
-func (a runnerArgs) createBody() map[string]any {
-	body := a.settingsBody()
-	body["runner_type"] = a.RunnerType
-	switch a.RunnerType {
-	case "group_type":
-		body["group_id"] = a.GroupID
-	case "project_type":
-		body["project_id"] = a.ProjectID
+// createOptions are the POST /user/runners parameters for a, as the
+// official provider sends them: the type, the group or project id, and every
+// setting that is set (a maximumTimeout of 0 is never sent).
+func (a runnerArgs) createOptions() *gitlab.CreateUserRunnerOptions {
+	u := a.updateOptions()
+	return &gitlab.CreateUserRunnerOptions{
+		RunnerType: &a.RunnerType, GroupID: a.GroupID, ProjectID: a.ProjectID,
+		Description: u.Description, Paused: u.Paused, Locked: u.Locked, RunUntagged: u.RunUntagged,
+		TagList: u.TagList, AccessLevel: u.AccessLevel, MaximumTimeout: u.MaximumTimeout,
+		MaintenanceNote: u.MaintenanceNote,
 	}
-	return body
 }
 
-// settingsBody holds the attributes create and update share, for the inputs
-// that are set.
-func (a runnerArgs) settingsBody() map[string]any {
-	body := map[string]any{}
-	set := func(key string, v any, ok bool) {
-		if ok {
-			body[key] = v
-		}
+// updateOptions are the PUT /runners/:id attributes: the settings that are set.
+func (a runnerArgs) updateOptions() *gitlab.UpdateRunnerDetailsOptions {
+	o := &gitlab.UpdateRunnerDetailsOptions{
+		Description: a.Description, Paused: a.Paused, Locked: a.Locked, RunUntagged: a.Untagged,
+		TagList: a.TagLists, AccessLevel: a.AccessLevel, MaintenanceNote: a.MaintenanceNote,
 	}
-	set("description", a.Description, a.Description != nil)
-	set("tag_list", a.TagLists, a.TagLists != nil)
-	set("run_untagged", a.Untagged, a.Untagged != nil)
-	set("locked", a.Locked, a.Locked != nil)
-	set("paused", a.Paused, a.Paused != nil)
-	set("access_level", a.AccessLevel, a.AccessLevel != nil)
-	set("maximum_timeout", a.MaximumTimeout, a.MaximumTimeout != nil)
-	set("maintenance_note", a.MaintenanceNote, a.MaintenanceNote != nil)
-	return body
+	if a.MaximumTimeout != nil && *a.MaximumTimeout > 0 {
+		o.MaximumTimeout = a.MaximumTimeout
+	}
+	return o
 }

@@ -1,184 +1,114 @@
 package gitlabprovider
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
+	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
-	"time"
+
+	gitlab "gitlab.com/gitlab-org/api/client-go"
+	"golang.org/x/oauth2"
 )
 
-// maxBackoff caps one retry delay.
-const maxBackoff = 5 * time.Second
+// The GitLab side of the provider: GitLab's official Go client, set up the
+// way the official provider sets it up (its api.Config.NewGitLabClient): the
+// configured headers on every request, TLS from insecure/cacertFile/
+// clientCert, the token as an OAuth Bearer token (GitLab takes personal,
+// group, project and job tokens that way too), client-go's retries with
+// retries as their maximum. client-go adds the missing "/" and "api/v4/" to
+// baseUrl.
 
-// client calls the GitLab REST API below baseURL (which ends in /api/v4/).
-type client struct {
-	baseURL   *url.URL
-	token     string
-	headers   map[string]string
-	http      *http.Client
-	retries   int
-	backoff   time.Duration
-	userAgent string
-}
-
-// APIError is a non-2xx answer of GitLab. Its message quotes GitLab's own
-// answer (the "message" or "error" field); it never contains the token.
-type APIError struct {
-	Method string
-	Path   string
-	Status int
-	Answer string
-}
-
-func (e *APIError) Error() string {
-	msg := fmt.Sprintf("GitLab answered %s %s with %d %s", e.Method, e.Path, e.Status, e.Answer)
-	switch e.Status {
-	case http.StatusUnauthorized:
-		msg += " (the token is missing, wrong or expired: check gitlab:token or GITLAB_TOKEN)"
-	case http.StatusForbidden:
-		msg += " (the token lacks a scope or access: creating needs create_runner, reading, updating and deleting need manage_runner; or the group/project is out of reach)"
-	}
-	return msg
-}
-
-// IsNotFound reports whether err is GitLab's 404.
-func IsNotFound(err error) bool {
-	var ae *APIError
-	return errors.As(err, &ae) && ae.Status == http.StatusNotFound
-}
-
-// retryable reports whether an answer with this status may be retried.
-func retryable(status int) bool {
-	return status == http.StatusTooManyRequests || status >= 500
-}
-
-// do sends method path (relative to baseURL) with body as JSON and decodes a
-// JSON answer into out (when non-nil). Transport errors, 429 and 5xx are
-// retried up to c.retries times with exponential backoff; anything else
-// fails at once.
-func (c *client) do(ctx context.Context, method, path string, body, out any) error {
-	u := c.baseURL.ResolveReference(&url.URL{Path: path})
-	var payload []byte
-	if body != nil {
-		var err error
-		if payload, err = json.Marshal(body); err != nil {
-			return err
-		}
-	}
-	var lastErr error
-	for attempt := 0; ; attempt++ {
-		status, answer, retryAfter, err := c.once(ctx, method, u, payload, out)
-		if err == nil && status < 300 {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("%s %s: %w", method, u.Path, ctx.Err())
-		}
-		if err != nil {
-			lastErr = fmt.Errorf("%s %s: %w", method, u.Path, err)
-		} else {
-			lastErr = &APIError{Method: method, Path: u.Path, Status: status, Answer: answer}
-			if !retryable(status) {
-				return lastErr
-			}
-		}
-		if attempt >= c.retries {
-			if attempt > 0 {
-				return fmt.Errorf("%w (after %d retries)", lastErr, attempt)
-			}
-			return lastErr
-		}
-		delay := min(c.backoff<<attempt, maxBackoff)
-		if retryAfter > 0 {
-			delay = min(retryAfter, maxBackoff)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s %s: %w", method, u.Path, ctx.Err())
-		case <-time.After(delay):
-		}
-	}
-}
-
-// once sends one request. It returns the status and, for errors, GitLab's
-// answer; err is a transport or decoding failure.
-func (c *client) once(ctx context.Context, method string, u *url.URL, payload []byte, out any) (int, string, time.Duration, error) {
-	var rd io.Reader
-	if payload != nil {
-		rd = bytes.NewReader(payload)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+// newGitLabClient builds the client for cfg; extra options come last (tests
+// shorten the backoff).
+func newGitLabClient(cfg *providerConfig, userAgent string, extra ...gitlab.ClientOptionFunc) (*gitlab.Client, error) {
+	httpc, err := newHTTPClient(cfg)
 	if err != nil {
-		return 0, "", 0, err
+		return nil, err
 	}
-	for k, v := range c.headers {
-		req.Header.Set(k, v)
+	opts := []gitlab.ClientOptionFunc{
+		gitlab.WithHTTPClient(httpc),
+		gitlab.WithBaseURL(cfg.BaseURL),
+		gitlab.WithCustomRetryMax(cfg.Retries),
+		gitlab.WithUserAgent(userAgent),
 	}
-	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if len(cfg.Headers) > 0 {
+		opts = append(opts, gitlab.WithRequestOptions(gitlab.WithHeaders(cfg.Headers)))
 	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
-	if c.token != "" {
-		// The official provider authenticates the OAuth way; GitLab accepts
-		// personal access tokens as Bearer tokens too.
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	res, err := c.http.Do(req)
-	if err != nil {
-		return 0, "", 0, err
-	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	if err != nil {
-		return 0, "", 0, err
-	}
-	if res.StatusCode >= 300 {
-		var retryAfter time.Duration
-		if s, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && s > 0 {
-			retryAfter = time.Duration(s) * time.Second
-		}
-		return res.StatusCode, gitlabAnswer(res.StatusCode, data), retryAfter, nil
-	}
-	if out != nil && len(bytes.TrimSpace(data)) > 0 {
-		if err := json.Unmarshal(data, out); err != nil {
-			return res.StatusCode, "", 0, fmt.Errorf("decoding GitLab's answer: %w", err)
-		}
-	}
-	return res.StatusCode, "", 0, nil
+	opts = append(opts, extra...)
+	return gitlab.NewAuthSourceClient(gitlab.OAuthTokenSource{
+		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: cfg.Token}),
+	}, opts...)
 }
 
-// gitlabAnswer extracts GitLab's explanation from an error body:
-// {"message": "..."} / {"message": {...}} / {"error": "..."}, else the
-// (shortened) body, else the status text.
-func gitlabAnswer(status int, body []byte) string {
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(body, &obj) == nil {
-		for _, key := range []string{"message", "error", "error_description"} {
-			raw, ok := obj[key]
-			if !ok {
-				continue
-			}
-			var s string
-			if json.Unmarshal(raw, &s) == nil {
-				return strconv.Quote(s)
-			}
-			return string(raw)
-		}
+// isNotFound reports GitLab's 404, which client-go gives as ErrNotFound (or,
+// in other versions, as an ErrorResponse with that status).
+func isNotFound(err error) bool {
+	return errors.Is(err, gitlab.ErrNotFound) || gitlab.HasStatusCode(err, http.StatusNotFound)
+}
+
+// createRetry is the retry policy of POST /user/runners, which is not
+// idempotent: a request that may have reached GitLab is never sent again,
+// since GitLab may have created the runner (and a second one would be left
+// behind, its token never seen). So: retry a 429 (GitLab's rate limiter
+// refused the request before doing anything) and connection errors that
+// happen before the request is written (DNS, refused or failed dials),
+// never a 5xx or an error on an established connection. client-go itself
+// retries 5xx answers for every method.
+func createRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctx.Err()
 	}
-	text := strings.TrimSpace(string(body))
-	if text == "" {
-		return strconv.Quote(http.StatusText(status))
+	if err != nil {
+		return notSent(err), nil
 	}
-	if len(text) > 200 {
-		text = text[:200] + "..."
+	return resp.StatusCode == http.StatusTooManyRequests, nil
+}
+
+// notSent reports errors known to happen before a request is on the wire.
+func notSent(err error) bool {
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return !dnsErr.IsNotFound
 	}
-	return strconv.Quote(text)
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "dial" {
+		return true
+	}
+	var urlErr *url.Error
+	return errors.As(err, &urlErr) && strings.Contains(urlErr.Error(), "connection refused")
+}
+
+// createRunner is POST /user/runners with the never-resend policy.
+func createRunner(ctx context.Context, c *gitlab.Client, a runnerArgs) (*gitlab.UserRunner, error) {
+	r, _, err := c.Users.CreateUserRunner(a.createOptions(), gitlab.WithContext(ctx), gitlab.WithRequestRetry(createRetry))
+	return r, err
+}
+
+func getRunner(ctx context.Context, c *gitlab.Client, id int64) (*gitlab.RunnerDetails, error) {
+	d, _, err := c.Runners.GetRunnerDetails(id, gitlab.WithContext(ctx))
+	return d, err
+}
+
+// updateRunner is PUT /runners/:id; with nothing to change it only reads the
+// runner (GitLab refuses an update without attributes).
+func updateRunner(ctx context.Context, c *gitlab.Client, id int64, a runnerArgs) (*gitlab.RunnerDetails, error) {
+	opts := a.updateOptions()
+	if *opts == (gitlab.UpdateRunnerDetailsOptions{}) {
+		return getRunner(ctx, c, id)
+	}
+	d, _, err := c.Runners.UpdateRunnerDetails(id, opts, gitlab.WithContext(ctx))
+	return d, err
+}
+
+func deleteRunner(ctx context.Context, c *gitlab.Client, id int64) error {
+	_, err := c.Runners.DeleteRegisteredRunnerByID(id, gitlab.WithContext(ctx))
+	return err
+}
+
+// currentUser is the early authentication check (GET /user).
+func currentUser(ctx context.Context, c *gitlab.Client) error {
+	_, _, err := c.Users.CurrentUser(gitlab.WithContext(ctx))
+	return err
 }

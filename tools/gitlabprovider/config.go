@@ -20,7 +20,6 @@ import (
 const (
 	defaultBaseURL = "https://gitlab.com/api/v4/"
 	defaultRetries = 3
-	apiPath        = "api/v4/"
 )
 
 // configKeys are the provider configuration properties of the schema.
@@ -99,7 +98,7 @@ func parseConfig(props resource.PropertyMap, getenv func(string) string) (*provi
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = defaultBaseURL
 	}
-	if _, err := apiBaseURL(cfg.BaseURL); err != nil {
+	if err := checkBaseURL(cfg.BaseURL); err != nil {
 		fail("baseUrl", err)
 	}
 	if (cfg.ClientCert == "") != (cfg.ClientKey == "") {
@@ -108,21 +107,15 @@ func parseConfig(props resource.PropertyMap, getenv func(string) string) (*provi
 	return cfg, failures
 }
 
-// apiBaseURL parses baseUrl the way the official provider's client does: a
-// missing trailing slash is added, and so is api/v4/ when absent.
-func apiBaseURL(raw string) (*url.URL, error) {
+// checkBaseURL refuses what cannot be a GitLab URL. Like the official
+// provider's client, it does not insist on the trailing slash or on api/v4/:
+// client-go adds them.
+func checkBaseURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("must be an http(s) URL such as https://gitlab.example.com/api/v4/, not %q", raw)
+		return fmt.Errorf("must be an http(s) URL such as https://gitlab.example.com/api/v4/, not %q", raw)
 	}
-	if !strings.HasSuffix(u.Path, "/") {
-		u.Path += "/"
-	}
-	if !strings.HasSuffix(u.Path, "/"+apiPath) {
-		u.Path += apiPath
-	}
-	u.RawQuery, u.Fragment = "", ""
-	return u, nil
+	return nil
 }
 
 // CheckConfig validates the provider configuration.
@@ -134,15 +127,6 @@ func (p *Provider) CheckConfig(_ context.Context, req *pulumirpc.CheckRequest) (
 		return nil, err
 	}
 	_, failures := parseConfig(news, func(string) string { return "" })
-	// The schema says so, and a program that relies on the client adding the
-	// slash breaks with other GitLab clients.
-	if v, ok := news["baseUrl"]; ok && !isUnknown(v) {
-		if s, err := asString(v); err == nil && s != "" && !strings.HasSuffix(s, "/") {
-			failures = append(failures, &pulumirpc.CheckFailure{
-				Property: "baseUrl", Reason: fmt.Sprintf("baseUrl must end with a slash, e.g. %q", s+"/"),
-			})
-		}
-	}
 	return &pulumirpc.CheckResponse{Inputs: req.GetNews(), Failures: failures}, nil
 }
 
@@ -230,17 +214,9 @@ func (p *Provider) Configure(ctx context.Context, req *pulumirpc.ConfigureReques
 		p.mu.Unlock()
 		return resp, nil
 	}
-	base, err := apiBaseURL(cfg.BaseURL)
-	if err != nil {
-		return nil, rpcerror.New(codes.InvalidArgument, "gitlab provider configuration: baseUrl "+err.Error())
-	}
-	httpc, err := newHTTPClient(cfg)
+	c, err := newGitLabClient(cfg, "pulumi-resource-gitlab/"+p.version, p.clientOptions...)
 	if err != nil {
 		return nil, rpcerror.New(codes.InvalidArgument, "gitlab provider configuration: "+err.Error())
-	}
-	c := &client{
-		baseURL: base, token: cfg.Token, headers: cfg.Headers, http: httpc, retries: cfg.Retries,
-		backoff: p.backoff, userAgent: "pulumi-resource-gitlab/" + p.version,
 	}
 	if cfg.EarlyAuthCheck {
 		if cfg.Token == "" {
@@ -249,9 +225,9 @@ func (p *Provider) Configure(ctx context.Context, req *pulumirpc.ConfigureReques
 		}
 		ctx, cancel := p.opContext(ctx, 0)
 		defer cancel()
-		if err := c.do(ctx, "GET", "user", nil, nil); err != nil {
+		if err := currentUser(ctx, c); err != nil {
 			return nil, rpcerror.New(codes.FailedPrecondition,
-				fmt.Sprintf("gitlab provider: early authentication check against %s failed: %v", base, err))
+				fmt.Sprintf("gitlab provider: early authentication check against %s failed: %v (check gitlab:token or GITLAB_TOKEN)", c.BaseURL(), err))
 		}
 	}
 	p.mu.Lock()

@@ -180,7 +180,8 @@ func TestCheckConfig(t *testing.T) {
 			"headers": map[string]any{"X-A": "b"}, "earlyAuthCheck": true, "insecure": false}, nil},
 		{"strings as Pulumi config passes them", map[string]any{"retries": "5", "headers": `{"X-A":"b"}`, "earlyAuthCheck": "false"}, nil},
 		{"unknown values", map[string]any{"baseUrl": unknownValue{}, "token": unknownValue{}}, nil},
-		{"no trailing slash", map[string]any{"baseUrl": "https://gitlab.example.com/api/v4"}, map[string]string{"baseUrl": "must end with a slash"}},
+		{"no trailing slash, as client-go accepts it", map[string]any{"baseUrl": "https://gitlab.example.com/api/v4"}, nil},
+		{"no api path, as client-go accepts it", map[string]any{"baseUrl": "https://gitlab.example.com"}, nil},
 		{"not a URL", map[string]any{"baseUrl": "gitlab.example.com/"}, map[string]string{"baseUrl": "http(s) URL"}},
 		{"bad retries", map[string]any{"retries": -1}, map[string]string{"retries": "negative"}},
 		{"bad bool", map[string]any{"insecure": "maybe"}, map[string]string{"insecure": "boolean"}},
@@ -249,5 +250,18 @@ func TestCancel(t *testing.T) {
 		assert.ErrorContains(t, err, "context canceled")
 	case <-time.After(5 * time.Second):
 		t.Fatal("Create did not stop after Cancel")
+	}
+}
+
+// client-go completes baseUrl: with or without the trailing slash, with or
+// without api/v4, the provider reaches the same API.
+func TestBaseURLForms(t *testing.T) {
+	ts := standinWith(t, false, nil)
+	for _, base := range []string{ts.URL + "/api/v4/", ts.URL + "/api/v4", ts.URL + "/", ts.URL} {
+		t.Run(base, func(t *testing.T) {
+			p := newTestProvider()
+			require.NoError(t, configure(t, p, map[string]any{"baseUrl": base, "token": adminToken}))
+			require.NoError(t, createInstanceRunner(t, p))
+		})
 	}
 }

@@ -21,9 +21,22 @@
 //     GITLAB_TOKEN), earlyAuthCheck, insecure, cacertFile, clientCert,
 //     clientKey, headers, retries.
 //
+// It talks to GitLab through GitLab's official Go client (client-go), as
+// the official provider does, configured the same way (headers, TLS, Bearer
+// token, retries), and follows the official provider's gitlab_user_runner:
+// Check refuses instance_type with groupId or projectId, group_type with
+// projectId and project_type with groupId; Read drops a runner GitLab
+// answers 404 for; Delete of a runner already gone fails (GitLab's 404); an
+// import does not read groupId or projectId back (GitLab's runner details
+// list groups and projects, but the official provider ignores them), and
+// the token cannot be imported.
+//
 // Deliberate differences from the official plugin: only UserRunner exists;
-// retries also cover 5xx answers and transport errors, not only 429; Check
-// rejects inputs GitLab would refuse at apply time (maximumTimeout below 600,
-// untagged false without tags, unknown property names) so previews catch
-// them; CheckConfig insists that baseUrl ends with "/" as the schema says.
+// POST /user/runners is never resent once it may have reached GitLab (only
+// a 429 and errors before the request is written are retried; client-go
+// also resends it after a 5xx, which can leave a second runner behind);
+// retries defaults to 3; Check also rejects inputs GitLab would refuse at
+// apply time (maximumTimeout below 600, untagged false without tags,
+// unknown property names, runnerType in other letter cases) so previews
+// catch them.
 package gitlabprovider

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	gl "gitlab.com/gitlab-org/api/client-go"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"example.com/gitlab-runner-fleet/tools/gitlab"
@@ -56,7 +57,9 @@ func newHarness(t *testing.T, extra map[string]any) *harness {
 // newTestProvider is a provider that retries without waiting long.
 func newTestProvider() *Provider {
 	p := New(nil, testVersion)
-	p.backoff = time.Millisecond
+	p.clientOptions = []gl.ClientOptionFunc{gl.WithCustomBackoff(func(time.Duration, time.Duration, int, *http.Response) time.Duration {
+		return time.Millisecond
+	})}
 	return p
 }
 

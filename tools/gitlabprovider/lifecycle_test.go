@@ -102,9 +102,11 @@ func TestUserRunnerLifecycle(t *testing.T) {
 	read, err = h.prov.Read(h.ctx, &pulumirpc.ReadRequest{Id: id, Urn: runnerURN, Properties: upd.Properties})
 	require.NoError(t, err)
 	assert.Empty(t, read.Id)
-	// Deleting what is already gone succeeds.
+	// Deleting what is already gone fails, as with the official provider:
+	// the state is out of date and `pulumi refresh` is the way out.
 	_, err = h.prov.Delete(h.ctx, &pulumirpc.DeleteRequest{Id: id, Urn: runnerURN})
-	require.NoError(t, err)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "unable to delete runner: 404 Not Found")
 }
 
 func TestReadOfRunnerDeletedInGitLab(t *testing.T) {
@@ -141,7 +143,8 @@ func TestRefreshShowsDrift(t *testing.T) {
 
 func TestImportReadsInputs(t *testing.T) {
 	h := newHarness(t, nil)
-	id, _, _ := h.create(map[string]any{"runnerType": "instance_type", "tagLists": []string{"a"}})
+	inputs := map[string]any{"runnerType": "group_type", "groupId": 5, "tagLists": []string{"a"}}
+	id, _, _ := h.create(inputs)
 	read, err := h.prov.Read(h.ctx, &pulumirpc.ReadRequest{Id: id, Urn: runnerURN})
 	require.NoError(t, err)
 	assert.Equal(t, id, read.Id)
@@ -149,8 +152,19 @@ func TestImportReadsInputs(t *testing.T) {
 	_, hasToken := outs[pToken]
 	assert.False(t, hasToken, "the token cannot be imported")
 	ins := unmarshal(t, read.Inputs)
-	assert.Equal(t, "instance_type", ins[pRunnerType].StringValue())
+	assert.Equal(t, "group_type", ins[pRunnerType].StringValue())
 	assert.True(t, ins[pTagLists].DeepEquals(stringList([]string{"a"})))
+	// GitLab's answer lists the runner's group, but the official provider
+	// does not read it back: an imported runner has no groupId.
+	for _, m := range []resource.PropertyMap{outs, ins} {
+		_, hasGroup := m[pGroupID]
+		_, hasProject := m[pProjectID]
+		assert.False(t, hasGroup || hasProject, "import must not invent groupId/projectId: %v", m)
+	}
+	// So the program's groupId shows as a replacement on the next preview.
+	diff, err := h.prov.Diff(h.ctx, &pulumirpc.DiffRequest{Id: id, Urn: runnerURN, Olds: read.Properties, News: h.props(inputs)})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"groupId"}, diff.Replaces)
 }
 
 func TestSecretInputsStaySecret(t *testing.T) {

@@ -2,37 +2,33 @@ package gitlabprovider
 
 import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	gitlab "gitlab.com/gitlab-org/api/client-go"
 )
 
-// runnerOutputs maps GitLab's view of a runner to UserRunner outputs.
-// token is the runner token (GitLab returns it only at creation, so it comes
-// from the create answer or the prior state; nil leaves it out, e.g. after
-// an import). prior are the previous outputs or the inputs: a tag list equal
-// to the prior one as a set keeps the prior order, and a property that was
-// secret stays secret.
-func runnerOutputs(d *runnerDetails, token *resource.PropertyValue, prior resource.PropertyMap) resource.PropertyMap {
+// runnerOutputs maps GitLab's view of a runner to UserRunner outputs, as the
+// official provider's modelToStateModel does. token is the runner token
+// (GitLab returns it only at creation, so it comes from the create answer or
+// the prior state; nil leaves it out, e.g. after an import). prior are the
+// previous outputs or the inputs: groupId and projectId come from them
+// (the official provider never reads them back from GitLab, so an import
+// has none), a tag list equal to the prior one as a set keeps the prior
+// order, and a property that was secret stays secret.
+func runnerOutputs(d *gitlab.RunnerDetails, token *resource.PropertyValue, prior resource.PropertyMap) resource.PropertyMap {
 	out := resource.PropertyMap{
-		pRunnerType:      resource.NewStringProperty(d.RunnerType),
-		pDescription:     resource.NewStringProperty(d.Description),
-		pUntagged:        resource.NewBoolProperty(d.RunUntagged),
-		pLocked:          resource.NewBoolProperty(d.Locked),
-		pPaused:          resource.NewBoolProperty(d.Paused),
-		pAccessLevel:     resource.NewStringProperty(d.AccessLevel),
-		pMaximumTimeout:  resource.NewNumberProperty(0),
-		pMaintenanceNote: resource.NewStringProperty(""),
+		pRunnerType:  resource.NewStringProperty(d.RunnerType),
+		pDescription: resource.NewStringProperty(d.Description),
+		pUntagged:    resource.NewBoolProperty(d.RunUntagged),
+		pLocked:      resource.NewBoolProperty(d.Locked),
+		pPaused:      resource.NewBoolProperty(d.Paused),
+		pAccessLevel: resource.NewStringProperty(d.AccessLevel),
+		// Like the official provider, an unset timeout or note reads as 0 or "".
+		pMaximumTimeout:  resource.NewNumberProperty(float64(d.MaximumTimeout)),
+		pMaintenanceNote: resource.NewStringProperty(d.MaintenanceNote),
 	}
-	// Like the official provider, an unset timeout or note reads as 0 or "".
-	if d.MaximumTimeout != nil {
-		out[pMaximumTimeout] = resource.NewNumberProperty(float64(*d.MaximumTimeout))
-	}
-	if d.MaintenanceNote != nil {
-		out[pMaintenanceNote] = resource.NewStringProperty(*d.MaintenanceNote)
-	}
-	if d.RunnerType == "group_type" && len(d.Groups) > 0 {
-		out[pGroupID] = resource.NewNumberProperty(float64(d.Groups[0].ID))
-	}
-	if d.RunnerType == "project_type" && len(d.Projects) > 0 {
-		out[pProjectID] = resource.NewNumberProperty(float64(d.Projects[0].ID))
+	for _, k := range []resource.PropertyKey{pGroupID, pProjectID} {
+		if v, ok := prior[k]; ok && !isUnknown(v) {
+			out[k] = v
+		}
 	}
 
 	tags := d.TagList

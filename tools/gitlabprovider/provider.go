@@ -13,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	pulumiprovider "github.com/pulumi/pulumi/sdk/v3/go/pulumi/provider"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	gitlab "gitlab.com/gitlab-org/api/client-go"
 )
 
 // Name is the package name the engine knows the plugin by.
@@ -32,11 +33,12 @@ type Provider struct {
 	cancelCtx context.Context
 	cancel    context.CancelFunc
 
-	// backoff is the first retry delay (doubled each retry); tests shorten it.
-	backoff time.Duration
+	// clientOptions come after the configuration's client options; tests
+	// shorten client-go's retry backoff with them.
+	clientOptions []gitlab.ClientOptionFunc
 
 	mu     sync.RWMutex
-	client *client // set by Configure; nil before
+	client *gitlab.Client // set by Configure; nil before
 	// configUnknown is set when Configure saw unknown values (a preview
 	// before the values are known): only previews can proceed.
 	configUnknown bool
@@ -48,7 +50,7 @@ type Provider struct {
 // host may be nil.
 func New(host *pulumiprovider.HostClient, version string) *Provider {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Provider{host: host, version: version, cancelCtx: ctx, cancel: cancel, backoff: 500 * time.Millisecond}
+	return &Provider{host: host, version: version, cancelCtx: ctx, cancel: cancel}
 }
 
 // GetPluginInfo reports the version and says, once, what this plugin is.
@@ -80,7 +82,7 @@ func (p *Provider) opContext(ctx context.Context, timeoutSeconds float64) (conte
 }
 
 // getClient returns the configured client or explains why there is none.
-func (p *Provider) getClient() (*client, error) {
+func (p *Provider) getClient() (*gitlab.Client, error) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	switch {

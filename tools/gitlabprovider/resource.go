@@ -84,18 +84,20 @@ func (p *Provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*p
 	ctx, cancel := p.opContext(ctx, req.GetTimeout())
 	defer cancel()
 
-	created, err := c.createRunner(ctx, args)
+	// The official provider's messages, with client-go's errors (method,
+	// URL, status and GitLab's message).
+	created, err := createRunner(ctx, c, args)
 	if err != nil {
-		return nil, fmt.Errorf("creating the runner: %w", err)
+		return nil, fmt.Errorf("couldn't create new GitLab Runner: %w", err)
 	}
 	id := strconv.FormatInt(created.ID, 10)
 	token := resource.NewStringProperty(created.Token)
-	details, err := c.getRunner(ctx, created.ID)
+	details, err := getRunner(ctx, c, created.ID)
 	if err != nil {
 		// The runner exists: hand its id and token to the engine so that it
 		// is recorded (and deleted or refreshed later), not leaked.
 		outs := previewOutputs(inputs, resource.PropertyMap{pToken: resource.MakeSecret(token)})
-		return nil, initFailed(id, outs, fmt.Errorf("runner %s was created but reading it back failed: %w", id, err))
+		return nil, initFailed(id, outs, fmt.Errorf("error reading new GitLab runner %s after creation: %w", id, err))
 	}
 	props, err := plugin.MarshalProperties(runnerOutputs(details, &token, inputs), outOpts)
 	if err != nil {
@@ -147,12 +149,12 @@ func (p *Provider) Read(ctx context.Context, req *pulumirpc.ReadRequest) (*pulum
 	ctx, cancel := p.opContext(ctx, req.GetTimeout())
 	defer cancel()
 
-	details, err := c.getRunner(ctx, id)
-	if IsNotFound(err) {
+	details, err := getRunner(ctx, c, id)
+	if isNotFound(err) {
 		return &pulumirpc.ReadResponse{}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading runner %d: %w", id, err)
+		return nil, fmt.Errorf("couldn't read runner details due to API error: %w", err)
 	}
 	var token *resource.PropertyValue
 	if t, ok := state[pToken]; ok {
@@ -162,7 +164,8 @@ func (p *Provider) Read(ctx context.Context, req *pulumirpc.ReadRequest) (*pulum
 
 	// New inputs: the old inputs with the values GitLab has now, so that a
 	// refresh shows drift as a diff against the program. Without old inputs
-	// (an import), every input GitLab knows.
+	// (an import), every input GitLab returns: not groupId or projectId,
+	// which the official provider does not read back either.
 	inputs := resource.PropertyMap{}
 	for k, v := range outs {
 		if !isInputKey(string(k)) {
@@ -218,9 +221,9 @@ func (p *Provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*p
 	ctx, cancel := p.opContext(ctx, req.GetTimeout())
 	defer cancel()
 
-	details, err := c.updateRunner(ctx, id, args.settingsBody())
+	details, err := updateRunner(ctx, c, id, args)
 	if err != nil {
-		return nil, fmt.Errorf("updating runner %d: %w", id, err)
+		return nil, fmt.Errorf("error updating GitLab runner %d: %w", id, err)
 	}
 	var token *resource.PropertyValue
 	if t, ok := olds[pToken]; ok {
@@ -240,8 +243,10 @@ func (p *Provider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*p
 	return &pulumirpc.UpdateResponse{Properties: props}, nil
 }
 
-// Delete removes the runner and its managers (DELETE /runners/:id). A
-// runner already gone is not an error.
+// Delete removes the runner and its managers (DELETE /runners/:id). As with
+// the official provider, a runner already gone is an error (GitLab's 404):
+// the state no longer matches GitLab, and `pulumi refresh` drops the
+// runner from the state before the next up or destroy.
 func (p *Provider) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
 	if err := checkType(req.GetType(), req.GetUrn()); err != nil {
 		return nil, err
@@ -256,8 +261,8 @@ func (p *Provider) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*e
 	}
 	ctx, cancel := p.opContext(ctx, req.GetTimeout())
 	defer cancel()
-	if err := c.deleteRunner(ctx, id); err != nil && !IsNotFound(err) {
-		return nil, fmt.Errorf("deleting runner %d: %w", id, err)
+	if err := deleteRunner(ctx, c, id); err != nil {
+		return nil, fmt.Errorf("unable to delete runner: %w", err)
 	}
 	return &emptypb.Empty{}, nil
 }
