@@ -23,9 +23,10 @@ import (
 )
 
 func main() {
-	stackName := flag.String("stack", "dev", "stack to operate on (Pulumi.<stack>.yaml)")
+	stackName := flag.String("stack", localengine.DevStack, "stack to operate on (Pulumi.<stack>.yaml)")
+	secretsProvider := flag.String("secrets-provider", "", "secrets provider of a new stack other than dev (default: passphrase, from PULUMI_CONFIG_PASSPHRASE)")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: go run ./cmd/local [--stack NAME] preview|up|refresh|destroy|recover|outputs")
+		fmt.Fprintln(os.Stderr, "usage: go run ./cmd/local [--stack NAME] [--secrets-provider URL] preview|up|refresh|destroy|recover|outputs")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -33,13 +34,13 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(context.Background(), *stackName, flag.Arg(0)); err != nil {
+	if err := run(context.Background(), *stackName, *secretsProvider, flag.Arg(0)); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, stackName, command string) error {
+func run(ctx context.Context, stackName, secretsProvider, command string) error {
 	root, err := os.Getwd()
 	if err != nil {
 		return err
@@ -47,7 +48,11 @@ func run(ctx context.Context, stackName, command string) error {
 	if _, err := os.Stat(filepath.Join(root, "Pulumi.yaml")); err != nil {
 		return fmt.Errorf("run from the repository root (no Pulumi.yaml in %s)", root)
 	}
-	opts := localengine.DefaultOptions(root)
+	// Only the dev stack gets the public development passphrase; any other
+	// stack keeps the caller's secrets provider (PULUMI_CONFIG_PASSPHRASE,
+	// its stack file's secretsprovider, or --secrets-provider for a new one).
+	opts := localengine.DefaultOptions(root, stackName)
+	opts.SecretsProvider = secretsProvider
 	opts.Env["KUBECONFIG"] = envOr("KUBECONFIG", filepath.Join(root, ".local", "cluster", "kubeconfig"))
 	if token := os.Getenv("GITLAB_TOKEN"); token != "" {
 		opts.Env["GITLAB_TOKEN"] = token

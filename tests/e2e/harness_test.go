@@ -299,6 +299,8 @@ func newStack(t testing.TB, name string, fleets ...fleet) *testStack {
 	stack, err := localengine.Stack(context.Background(), name, localengine.Options{
 		WorkDir: s.dir, StateDir: h.stateDir, PulumiHome: h.pulumiHome, PulumiBin: h.pulumiBin,
 		Env: map[string]string{"KUBECONFIG": h.kubeconfig, "GITLAB_TOKEN": h.token},
+		// Test stacks live in temporary folders: the local passphrase is fine.
+		DevelopmentSecrets: true,
 	})
 	require.NoError(t, err)
 	s.stack = stack
