@@ -272,6 +272,7 @@ func TestConformanceGetRunner(t *testing.T) {
 	assert.Equal(t, "group_type", d.RunnerType)
 	assert.False(t, d.IsShared)
 	assert.False(t, d.Paused)
+	//lint:ignore SA1019 the deprecated active still exists in the API and is tested
 	assert.True(t, d.Active)
 	assert.ElementsMatch(t, []string{"k8s", "linux"}, d.TagList)
 	assert.True(t, d.RunUntagged, "run_untagged defaults to true")
@@ -381,6 +382,7 @@ func TestConformanceRunnerStatus(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "paused", d.Status, "a paused runner that made contact is paused")
 	assert.True(t, d.Paused)
+	//lint:ignore SA1019 the deprecated active still exists in the API and is tested
 	assert.False(t, d.Active)
 
 	// A paused runner that never made contact is still never_contacted.
@@ -413,6 +415,7 @@ func TestConformanceUpdateRunner(t *testing.T) {
 
 	_, _, err := in.owner.Runners.UpdateRunnerDetails(groupRunner.ID, &gl.UpdateRunnerDetailsOptions{})
 	apiError(t, err, 400, `{"error":"description, active, paused, tag_list, run_untagged, locked, access_level, maximum_timeout, maintenance_note are missing, at least one parameter must be provided"}`)
+	//lint:ignore SA1019 the deprecated active still exists in the API and is tested
 	_, _, err = in.owner.Runners.UpdateRunnerDetails(groupRunner.ID, &gl.UpdateRunnerDetailsOptions{Active: gl.Ptr(true), Paused: gl.Ptr(true)})
 	apiError(t, err, 400, `{"error":"active, paused are mutually exclusive"}`)
 	_, _, err = in.owner.Runners.UpdateRunnerDetails(groupRunner.ID, &gl.UpdateRunnerDetailsOptions{MaximumTimeout: gl.Ptr(int64(60))})
@@ -422,7 +425,9 @@ func TestConformanceUpdateRunner(t *testing.T) {
 
 	d, resp, err := in.owner.Runners.UpdateRunnerDetails(groupRunner.ID, &gl.UpdateRunnerDetailsOptions{
 		Description: gl.Ptr("renamed"), TagList: &[]string{"gpu"}, RunUntagged: gl.Ptr(false),
-		MaximumTimeout: gl.Ptr(int64(7200)), MaintenanceNote: gl.Ptr("m"), Active: gl.Ptr(false),
+		MaximumTimeout: gl.Ptr(int64(7200)), MaintenanceNote: gl.Ptr("m"),
+		//lint:ignore SA1019 the deprecated active still exists in the API and is tested
+		Active: gl.Ptr(false),
 	})
 	require.NoError(t, err)
 	assert.Equal(t, 200, resp.StatusCode)
