@@ -9,6 +9,7 @@ dir="${GLRF_GITLAB_DIR:-$root/.local/gitlab}"
 listen="${GLRF_GITLAB_LISTEN:-127.0.0.1:18080}"
 bin="$root/.local/bin/gitlab-standin"
 pidfile="$dir/gitlab-standin.pid"
+seed="${GLRF_GITLAB_SEED:-}" # optional JSON seed (users, groups, projects); default: the built-in one
 
 running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 
@@ -20,7 +21,9 @@ start)
 	fi
 	[ -x "$bin" ] || { echo "missing $bin: run tools/toolchain.sh (make tools) first" >&2; exit 1; }
 	mkdir -p "$dir"
-	setsid "$bin" --listen "$listen" --state "$dir/state.json" --token-file "$dir/admin-token" \
+	seed_args=()
+	[ -n "$seed" ] && seed_args=(--seed "$seed")
+	setsid "$bin" --listen "$listen" --state "$dir/state.json" --token-file "$dir/admin-token" "${seed_args[@]}" \
 		>>"$dir/gitlab-standin.log" 2>&1 </dev/null &
 	echo $! >"$pidfile"
 	for _ in $(seq 1 50); do
