@@ -87,6 +87,13 @@ func TestStartStop(t *testing.T) {
 		}
 	})
 
+	t.Run("EnsureNodes redoes a write another writer made stale", func(t *testing.T) {
+		testEnsureNodesConflict(t, ctx, cs, rc)
+	})
+	t.Run("EnsureNodes adopts a node another writer created first", func(t *testing.T) {
+		testEnsureNodesCreateRace(t, ctx, cs, rc)
+	})
+
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 		Name:   "restricted-test",
 		Labels: map[string]string{"pod-security.kubernetes.io/enforce": "restricted"},

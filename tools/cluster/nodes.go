@@ -3,14 +3,15 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"maps"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 )
 
 // NodeName is the name of the i-th fake node.
@@ -46,34 +47,86 @@ func FakeNode(i int) *corev1.Node {
 }
 
 // EnsureNodes creates the fake nodes that do not exist yet and puts back
-// the labels and annotations of those that do.
+// the labels, annotations and (no) taints of those that do.
+//
+// Others write the same Nodes all the time: kwok updates their status, the
+// node controller their taints. A write based on a read that has gone stale
+// in between is refused with a conflict; each node's read, change and write
+// is then done again from a new read, as often as nodeWriteBackoff allows.
 func EnsureNodes(ctx context.Context, cs kubernetes.Interface, count int) error {
 	for i := range count {
-		want := FakeNode(i)
-		got, err := cs.CoreV1().Nodes().Get(ctx, want.Name, metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-			if _, err := cs.CoreV1().Nodes().Create(ctx, want, metav1.CreateOptions{}); err != nil {
-				return fmt.Errorf("create node %s: %w", want.Name, err)
-			}
-		case err != nil:
-			return fmt.Errorf("get node %s: %w", want.Name, err)
-		default:
-			if got.Labels == nil {
-				got.Labels = map[string]string{}
-			}
-			if got.Annotations == nil {
-				got.Annotations = map[string]string{}
-			}
-			maps.Copy(got.Labels, want.Labels)
-			maps.Copy(got.Annotations, want.Annotations)
-			got.Spec.Taints = nil
-			if _, err := cs.CoreV1().Nodes().Update(ctx, got, metav1.UpdateOptions{}); err != nil {
-				return fmt.Errorf("update node %s: %w", want.Name, err)
-			}
+		if err := ensureNode(ctx, cs, FakeNode(i)); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// nodeWriteBackoff spaces the attempts of a node's read-modify-write: 12
+// attempts over 3 to 7 seconds, more than enough to get between two writes of
+// kwok's, which come seconds apart, even on a busy machine.
+var nodeWriteBackoff = wait.Backoff{Steps: 12, Duration: 20 * time.Millisecond, Factor: 1.5, Jitter: 1}
+
+// retriable reports whether a failed write is worth another read and write:
+// it lost a race with another writer (a conflict, or a create of a node that
+// someone else created first), or the API server was too busy to answer.
+func retriable(err error) bool {
+	return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) ||
+		apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) ||
+		apierrors.IsTooManyRequests(err) || apierrors.IsServiceUnavailable(err)
+}
+
+func ensureNode(ctx context.Context, cs kubernetes.Interface, want *corev1.Node) error {
+	nodes := cs.CoreV1().Nodes()
+	attempts := 0
+	err := retry.OnError(nodeWriteBackoff, func(err error) bool {
+		return ctx.Err() == nil && retriable(err)
+	}, func() error {
+		attempts++
+		got, err := nodes.Get(ctx, want.Name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			if _, err := nodes.Create(ctx, want, metav1.CreateOptions{}); err != nil {
+				return fmt.Errorf("create node %s: %w", want.Name, err)
+			}
+			return nil
+		case err != nil:
+			return fmt.Errorf("get node %s: %w", want.Name, err)
+		}
+		if !putBack(got, want) {
+			return nil
+		}
+		if _, err := nodes.Update(ctx, got, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("update node %s: %w", want.Name, err)
+		}
+		return nil
+	})
+	if err != nil && attempts > 1 {
+		return fmt.Errorf("%w (gave up after %d attempts)", err, attempts)
+	}
+	return err
+}
+
+// putBack gives node want's labels and annotations (keeping any others) and
+// no taints, and reports whether that changed anything.
+func putBack(node, want *corev1.Node) bool {
+	changed := len(node.Spec.Taints) > 0
+	node.Spec.Taints = nil
+	set := func(m *map[string]string, from map[string]string) {
+		for k, v := range from {
+			if old, ok := (*m)[k]; ok && old == v {
+				continue
+			}
+			if *m == nil {
+				*m = map[string]string{}
+			}
+			(*m)[k] = v
+			changed = true
+		}
+	}
+	set(&node.Labels, want.Labels)
+	set(&node.Annotations, want.Annotations)
+	return changed
 }
 
 // NodeReady reports whether node has condition Ready=True.
