@@ -14,7 +14,7 @@ import (
 	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"example.com/gitlab-runner-fleet/components/gitlab"
+	"github.com/pulumi/pulumi-gitlab/sdk/v8/go/gitlab"
 )
 
 // RunnerFleetType is the component's type token.

@@ -15,7 +15,7 @@ import (
 
 // referenceSchema is the official schema excerpt (pulumi-gitlab 8.11.0),
 // kept with the program's own declaration of the resource.
-const referenceSchema = "../../components/gitlab/testdata/pulumi-gitlab-8.11.0-runner-schema.json"
+const referenceSchema = "testdata/pulumi-gitlab-8.11.0-runner-schema.json"
 
 type schemaDoc struct {
 	Name    string `json:"name"`
