@@ -3,7 +3,6 @@ package cluster
 import (
 	"bytes"
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -18,24 +17,6 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-// freePorts picks n distinct free loopback ports, so the test cluster does
-// not clash with a dev cluster on the default ports.
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	var listeners []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		listeners = append(listeners, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range listeners {
-		l.Close()
-	}
-	return ports
-}
-
 // TestStartStop runs the real control plane: it needs the binaries that
 // `make tools` builds, and fails (not skips) without them.
 func TestStartStop(t *testing.T) {
@@ -44,8 +25,11 @@ func TestStartStop(t *testing.T) {
 		t.Fatalf("TestStartStop needs the control-plane binaries: %v", err)
 	}
 	cfg.Dir = t.TempDir()
-	p := freePorts(t, 6)
-	cfg.Ports = Ports{EtcdClient: p[0], EtcdPeer: p[1], APIServer: p[2], ControllerManager: p[3], Scheduler: p[4], Kwok: p[5]}
+	// Not the default ports, so that the test cluster does not clash with a
+	// dev cluster.
+	ports, err := FreePorts()
+	require.NoError(t, err)
+	cfg.Ports = ports
 	cfg.Timeout = 100 * time.Second
 	t.Cleanup(func() {
 		if err := Stop(cfg, &testWriter{t}, false); err != nil {

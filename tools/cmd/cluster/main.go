@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/signal"
@@ -32,10 +33,28 @@ func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
+// invocation is a parsed command line.
+type invocation struct {
+	command string
+	cfg     cluster.Config
+	purge   bool
+}
+
 func run(args []string) int {
+	inv, code := parse(args, os.Stderr)
+	if code >= 0 {
+		return code
+	}
+	return inv.do()
+}
+
+// parse reads the command line and the state of an earlier start; it
+// returns an exit code >= 0 when there is nothing to run.
+func parse(args []string, stderr io.Writer) (invocation, int) {
 	def := cluster.DefaultConfig()
 	cfg := def
 	fset := flag.NewFlagSet("cluster", flag.ContinueOnError)
+	fset.SetOutput(stderr)
 	fset.Usage = func() {
 		fmt.Fprint(fset.Output(), usage)
 		fset.PrintDefaults()
@@ -54,45 +73,83 @@ func run(args []string) int {
 	fset.DurationVar(&cfg.Timeout, "timeout", def.Timeout, "how long start may take")
 	fset.DurationVar(&cfg.StopGrace, "stop-grace", def.StopGrace, "how long stop waits after SIGTERM before SIGKILL")
 	purge := fset.Bool("purge", false, "stop: also remove the state folder")
+	freePorts := fset.Bool("free-ports", false, "start: listen on free ports picked outside the kernel's ephemeral port range rather than the default ones, unless the state folder has those of an earlier start (later commands read them from there)")
 
 	// Flags may come before and after the command.
 	if err := fset.Parse(args); err != nil {
-		return 2
+		return invocation{}, 2
 	}
 	if fset.NArg() == 0 {
 		fset.Usage()
-		return 2
+		return invocation{}, 2
 	}
 	command := fset.Arg(0)
 	if err := fset.Parse(fset.Args()[1:]); err != nil {
-		return 2
+		return invocation{}, 2
 	}
 	if fset.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "unexpected arguments: %v\n", fset.Args())
-		return 2
+		fmt.Fprintf(stderr, "unexpected arguments: %v\n", fset.Args())
+		return invocation{}, 2
+	}
+	switch command {
+	case "start", "stop", "status", "kubeconfig":
+	default:
+		fmt.Fprintf(stderr, "unknown command %q\n", command)
+		fset.Usage()
+		return invocation{}, 2
 	}
 
 	// Ports and node count not given on the command line are those of the
-	// last start in this folder.
+	// last start in this folder, or, for a first start with --free-ports,
+	// free ones.
 	set := map[string]bool{}
 	fset.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if st, err := cluster.LoadState(cfg.Dir); err == nil {
-		keep := func(flagName string, dst *int, saved int) {
-			if !set[flagName] && saved > 0 {
-				*dst = saved
+	ports := []struct {
+		flag string
+		dst  *int
+		of   func(cluster.Ports) int
+	}{
+		{"etcd-port", &cfg.Ports.EtcdClient, func(p cluster.Ports) int { return p.EtcdClient }},
+		{"etcd-peer-port", &cfg.Ports.EtcdPeer, func(p cluster.Ports) int { return p.EtcdPeer }},
+		{"apiserver-port", &cfg.Ports.APIServer, func(p cluster.Ports) int { return p.APIServer }},
+		{"controller-manager-port", &cfg.Ports.ControllerManager, func(p cluster.Ports) int { return p.ControllerManager }},
+		{"scheduler-port", &cfg.Ports.Scheduler, func(p cluster.Ports) int { return p.Scheduler }},
+		{"kwok-port", &cfg.Ports.Kwok, func(p cluster.Ports) int { return p.Kwok }},
+	}
+	useUnset := func(from cluster.Ports) {
+		for _, p := range ports {
+			if v := p.of(from); !set[p.flag] && v > 0 {
+				*p.dst = v
 			}
 		}
-		keep("etcd-port", &cfg.Ports.EtcdClient, st.Ports.EtcdClient)
-		keep("etcd-peer-port", &cfg.Ports.EtcdPeer, st.Ports.EtcdPeer)
-		keep("apiserver-port", &cfg.Ports.APIServer, st.Ports.APIServer)
-		keep("controller-manager-port", &cfg.Ports.ControllerManager, st.Ports.ControllerManager)
-		keep("scheduler-port", &cfg.Ports.Scheduler, st.Ports.Scheduler)
-		keep("kwok-port", &cfg.Ports.Kwok, st.Ports.Kwok)
-		keep("nodes", &cfg.Nodes, st.Nodes)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		fmt.Fprintln(os.Stderr, "warning:", err)
+	}
+	st, err := cluster.LoadState(cfg.Dir)
+	switch {
+	case err == nil:
+		useUnset(st.Ports)
+		if !set["nodes"] && st.Nodes > 0 {
+			cfg.Nodes = st.Nodes
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		fmt.Fprintln(stderr, "warning:", err)
+	case *freePorts && command == "start":
+		// Only a program that binds one of these very ports can take it
+		// before the cluster does, unlike ports the kernel picks, which
+		// any outgoing connection may get.
+		picked, err := cluster.FreePorts()
+		if err != nil {
+			fmt.Fprintln(stderr, "start:", err)
+			return invocation{}, 1
+		}
+		useUnset(picked)
 	}
 
+	return invocation{command: command, cfg: cfg, purge: *purge}, -1
+}
+
+// do runs the command.
+func (inv invocation) do() int {
+	cfg, command := inv.cfg, inv.command
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -103,7 +160,7 @@ func run(args []string) int {
 			return 1
 		}
 	case "stop":
-		if err := cluster.Stop(cfg, os.Stdout, *purge); err != nil {
+		if err := cluster.Stop(cfg, os.Stdout, inv.purge); err != nil {
 			fmt.Fprintln(os.Stderr, "stop:", err)
 			return 1
 		}
@@ -124,10 +181,6 @@ func run(args []string) int {
 			return 1
 		}
 		fmt.Println(path)
-	default:
-		fmt.Fprintf(os.Stderr, "unknown command %q\n", command)
-		fset.Usage()
-		return 2
 	}
 	return 0
 }
