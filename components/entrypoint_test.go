@@ -1,12 +1,16 @@
 package components_test
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -21,57 +25,90 @@ func TestEntrypointIsValidPOSIXShell(t *testing.T) {
 	require.NoError(t, err, "sh -n: %s", out)
 }
 
-// fakeRunner is a gitlab-runner stand-in that records its arguments and
-// fails `register` a given number of times before succeeding.
+// fakeRunner is a gitlab-runner stand-in. `register` records its arguments
+// and the token it finds in its environment, and fails FAKE_FAILS times
+// (or hangs with FAKE_REGISTER_HANG). `run` records the signals it gets, as
+// the real runner does with signal.Notify: SIGQUIT starts a graceful stop
+// (it goes on "draining" unless FAKE_EXIT_ON_QUIT), SIGTERM ends it.
 const fakeRunner = `#!/bin/sh
 echo "$*" >>"$FAKE_LOG"
-if [ "$1" = register ]; then
+case "$1" in
+register)
+	echo "register env token=${CI_SERVER_TOKEN:-}" >>"$FAKE_LOG"
+	if [ -n "${FAKE_REGISTER_HANG:-}" ]; then
+		echo $$ >"$FAKE_REGISTER_HANG"
+		exec /bin/sleep 1000
+	fi
 	n=$(cat "$FAKE_FAILS" 2>/dev/null || echo 0)
 	if [ "$n" -gt 0 ]; then echo $((n - 1)) >"$FAKE_FAILS"; exit 1; fi
-fi
+	;;
+run)
+	echo "run env token=${CI_SERVER_TOKEN:-}" >>"$FAKE_LOG"
+	trap 'echo "got QUIT" >>"$FAKE_LOG"; if [ -n "${FAKE_EXIT_ON_QUIT:-}" ]; then exit 0; fi' QUIT
+	trap 'echo "got TERM" >>"$FAKE_LOG"; exit 0' TERM
+	if [ -n "${FAKE_RUN_FOREVER:-}" ]; then
+		echo running >>"$FAKE_LOG"
+		while :; do /bin/sleep 1 & wait $! || :; done
+	fi
+	;;
+esac
 exit 0
 `
 
-type entrypointRun struct {
-	dir, configDir, log string
-	out                 string
-	err                 error
+// entrypointEnv lays out a manager container's files in a temporary folder.
+type entrypointEnv struct {
+	dir, bin, configDir, log, script string
+	env                              []string
 }
 
-func runEntrypoint(t *testing.T, podName, token string, failures int) entrypointRun {
+func newEntrypointEnv(t *testing.T, podName, token string, failures int, fastSleep bool) *entrypointEnv {
 	t.Helper()
 	dir := t.TempDir()
-	r := entrypointRun{dir: dir, configDir: filepath.Join(dir, "config"), log: filepath.Join(dir, "calls")}
-	bin, templates, secrets := filepath.Join(dir, "bin"), filepath.Join(dir, "templates"), filepath.Join(dir, "secrets")
-	for _, d := range []string{bin, templates, secrets, r.configDir} {
+	e := &entrypointEnv{dir: dir, bin: filepath.Join(dir, "bin"), configDir: filepath.Join(dir, "config"),
+		log: filepath.Join(dir, "calls"), script: filepath.Join(dir, "entrypoint.sh")}
+	templates, secrets := filepath.Join(dir, "templates"), filepath.Join(dir, "secrets")
+	for _, d := range []string{e.bin, templates, secrets, e.configDir} {
 		require.NoError(t, os.MkdirAll(d, 0o755))
 	}
-	require.NoError(t, os.WriteFile(filepath.Join(bin, "gitlab-runner"), []byte(fakeRunner), 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(bin, "sleep"), []byte("#!/bin/sh\nexit 0\n"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(e.bin, "gitlab-runner"), []byte(fakeRunner), 0o755))
+	if fastSleep {
+		// Retry delays pass at once; the budget arithmetic stays the script's.
+		require.NoError(t, os.WriteFile(filepath.Join(e.bin, "sleep"), []byte("#!/bin/sh\nexit 0\n"), 0o755))
+	}
 	require.NoError(t, os.WriteFile(filepath.Join(templates, "config.toml"), []byte("concurrent = 1\n"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(templates, "runner-template.toml"), []byte("[[runners]]\n"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(secrets, "runner-token"), []byte(token), 0o600))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "fails"), []byte(strconv.Itoa(failures)), 0o644))
-	script := filepath.Join(dir, "entrypoint.sh")
-	require.NoError(t, os.WriteFile(script, []byte(components.EntrypointScript), 0o755))
-
-	cmd := exec.Command("sh", script)
-	cmd.Env = append(os.Environ(),
-		"PATH="+bin+":"+os.Getenv("PATH"),
+	require.NoError(t, os.WriteFile(e.script, []byte(components.EntrypointScript), 0o755))
+	e.env = append(os.Environ(),
+		"PATH="+e.bin+":"+os.Getenv("PATH"),
 		"CI_SERVER_URL=https://gitlab.example.com/",
 		"POD_NAME="+podName, "POD_NAMESPACE=runners",
-		"CONFIG_DIR="+r.configDir, "TEMPLATE_DIR="+templates,
+		"CONFIG_DIR="+e.configDir, "TEMPLATE_DIR="+templates,
 		"RUNNER_TOKEN_FILE="+filepath.Join(secrets, "runner-token"),
-		"REGISTER_ATTEMPTS=3",
-		"FAKE_LOG="+r.log, "FAKE_FAILS="+filepath.Join(dir, "fails"),
+		"REGISTER_BUDGET_SECONDS=15",
+		"FAKE_LOG="+e.log, "FAKE_FAILS="+filepath.Join(dir, "fails"),
 	)
-	out, err := cmd.CombinedOutput()
-	r.out, r.err = string(out), err
-	return r
+	return e
 }
 
-func (r entrypointRun) calls(t *testing.T) []string {
-	data, err := os.ReadFile(r.log)
+type entrypointRun struct {
+	*entrypointEnv
+	out string
+	err error
+}
+
+func runEntrypoint(t *testing.T, podName, token string, failures int) entrypointRun {
+	t.Helper()
+	e := newEntrypointEnv(t, podName, token, failures, true)
+	cmd := exec.Command("sh", e.script)
+	cmd.Env = e.env
+	out, err := cmd.CombinedOutput()
+	return entrypointRun{entrypointEnv: e, out: string(out), err: err}
+}
+
+func (e *entrypointEnv) calls(t *testing.T) []string {
+	data, err := os.ReadFile(e.log)
 	if os.IsNotExist(err) {
 		return nil
 	}
@@ -79,8 +116,8 @@ func (r entrypointRun) calls(t *testing.T) []string {
 	return strings.Split(strings.TrimSpace(string(data)), "\n")
 }
 
-func (r entrypointRun) systemID(t *testing.T) string {
-	data, err := os.ReadFile(filepath.Join(r.configDir, ".runner_system_id"))
+func (e *entrypointEnv) systemID(t *testing.T) string {
+	data, err := os.ReadFile(filepath.Join(e.configDir, ".runner_system_id"))
 	require.NoError(t, err)
 	return strings.TrimSpace(string(data))
 }
@@ -89,13 +126,16 @@ func TestEntrypointVerifiesTokenThenRuns(t *testing.T) {
 	r := runEntrypoint(t, "builds-0", "glrt-abc123", 0)
 	require.NoError(t, r.err, r.out)
 	calls := r.calls(t)
-	require.Len(t, calls, 2)
-	assert.Contains(t, calls[0], "register --non-interactive --url https://gitlab.example.com/ --token glrt-abc123 --executor kubernetes --name builds-0")
+	require.Len(t, calls, 4)
+	assert.Contains(t, calls[0], "register --non-interactive --url https://gitlab.example.com/ --executor kubernetes --name builds-0")
 	assert.Contains(t, calls[0], "--template-config "+filepath.Join(r.dir, "templates", "runner-template.toml"))
-	for _, forbidden := range []string{"--locked", "--access-level", "--run-untagged", "--maximum-timeout", "--paused", "--tag-list", "--maintenance-note", "--registration-token"} {
+	assert.NotContains(t, calls[0], "glrt-", "the token is never on a command line (/proc/<pid>/cmdline)")
+	assert.Equal(t, "register env token=glrt-abc123", calls[1], "register reads the token from CI_SERVER_TOKEN")
+	for _, forbidden := range []string{"--token", "--locked", "--access-level", "--run-untagged", "--maximum-timeout", "--paused", "--tag-list", "--maintenance-note", "--registration-token"} {
 		assert.NotContains(t, calls[0], forbidden, "server-side settings belong to the UserRunner")
 	}
-	assert.Equal(t, "run --config "+filepath.Join(r.configDir, "config.toml"), calls[1])
+	assert.Equal(t, "run --config "+filepath.Join(r.configDir, "config.toml"), calls[2])
+	assert.Equal(t, "run env token=", calls[3], "the runner itself does not inherit the token variable")
 	assert.NotContains(t, r.out, "glrt-abc123", "the token is never logged")
 	config, err := os.ReadFile(filepath.Join(r.configDir, "config.toml"))
 	require.NoError(t, err)
@@ -115,18 +155,37 @@ func TestEntrypointSystemIDIsValidAndStablePerPod(t *testing.T) {
 func TestEntrypointRetriesTransientFailures(t *testing.T) {
 	r := runEntrypoint(t, "builds-0", "glrt-abc", 2)
 	require.NoError(t, r.err, r.out)
-	calls := r.calls(t)
-	require.Len(t, calls, 4, "two failed registers, one success, then run")
-	assert.Contains(t, r.out, "attempt 2 of 3")
+	var registers int
+	for _, c := range r.calls(t) {
+		if strings.HasPrefix(c, "register --") {
+			registers++
+		}
+	}
+	assert.Equal(t, 3, registers, "two failed registers, then one that succeeds")
+	assert.Contains(t, r.out, "attempt 2, 5s of 15s of retries used); retrying in 10s")
 }
 
-func TestEntrypointGivesUpAfterAttempts(t *testing.T) {
+func TestEntrypointGivesUpWhenTheRetryBudgetIsSpent(t *testing.T) {
+	// Budget 15 s: sleeps of 5 and 10 s fit, the next 15 s does not.
 	r := runEntrypoint(t, "builds-0", "glrt-abc", 5)
 	require.Error(t, r.err)
-	assert.Contains(t, r.out, "giving up")
+	assert.Contains(t, r.out, "after 3 attempts (15s of retries); giving up")
 	for _, c := range r.calls(t) {
 		assert.NotContains(t, c, "run --config", "never runs unverified")
 	}
+}
+
+func TestEntrypointRetryBudgetFitsTheStartupProbe(t *testing.T) {
+	s := components.FleetSettings{Name: "b", Runner: components.RunnerSettings{Type: "instance_type"}}.WithDefaults("test")
+	pod := podSpecOf(t, runFleet(t, false, s, nil), "b")
+	c := pod["containers"].ArrayValue()[0].ObjectValue()
+	probe := c["startupProbe"].ObjectValue()
+	window := probe["periodSeconds"].NumberValue() * probe["failureThreshold"].NumberValue()
+	budget, err := strconv.Atoi(envOf(t, c, "REGISTER_BUDGET_SECONDS"))
+	require.NoError(t, err)
+	// The sleeps plus one more attempt (the runner's HTTP client gives up
+	// within a minute on an unreachable GitLab) end inside the window.
+	assert.Less(t, float64(budget+60), window, "retry sleeps of %ds end before the %vs startup probe gives up", budget, window)
 }
 
 func TestEntrypointRejectsRegistrationTokens(t *testing.T) {
@@ -134,4 +193,171 @@ func TestEntrypointRejectsRegistrationTokens(t *testing.T) {
 	require.Error(t, r.err)
 	assert.Contains(t, r.out, "does not hold a runner authentication token")
 	assert.Empty(t, r.calls(t))
+}
+
+// pid1 runs the entrypoint as PID 1 of its own PID namespace, as in a
+// container, where a process gets only the signals it handles.
+type pid1 struct {
+	*entrypointEnv
+	cmd     *exec.Cmd
+	out     *bytes.Buffer
+	hostPID int // the namespace's PID 1 as the host sees it
+	done    chan error
+}
+
+func startAsPID1(t *testing.T, e *entrypointEnv, extraEnv ...string) *pid1 {
+	t.Helper()
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Fatalf("these tests need unshare (util-linux) to give the entrypoint a PID namespace: %v", err)
+	}
+	p := &pid1{entrypointEnv: e, out: &bytes.Buffer{}, done: make(chan error, 1)}
+	p.cmd = exec.Command("unshare", "--pid", "--fork", "--kill-child", "sh", e.script)
+	p.cmd.Env = append(e.env, extraEnv...)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	require.NoError(t, p.cmd.Start(), "unshare --pid needs CAP_SYS_ADMIN")
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() { _ = p.cmd.Process.Kill() })
+	children := fmt.Sprintf("/proc/%d/task/%d/children", p.cmd.Process.Pid, p.cmd.Process.Pid)
+	p.waitFor(t, "the namespace's first process", func() bool {
+		data, err := os.ReadFile(children)
+		if err != nil {
+			return false
+		}
+		p.hostPID, err = strconv.Atoi(strings.TrimSpace(string(data)))
+		return err == nil
+	})
+	return p
+}
+
+func (p *pid1) waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 30s for %s; output:\n%s", what, p.out)
+		}
+	}
+}
+
+func (p *pid1) logged(t *testing.T, line string) bool {
+	return strings.Contains(strings.Join(p.calls(t), "\n"), line)
+}
+
+// signal sends sig from outside the namespace, as the container runtime does.
+func (p *pid1) signal(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	require.NoError(t, syscall.Kill(p.hostPID, sig))
+}
+
+// exitCode waits (at most 30 s) for the namespace to end.
+func (p *pid1) exitCode(t *testing.T) int {
+	t.Helper()
+	select {
+	case err := <-p.done:
+		if exit, ok := err.(*exec.ExitError); ok {
+			return exit.ExitCode()
+		}
+		require.NoError(t, err)
+		return 0
+	case <-time.After(30 * time.Second):
+		t.Fatalf("PID 1 ignored the signal; output:\n%s", p.out)
+		return -1
+	}
+}
+
+func TestEntrypointAsPID1StopsOnSignalsWhileVerifying(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGQUIT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			e := newEntrypointEnv(t, "builds-0", "glrt-abc", 0, false)
+			hung := filepath.Join(e.dir, "register.pid")
+			// register hangs (GitLab does not answer); a shell that waited for
+			// it in the foreground would not handle the signal for 1000 s.
+			p := startAsPID1(t, e, "FAKE_REGISTER_HANG="+hung)
+			p.waitFor(t, "register to start", func() bool { _, err := os.Stat(hung); return err == nil })
+			p.signal(t, sig)
+			code := p.exitCode(t)
+			names := map[syscall.Signal]string{syscall.SIGTERM: "TERM", syscall.SIGQUIT: "QUIT"}
+			assert.Equal(t, 128+int(sig), code)
+			assert.Contains(t, p.out.String(), "received SIG"+names[sig]+" while verifying the runner token; stopping")
+			assert.False(t, p.logged(t, "run --config"), "never runs after a stop signal")
+		})
+	}
+}
+
+func TestEntrypointAsPID1StopsOnSIGTERMWhileWaitingToRetry(t *testing.T) {
+	e := newEntrypointEnv(t, "builds-0", "glrt-abc", 100, false)
+	p := startAsPID1(t, e, "REGISTER_BUDGET_SECONDS=600")
+	p.waitFor(t, "the first retry delay", func() bool { return strings.Contains(p.out.String(), "retrying in 5s") })
+	p.signal(t, syscall.SIGTERM)
+	assert.Equal(t, 143, p.exitCode(t))
+	assert.Contains(t, p.out.String(), "received SIGTERM while waiting to retry; stopping")
+}
+
+func TestEntrypointAsPID1HandsSignalsToTheRunner(t *testing.T) {
+	e := newEntrypointEnv(t, "builds-0", "glrt-abc", 0, false)
+	p := startAsPID1(t, e, "FAKE_RUN_FOREVER=1")
+	p.waitFor(t, "the runner to run", func() bool { return p.logged(t, "running") })
+	p.signal(t, syscall.SIGQUIT)
+	p.waitFor(t, "the runner to get SIGQUIT", func() bool { return p.logged(t, "got QUIT") })
+	p.signal(t, syscall.SIGTERM)
+	assert.Equal(t, 0, p.exitCode(t))
+	assert.True(t, p.logged(t, "got TERM"), "the runner, now PID 1, gets the kubelet's SIGTERM")
+}
+
+// preStop runs the preStop hook inside the namespace, as the kubelet does,
+// and returns how long it took. When the runner, PID 1, exits, the kernel
+// ends every process of its namespace, the hook included, as the container
+// runtime does with a container's processes: that counts as returning.
+func (p *pid1) preStop(t *testing.T, drainSeconds int) time.Duration {
+	t.Helper()
+	cmd := exec.Command("nsenter", "-t", strconv.Itoa(p.hostPID), "-p", "sh", p.script, "prestop")
+	cmd.Env = append(p.env, fmt.Sprintf("DRAIN_SECONDS=%d", drainSeconds))
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	if exit, ok := err.(*exec.ExitError); ok && exit.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL {
+		err = nil
+	}
+	require.NoError(t, err, "preStop: %s", out)
+	return time.Since(start)
+}
+
+func TestPreStopDrainsThenLeavesTimeForTheForcefulStop(t *testing.T) {
+	e := newEntrypointEnv(t, "builds-0", "glrt-abc", 0, false)
+	p := startAsPID1(t, e, "FAKE_RUN_FOREVER=1")
+	p.waitFor(t, "the runner to run", func() bool { return p.logged(t, "running") })
+
+	// The runner keeps draining: preStop gives up after DRAIN_SECONDS, so the
+	// kubelet's SIGTERM comes while the grace period still has
+	// shutdown_timeout left for the forceful stop.
+	took := p.preStop(t, 2)
+	assert.True(t, p.logged(t, "got QUIT"), "preStop asks for the graceful stop")
+	assert.False(t, p.logged(t, "got TERM"), "preStop itself never forces")
+	assert.GreaterOrEqual(t, took, 2*time.Second, "it waits for the drain")
+	assert.Less(t, took, 20*time.Second, "and returns once the drain time is spent")
+	p.signal(t, syscall.SIGTERM)
+	assert.Equal(t, 0, p.exitCode(t))
+	assert.True(t, p.logged(t, "got TERM"))
+}
+
+func TestPreStopReturnsWhenTheRunnerHasStopped(t *testing.T) {
+	e := newEntrypointEnv(t, "builds-0", "glrt-abc", 0, false)
+	p := startAsPID1(t, e, "FAKE_RUN_FOREVER=1", "FAKE_EXIT_ON_QUIT=1")
+	p.waitFor(t, "the runner to run", func() bool { return p.logged(t, "running") })
+	took := p.preStop(t, 3600)
+	assert.Less(t, took, 60*time.Second, "an idle runner stops on SIGQUIT and preStop does not wait out the drain time")
+	assert.Equal(t, 0, p.exitCode(t))
+	assert.False(t, p.logged(t, "got TERM"))
+}
+
+func TestDrainTimeLeavesTheShutdownTimeout(t *testing.T) {
+	s := components.FleetSettings{Name: "b", Runner: components.RunnerSettings{Type: "group_type", GroupID: 1, MaximumTimeout: 3600}}.WithDefaults("test")
+	pod := podSpecOf(t, runFleet(t, false, s, nil), "b")
+	grace := int(pod["terminationGracePeriodSeconds"].NumberValue())
+	c := pod["containers"].ArrayValue()[0].ObjectValue()
+	drain, err := strconv.Atoi(envOf(t, c, "DRAIN_SECONDS"))
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, drain, 3600, "a job started just before the stop may run its maximum timeout")
+	assert.Equal(t, grace-s.Manager.ShutdownTimeout-components.StopMargin, drain,
+		"after the drain, SIGTERM leaves shutdown_timeout and a margin before the kubelet's SIGKILL")
+	preStop := c["lifecycle"].ObjectValue()["preStop"].ObjectValue()["exec"].ObjectValue()["command"].ArrayValue()
+	assert.Equal(t, "prestop", preStop[len(preStop)-1].StringValue())
 }

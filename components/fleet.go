@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"time"
 
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -34,6 +35,8 @@ type RunnerFleetArgs struct {
 	// SharedNamespaces are namespaces created elsewhere in the stack (by
 	// another fleet), by name; using their outputs orders creation and deletion.
 	SharedNamespaces map[string]pulumi.StringInput
+	// Now is the clock token rotation reads (time.Now when nil).
+	Now func() time.Time
 }
 
 // NamespaceSpec is a namespace to create and the Pod Security level it enforces.
@@ -54,6 +57,9 @@ type RunnerFleet struct {
 	StatefulSetName pulumi.StringOutput `pulumi:"statefulSetName"`
 	// RunnerID is the runner's id in GitLab; empty for an existing token.
 	RunnerID pulumi.StringOutput `pulumi:"runnerId"`
+	// TokenRotatesAfter is when the next rotation period begins (RFC 3339);
+	// empty without runner.rotateEvery.
+	TokenRotatesAfter pulumi.StringOutput `pulumi:"tokenRotatesAfter"`
 
 	// Namespaces this fleet created, by name, for fleets that share them.
 	Namespaces map[string]pulumi.StringOutput
@@ -74,7 +80,7 @@ func NewRunnerFleet(ctx *pulumi.Context, name string, args *RunnerFleetArgs, opt
 	namespace := fleet.namespaceInput(args, s.Namespace)
 	jobNamespace := fleet.namespaceInput(args, s.JobNamespace)
 
-	token, runnerID, err := runnerToken(ctx, s, args.Token, parent)
+	token, runnerID, err := runnerToken(ctx, args, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -115,14 +121,13 @@ func NewRunnerFleet(ctx *pulumi.Context, name string, args *RunnerFleetArgs, opt
 		EntrypointName:     entrypoint.Metadata.Name().Elem(),
 		SecretName:         secret.Metadata.Name().Elem(),
 		ConfigChecksum:     pulumi.String(configChecksum),
-		// A hash of a random 20+ character token reveals nothing about it; kept
-		// in the clear so previews show that the pods roll.
-		TokenChecksum: pulumi.Unsecret(token.ToStringOutput().ApplyT(func(t string) string { return checksum(t) })).(pulumi.StringOutput),
-		GitlabURL:     args.GitlabURL,
+		GitlabURL:          args.GitlabURL,
 	}),
 		parent,
-		// Pods go before their permissions on destroy, so draining jobs keep them.
+		// Pods go before their permissions on destroy, so draining jobs keep
+		// them; the delete waits for the drain (see DeleteTimeout).
 		pulumi.DependsOn([]pulumi.Resource{serviceAccount, role, binding, service}),
+		pulumi.Timeouts(&pulumi.CustomTimeouts{Delete: DeleteTimeout(s.Manager)}),
 	)
 	if err != nil {
 		return nil, err
@@ -135,11 +140,16 @@ func NewRunnerFleet(ctx *pulumi.Context, name string, args *RunnerFleetArgs, opt
 	fleet.JobNamespace = jobNamespace.ToStringOutput()
 	fleet.StatefulSetName = statefulSet.Metadata.Name().Elem()
 	fleet.RunnerID = runnerID
+	fleet.TokenRotatesAfter = pulumi.String("").ToStringOutput()
+	if period, ok := s.Runner.rotationPeriod(); ok && s.ManagesRunner() {
+		fleet.TokenRotatesAfter = pulumi.String(NextRotation(args.now(), period).Format(time.RFC3339)).ToStringOutput()
+	}
 	return fleet, ctx.RegisterResourceOutputs(fleet, pulumi.Map{
-		"namespace":       fleet.Namespace,
-		"jobNamespace":    fleet.JobNamespace,
-		"statefulSetName": fleet.StatefulSetName,
-		"runnerId":        fleet.RunnerID,
+		"namespace":         fleet.Namespace,
+		"jobNamespace":      fleet.JobNamespace,
+		"statefulSetName":   fleet.StatefulSetName,
+		"runnerId":          fleet.RunnerID,
+		"tokenRotatesAfter": fleet.TokenRotatesAfter,
 	})
 }
 
@@ -167,7 +177,7 @@ func newRunnerConfigMaps(ctx *pulumi.Context, s FleetSettings, namespace pulumi.
 	if err != nil {
 		return nil, nil, "", err
 	}
-	runnerTemplate, err := RenderRunnerTemplate(s.Executor, s.JobNamespace)
+	runnerTemplate, err := RenderRunnerTemplate(s)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -200,9 +210,17 @@ func (f *RunnerFleet) namespaceInput(args *RunnerFleetArgs, name string) pulumi.
 	return pulumi.String(name)
 }
 
+func (args *RunnerFleetArgs) now() time.Time {
+	if args.Now != nil {
+		return args.Now()
+	}
+	return time.Now()
+}
+
 // runnerToken creates the runner in GitLab, or takes the existing token, and
 // returns the token (always secret) and the runner id.
-func runnerToken(ctx *pulumi.Context, s FleetSettings, existing pulumi.StringInput, parent pulumi.ResourceOption) (pulumi.StringOutput, pulumi.StringOutput, error) {
+func runnerToken(ctx *pulumi.Context, fleetArgs *RunnerFleetArgs, parent pulumi.ResourceOption) (pulumi.StringOutput, pulumi.StringOutput, error) {
+	s, existing := fleetArgs.Settings, fleetArgs.Token
 	if !s.ManagesRunner() {
 		if existing == nil {
 			return pulumi.StringOutput{}, pulumi.StringOutput{}, fmt.Errorf("fleet %q: tokenConfigKey %q is set but no Token was given", s.Name, s.TokenConfigKey)
@@ -229,7 +247,13 @@ func runnerToken(ctx *pulumi.Context, s FleetSettings, existing pulumi.StringInp
 	if r.MaximumTimeout != 0 {
 		args.MaximumTimeout = pulumi.Int(r.MaximumTimeout)
 	}
-	runner, err := gitlab.NewUserRunner(ctx, s.Name, args, parent)
+	opts := []pulumi.ResourceOption{parent}
+	if period, ok := r.rotationPeriod(); ok {
+		// A new period replaces the runner: new runner and token first, the
+		// pods roll to them, the old runner is deleted last (rotation.go).
+		opts = append(opts, pulumi.ReplacementTrigger(pulumi.String(fmt.Sprint(RotationWindow(fleetArgs.now(), period)))))
+	}
+	runner, err := gitlab.NewUserRunner(ctx, s.Name, args, opts...)
 	if err != nil {
 		return pulumi.StringOutput{}, pulumi.StringOutput{}, err
 	}

@@ -1,7 +1,9 @@
 package components_test
 
 import (
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -91,7 +93,7 @@ func TestFleetRegistersEveryObjectUnderTheComponent(t *testing.T) {
 				assert.Equal(t, "pulumi", mocks.String(r.Inputs, "metadata", "labels", "app.kubernetes.io/managed-by"))
 				version := mocks.String(r.Inputs, "metadata", "labels", "app.kubernetes.io/version")
 				if w.typ == tStatefulSet {
-					assert.Equal(t, "alpine-v18.6.0", version)
+					assert.Equal(t, "alpine-v19.3.0", version)
 				} else {
 					assert.Empty(t, version, "only the workload carries the image version, so a bump touches nothing else")
 				}
@@ -142,8 +144,24 @@ func TestTokenFlowsIntoTheSecretAndStaysSecret(t *testing.T) {
 	}
 	sts := m.Find(tStatefulSet, "builds")
 	require.NotNil(t, sts)
-	sum := mocks.String(sts.Inputs, "spec", "template", "metadata", "annotations", "checksum/token")
-	assert.Regexp(t, `^[0-9a-f]{64}$`, sum, "a hash of the token rolls the pods")
+	_, annotated := mocks.Get(sts.Inputs, "spec", "template", "metadata", "annotations", "checksum/token")
+	assert.False(t, annotated, "no token-derived value on the pods")
+	assert.Equal(t, "builds-token-mock1234", tokenVolumeSecret(t, sts).StringValue(),
+		"the pods mount the auto-named Secret (the mocks name it <name>-mock1234): a new token is a new Secret name, which rolls them")
+}
+
+// tokenVolumeSecret is the secretName of the manager pods' token volume.
+func tokenVolumeSecret(t *testing.T, sts *mocks.Registration) resource.PropertyValue {
+	t.Helper()
+	volumes, ok := mocks.Get(sts.Inputs, "spec", "template", "spec", "volumes")
+	require.True(t, ok)
+	for _, v := range volumes.ArrayValue() {
+		if v.ObjectValue()["name"].StringValue() == "token" {
+			return v.ObjectValue()["secret"].ObjectValue()["secretName"]
+		}
+	}
+	t.Fatal("no token volume")
+	return resource.PropertyValue{}
 }
 
 func TestExistingTokenCreatesNoRunner(t *testing.T) {
@@ -225,7 +243,60 @@ func TestPreviewWithUnknownToken(t *testing.T) {
 	assert.True(t, v.ContainsUnknowns(), "the token is unknown until the runner exists")
 	sts := m.Find(tStatefulSet, "builds")
 	require.NotNil(t, sts, "the workload is previewed too")
-	annotations, ok := mocks.Get(sts.Inputs, "spec", "template", "metadata", "annotations")
-	require.True(t, ok)
-	assert.True(t, annotations.ContainsUnknowns(), "the token checksum is unknown, so the preview shows the pods roll")
+	assert.Equal(t, "builds-token-mock1234", tokenVolumeSecret(t, sts).StringValue(), "the pods mount the token Secret")
+	assert.False(t, mocks.ContainsSecret(resource.NewProperty(sts.Inputs)), "nothing derived from the token reaches the workload")
+}
+
+// A change while jobs run must not fail `up`: the provider does not wait for
+// the rollout, but a destroy waits for the managers' drain, bounded by the
+// kubelet's own bound (the grace period).
+func TestStatefulSetRolloutIsNotAwaitedButItsDeletionIs(t *testing.T) {
+	s := groupFleet()
+	m := runFleet(t, false, s, nil)
+	sts := m.Find(tStatefulSet, "builds")
+	require.NotNil(t, sts)
+	assert.Equal(t, "true", mocks.String(sts.Inputs, "metadata", "annotations", components.SkipAwaitAnnotation))
+	assert.Equal(t, fmt.Sprintf("%ds", s.Manager.TerminationGracePeriodSeconds+120), sts.DeleteTimeout)
+	assert.Equal(t, components.DeleteTimeout(s.Manager), sts.DeleteTimeout)
+}
+
+func TestRotationReplacesTheRunnerInEachNewPeriod(t *testing.T) {
+	s := groupFleet()
+	s.Runner.RotateEvery = "30d"
+	at := func(now time.Time) *mocks.Registration {
+		plans, problems := components.PlanFleets([]components.FleetSettings{s})
+		require.NoError(t, problems.Err())
+		m := &mocks.Mocks{}
+		err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+			_, err := components.NewRunnerFleet(ctx, s.Name, &components.RunnerFleetArgs{
+				Settings: s, GitlabURL: "https://gitlab.example.com/", CreateNamespaces: plans[0].Create,
+				Now: func() time.Time { return now },
+			})
+			return err
+		}, pulumi.WithMocks("project", "stack", m))
+		require.NoError(t, err)
+		return m.Find(tUserRunner, "builds")
+	}
+	period := 30 * 24 * time.Hour
+	start := time.Unix(0, 0).Add(700 * period).UTC() // the first instant of a period
+	first, later, next := at(start), at(start.Add(period-time.Second)), at(start.Add(period))
+	assert.Equal(t, "700", first.ReplacementTrigger)
+	assert.Equal(t, first.ReplacementTrigger, later.ReplacementTrigger, "the same period: no rotation")
+	assert.Equal(t, "701", next.ReplacementTrigger, "a new period: the engine replaces the runner")
+	assert.Equal(t, start.Add(period), components.NextRotation(start.Add(time.Hour), period))
+
+	plain := runFleet(t, false, groupFleet(), nil).Find(tUserRunner, "builds")
+	assert.Nil(t, plain.ReplacementTrigger, "no rotation without rotateEvery")
+}
+
+func TestJobNamespaceWarnsAndAuditsAtTheEnforcedLevel(t *testing.T) {
+	m := runFleet(t, false, groupFleet(), nil)
+	jobs := m.Find(tNamespace, "gitlab-runner-builds-jobs")
+	require.NotNil(t, jobs)
+	for _, mode := range []string{"enforce", "warn", "audit"} {
+		assert.Equal(t, "baseline", mocks.String(jobs.Inputs, "metadata", "labels", "pod-security.kubernetes.io/"+mode),
+			"%s: a stricter level would flag every job the namespace admits", mode)
+	}
+	managers := m.Find(tNamespace, "gitlab-runner-builds")
+	assert.Equal(t, "restricted", mocks.String(managers.Inputs, "metadata", "labels", "pod-security.kubernetes.io/warn"))
 }

@@ -1,6 +1,10 @@
 package components
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
 
 // Cross-fleet checks and the namespace plan: several fleets may share a
 // manager or job namespace. Each namespace the stack creates is created once,
@@ -45,10 +49,10 @@ func PlanFleets(fleets []FleetSettings) ([]FleetPlan, Problems) {
 			}
 			uses[ns] = append(uses[ns], namespaceUse{fleet: i, setting: path + "." + setting, create: create, jobs: jobs, level: f.Executor.PodSecurity})
 		}
-		add(f.Namespace, "namespace", *f.CreateNamespace, f.JobNamespace == f.Namespace)
-		if f.JobNamespace != f.Namespace {
-			add(f.JobNamespace, "jobNamespace", *f.CreateJobNamespace, true)
-		}
+		add(f.Namespace, "namespace", *f.CreateNamespace, false)
+		add(f.JobNamespace, "jobNamespace", *f.CreateJobNamespace, true)
+		checkSystemNamespace(&ps, path+".namespace", f.Namespace, "the runner managers")
+		checkSystemNamespace(&ps, path+".jobNamespace", f.JobNamespace, "job pods")
 	}
 
 	plans := make([]FleetPlan, len(fleets))
@@ -57,6 +61,7 @@ func PlanFleets(fleets []FleetSettings) ([]FleetPlan, Problems) {
 	}
 	for _, ns := range order {
 		list := uses[ns]
+		checkNamespaceRoles(&ps, ns, list)
 		owner := list[0]
 		level := "restricted" // only managers run there
 		var levelFrom string
@@ -82,4 +87,36 @@ func PlanFleets(fleets []FleetSettings) ([]FleetPlan, Problems) {
 		}
 	}
 	return plans, ps
+}
+
+// checkNamespaceRoles keeps managers and jobs apart: a namespace that holds
+// runner managers (and so their token Secrets) is never a job namespace, of
+// its own fleet or of another. A job namespace's Role lets its runner read
+// and write Secrets and run pods there, and its Pod Security level is the
+// jobs' (baseline or privileged), not the managers' restricted.
+func checkNamespaceRoles(ps *Problems, ns string, uses []namespaceUse) {
+	var managers, jobs []namespaceUse
+	for _, u := range uses {
+		if u.jobs {
+			jobs = append(jobs, u)
+		} else {
+			managers = append(managers, u)
+		}
+	}
+	if len(managers) == 0 || len(jobs) == 0 {
+		return
+	}
+	for _, j := range jobs {
+		ps.add(j.setting, "namespace %q holds runner managers (%s): a job namespace must be separate, or that fleet's jobs could read the managers' token Secrets and run beside them; pick another namespace",
+			ns, managers[0].setting)
+	}
+}
+
+// systemNamespaces hold the cluster's own components.
+var systemNamespaces = []string{"default", "kube-system", "kube-public", "kube-node-lease"}
+
+func checkSystemNamespace(ps *Problems, path, ns, what string) {
+	if strings.HasPrefix(ns, "kube-") || slices.Contains(systemNamespaces, ns) {
+		ps.add(path, "%q is a system namespace: %s must not run there (the runner could create pods and Secrets beside the cluster's own components); pick a namespace of the fleet's own", ns, what)
+	}
 }

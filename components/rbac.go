@@ -30,7 +30,7 @@ func RoleRules(e ExecutorSettings) []PolicyRule {
 	// The attach strategy is the default; the legacy exec-only one needs no attach.
 	attach := !ff(ffLegacyExecution)
 	informers := e.UseInformers == nil || *e.UseInformers
-	warningEvents := e.PrintPodWarningEvents == nil || *e.PrintPodWarningEvents
+	warningEvents := e.PrintPodWarningEvents != nil && *e.PrintPodWarningEvents
 
 	verbs := map[string][]string{
 		"pods":            {"create", "delete", "get"},

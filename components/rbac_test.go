@@ -22,7 +22,7 @@ func TestRoleRules(t *testing.T) {
 		want     []components.PolicyRule
 	}{{
 		name:     "defaults: attach strategy, informers, warning events",
-		executor: components.ExecutorSettings{},
+		executor: components.FleetSettings{Name: "d", Runner: components.RunnerSettings{Type: "instance_type"}}.WithDefaults("t").Executor,
 		want: []components.PolicyRule{
 			rule("", "events", "list"),
 			rule("", "pods", "create", "delete", "get", "list", "watch"),

@@ -8,7 +8,10 @@ import (
 )
 
 // The runner configuration, as two TOML documents encoded from typed structs
-// whose tags are GitLab Runner's own config.toml key names (common/config.go):
+// whose `toml` tags are GitLab Runner's own config.toml key names and whose
+// `runner` tags name the runner's Go struct that holds each key
+// (common/config.go), so that UnsupportedRunnerKeys can check every rendered
+// key against the release the managers run:
 //
 //   - config.toml holds the global settings; the entrypoint copies it into the
 //     config directory.
@@ -20,82 +23,142 @@ import (
 
 // GlobalConfig is config.toml's top level.
 type GlobalConfig struct {
-	Concurrent      int    `toml:"concurrent"`
-	CheckInterval   int    `toml:"check_interval"`
-	LogLevel        string `toml:"log_level"`
-	LogFormat       string `toml:"log_format"`
-	ListenAddress   string `toml:"listen_address"`
-	ShutdownTimeout int    `toml:"shutdown_timeout"`
+	Concurrent      int    `toml:"concurrent" runner:"Config"`
+	CheckInterval   int    `toml:"check_interval" runner:"Config"`
+	LogLevel        string `toml:"log_level" runner:"Config"`
+	LogFormat       string `toml:"log_format" runner:"Config"`
+	ListenAddress   string `toml:"listen_address" runner:"Config"`
+	ShutdownTimeout int    `toml:"shutdown_timeout" runner:"Config"`
 }
 
 // RunnerTemplate is the template given to `register --template-config`.
 type RunnerTemplate struct {
-	Runners []RunnerConfig `toml:"runners"`
+	Runners []RunnerConfig `toml:"runners" runner:"Config"`
 }
 
 // RunnerConfig is one [[runners]] entry.
 type RunnerConfig struct {
-	Executor     string           `toml:"executor"`
-	Kubernetes   KubernetesConfig `toml:"kubernetes"`
-	FeatureFlags map[string]bool  `toml:"feature_flags,omitempty"`
+	Executor     string           `toml:"executor" runner:"RunnerSettings"`
+	Kubernetes   KubernetesConfig `toml:"kubernetes" runner:"RunnerSettings"`
+	FeatureFlags map[string]bool  `toml:"feature_flags,omitempty" runner:"RunnerSettings"`
 }
 
 // KubernetesConfig is [runners.kubernetes].
 type KubernetesConfig struct {
-	Namespace      string   `toml:"namespace"`
-	Image          string   `toml:"image"`
-	Privileged     bool     `toml:"privileged"`
-	PullPolicy     []string `toml:"pull_policy"`
-	PollInterval   int      `toml:"poll_interval"`
-	PollTimeout    int      `toml:"poll_timeout"`
-	ServiceAccount string   `toml:"service_account,omitempty"`
+	Namespace      string   `toml:"namespace" runner:"KubernetesConfig"`
+	Image          string   `toml:"image" runner:"KubernetesConfig"`
+	Privileged     bool     `toml:"privileged" runner:"KubernetesConfig"`
+	PullPolicy     []string `toml:"pull_policy" runner:"KubernetesConfig"`
+	PollInterval   int      `toml:"poll_interval" runner:"KubernetesConfig"`
+	PollTimeout    int      `toml:"poll_timeout" runner:"KubernetesConfig"`
+	ServiceAccount string   `toml:"service_account,omitempty" runner:"KubernetesConfig"`
+	// AutomountServiceAccountToken mounts an API token into job pods.
+	AutomountServiceAccountToken *bool `toml:"automount_service_account_token,omitempty" runner:"KubernetesConfig"`
 
-	CPURequest           string `toml:"cpu_request,omitempty"`
-	CPULimit             string `toml:"cpu_limit,omitempty"`
-	MemoryRequest        string `toml:"memory_request,omitempty"`
-	MemoryLimit          string `toml:"memory_limit,omitempty"`
-	ServiceCPURequest    string `toml:"service_cpu_request,omitempty"`
-	ServiceCPULimit      string `toml:"service_cpu_limit,omitempty"`
-	ServiceMemoryRequest string `toml:"service_memory_request,omitempty"`
-	ServiceMemoryLimit   string `toml:"service_memory_limit,omitempty"`
-	HelperCPURequest     string `toml:"helper_cpu_request,omitempty"`
-	HelperCPULimit       string `toml:"helper_cpu_limit,omitempty"`
-	HelperMemoryRequest  string `toml:"helper_memory_request,omitempty"`
-	HelperMemoryLimit    string `toml:"helper_memory_limit,omitempty"`
+	CPURequest           string `toml:"cpu_request,omitempty" runner:"KubernetesConfig"`
+	CPULimit             string `toml:"cpu_limit,omitempty" runner:"KubernetesConfig"`
+	MemoryRequest        string `toml:"memory_request,omitempty" runner:"KubernetesConfig"`
+	MemoryLimit          string `toml:"memory_limit,omitempty" runner:"KubernetesConfig"`
+	ServiceCPURequest    string `toml:"service_cpu_request,omitempty" runner:"KubernetesConfig"`
+	ServiceCPULimit      string `toml:"service_cpu_limit,omitempty" runner:"KubernetesConfig"`
+	ServiceMemoryRequest string `toml:"service_memory_request,omitempty" runner:"KubernetesConfig"`
+	ServiceMemoryLimit   string `toml:"service_memory_limit,omitempty" runner:"KubernetesConfig"`
+	HelperCPURequest     string `toml:"helper_cpu_request,omitempty" runner:"KubernetesConfig"`
+	HelperCPULimit       string `toml:"helper_cpu_limit,omitempty" runner:"KubernetesConfig"`
+	HelperMemoryRequest  string `toml:"helper_memory_request,omitempty" runner:"KubernetesConfig"`
+	HelperMemoryLimit    string `toml:"helper_memory_limit,omitempty" runner:"KubernetesConfig"`
 
-	NodeSelector    map[string]string `toml:"node_selector,omitempty"`
-	NodeTolerations map[string]string `toml:"node_tolerations,omitempty"`
-	PodLabels       map[string]string `toml:"pod_labels,omitempty"`
-	PodAnnotations  map[string]string `toml:"pod_annotations,omitempty"`
+	NodeSelector    map[string]string `toml:"node_selector,omitempty" runner:"KubernetesConfig"`
+	NodeTolerations map[string]string `toml:"node_tolerations,omitempty" runner:"KubernetesConfig"`
+	PodLabels       map[string]string `toml:"pod_labels,omitempty" runner:"KubernetesConfig"`
+	PodAnnotations  map[string]string `toml:"pod_annotations,omitempty" runner:"KubernetesConfig"`
 
-	PodTerminationGracePeriodSeconds *int  `toml:"pod_termination_grace_period_seconds,omitempty"`
-	CleanupGracePeriodSeconds        *int  `toml:"cleanup_grace_period_seconds,omitempty"`
-	PrintPodWarningEvents            *bool `toml:"print_pod_warning_events,omitempty"`
-	PodDisruptionBudget              bool  `toml:"pod_disruption_budget,omitempty"`
+	PodTerminationGracePeriodSeconds *int  `toml:"pod_termination_grace_period_seconds,omitempty" runner:"KubernetesConfig"`
+	CleanupGracePeriodSeconds        *int  `toml:"cleanup_grace_period_seconds,omitempty" runner:"KubernetesConfig"`
+	PrintPodWarningEvents            *bool `toml:"print_pod_warning_events,omitempty" runner:"KubernetesConfig"`
+	PodDisruptionBudget              bool  `toml:"pod_disruption_budget,omitempty" runner:"KubernetesConfig"`
+
+	// Job pod security (jobsecurity.go).
+	PodSecurityContext                      *PodSecurityContext       `toml:"pod_security_context,omitempty" runner:"KubernetesConfig"`
+	BuildContainerSecurityContext           *ContainerSecurityContext `toml:"build_container_security_context,omitempty" runner:"KubernetesConfig"`
+	HelperContainerSecurityContext          *ContainerSecurityContext `toml:"helper_container_security_context,omitempty" runner:"KubernetesConfig"`
+	ServiceContainerSecurityContext         *ContainerSecurityContext `toml:"service_container_security_context,omitempty" runner:"KubernetesConfig"`
+	InitPermissionsContainerSecurityContext *ContainerSecurityContext `toml:"init_permissions_container_security_context,omitempty" runner:"KubernetesConfig"`
+	PodSpec                                 []PodSpecPatch            `toml:"pod_spec,omitempty" runner:"KubernetesConfig"`
+}
+
+// PodSecurityContext is [runners.kubernetes.pod_security_context].
+type PodSecurityContext struct {
+	RunAsNonRoot   *bool           `toml:"run_as_non_root,omitempty" runner:"KubernetesPodSecurityContext"`
+	RunAsUser      *int64          `toml:"run_as_user,omitempty" runner:"KubernetesPodSecurityContext"`
+	RunAsGroup     *int64          `toml:"run_as_group,omitempty" runner:"KubernetesPodSecurityContext"`
+	FSGroup        *int64          `toml:"fs_group,omitempty" runner:"KubernetesPodSecurityContext"`
+	SeccompProfile *SeccompProfile `toml:"seccomp_profile,omitempty" runner:"KubernetesPodSecurityContext"`
+}
+
+// ContainerSecurityContext is one of the [runners.kubernetes.*_container_security_context] tables.
+type ContainerSecurityContext struct {
+	Privileged               *bool         `toml:"privileged,omitempty" runner:"KubernetesContainerSecurityContext"`
+	AllowPrivilegeEscalation *bool         `toml:"allow_privilege_escalation,omitempty" runner:"KubernetesContainerSecurityContext"`
+	RunAsNonRoot             *bool         `toml:"run_as_non_root,omitempty" runner:"KubernetesContainerSecurityContext"`
+	Capabilities             *Capabilities `toml:"capabilities,omitempty" runner:"KubernetesContainerSecurityContext"`
+}
+
+// Capabilities is a container security context's capabilities table.
+type Capabilities struct {
+	Add  []string `toml:"add,omitempty" runner:"KubernetesContainerCapabilities"`
+	Drop []string `toml:"drop,omitempty" runner:"KubernetesContainerCapabilities"`
+}
+
+// SeccompProfile is a security context's seccomp_profile table (runner 18.11+).
+type SeccompProfile struct {
+	Type string `toml:"type" runner:"KubernetesSeccompProfile"`
+}
+
+// PodSpecPatch is one [[runners.kubernetes.pod_spec]] patch, applied by the
+// runner to every job pod when FF_USE_ADVANCED_POD_SPEC_CONFIGURATION is on.
+type PodSpecPatch struct {
+	Name      string `toml:"name" runner:"KubernetesPodSpec"`
+	PatchType string `toml:"patch_type" runner:"KubernetesPodSpec"`
+	Patch     string `toml:"patch" runner:"KubernetesPodSpec"`
 }
 
 // RenderGlobalConfig encodes config.toml's global settings.
 func RenderGlobalConfig(m ManagerSettings) (string, error) {
-	return encodeTOML(GlobalConfig{
+	return encodeTOML(globalConfig(m))
+}
+
+func globalConfig(m ManagerSettings) GlobalConfig {
+	return GlobalConfig{
 		Concurrent:      m.Concurrent,
 		CheckInterval:   m.CheckInterval,
 		LogLevel:        m.LogLevel,
 		LogFormat:       m.LogFormat,
 		ListenAddress:   fmt.Sprintf(":%d", MetricsPort),
 		ShutdownTimeout: m.ShutdownTimeout,
-	})
+	}
 }
 
-// RenderRunnerTemplate encodes the [[runners]] template for jobs in jobNamespace.
-func RenderRunnerTemplate(e ExecutorSettings, jobNamespace string) (string, error) {
+// RenderRunnerTemplate encodes the fleet's [[runners]] template.
+func RenderRunnerTemplate(s FleetSettings) (string, error) {
+	return encodeTOML(RunnerTemplate{Runners: []RunnerConfig{runnerConfig(s)}})
+}
+
+// runnerConfig is the fleet's [[runners]] entry for the release its managers
+// run (some keys depend on it).
+func runnerConfig(s FleetSettings) RunnerConfig {
+	e := s.Executor
 	k := KubernetesConfig{
-		Namespace:      jobNamespace,
+		Namespace:      s.JobNamespace,
 		Image:          e.Image,
 		Privileged:     e.Privileged,
 		PullPolicy:     e.PullPolicy,
 		PollInterval:   e.PollInterval,
 		PollTimeout:    e.PollTimeout,
 		ServiceAccount: e.ServiceAccount,
+		// A job gets an API token only from a ServiceAccount chosen for jobs
+		// on purpose; the namespace's default one never mounts into jobs.
+		AutomountServiceAccountToken: ptr(e.ServiceAccount != ""),
 
 		CPURequest:           e.Build.CPURequest,
 		CPULimit:             e.Build.CPULimit,
@@ -120,11 +183,28 @@ func RenderRunnerTemplate(e ExecutorSettings, jobNamespace string) (string, erro
 		PrintPodWarningEvents:            e.PrintPodWarningEvents,
 		PodDisruptionBudget:              e.PodDisruptionBudget,
 	}
-	return encodeTOML(RunnerTemplate{Runners: []RunnerConfig{{
-		Executor:     "kubernetes",
-		Kubernetes:   k,
-		FeatureFlags: e.FeatureFlags,
-	}}})
+	flags := mergeFlags(e.FeatureFlags, runnerOwnedFeatureFlags)
+	applyJobSecurity(&k, flags, e, s.RunnerVersion())
+	return RunnerConfig{Executor: "kubernetes", Kubernetes: k, FeatureFlags: flags}
+}
+
+// runnerOwnedFeatureFlags are set on every fleet; settings may not change them.
+var runnerOwnedFeatureFlags = map[string]bool{
+	// The stack rotates the runner token (runner.rotateEvery): a manager that
+	// rotates it itself keeps the new token only in its own memory, so every
+	// other replica, every restarted pod and the Secret keep a dead token
+	// (commands/multi.go, resetOneRunnerToken).
+	ffDisableTokenRotation: true,
+}
+
+func mergeFlags(maps ...map[string]bool) map[string]bool {
+	out := map[string]bool{}
+	for _, m := range maps {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // runnerTolerations converts tolerations to the runner's table form:

@@ -45,8 +45,8 @@ func TestRunnerTemplateParsesBack(t *testing.T) {
 		CleanupGracePeriodSeconds:        &cleanup,
 		FeatureFlags:                     map[string]bool{"FF_PRINT_POD_EVENTS": true},
 	}
-	s := components.FleetSettings{Name: "x", Runner: components.RunnerSettings{Type: "instance_type"}, Executor: e}.WithDefaults("test")
-	text, err := components.RenderRunnerTemplate(s.Executor, "ci-jobs-ns")
+	s := components.FleetSettings{Name: "x", JobNamespace: "ci-jobs-ns", Runner: components.RunnerSettings{Type: "instance_type"}, Executor: e}.WithDefaults("test")
+	text, err := components.RenderRunnerTemplate(s)
 	require.NoError(t, err)
 
 	var got struct {
@@ -61,7 +61,8 @@ func TestRunnerTemplateParsesBack(t *testing.T) {
 	require.Len(t, got.Runners, 1)
 	r := got.Runners[0]
 	assert.Equal(t, "kubernetes", r.Executor)
-	assert.Equal(t, map[string]bool{"FF_PRINT_POD_EVENTS": true}, r.FeatureFlags)
+	assert.Equal(t, map[string]bool{"FF_PRINT_POD_EVENTS": true, "FF_DISABLE_AUTOMATIC_TOKEN_ROTATION": true}, r.FeatureFlags,
+		"the user's flags, and the runner's own token rotation off")
 	k := r.Kubernetes
 	assert.Equal(t, "ci-jobs-ns", k["namespace"])
 	assert.Equal(t, "golang:1.26", k["image"])
@@ -83,5 +84,7 @@ func TestRunnerTemplateParsesBack(t *testing.T) {
 	assert.Equal(t, int64(60), k["pod_termination_grace_period_seconds"])
 	assert.Equal(t, int64(10), k["cleanup_grace_period_seconds"])
 	assert.Equal(t, true, k["print_pod_warning_events"])
-	assert.NotContains(t, text, "token")
+	assert.Equal(t, true, k["automount_service_account_token"], "a job ServiceAccount chosen on purpose gets its token")
+	assert.NotContains(t, text, "glrt-")
+	assert.NotRegexp(t, `(?m)^\s*token\s*=`, text, "no token key")
 }

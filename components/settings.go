@@ -55,12 +55,19 @@ type RunnerSettings struct {
 	MaximumTimeout int `json:"maximumTimeout,omitempty"`
 	// MaintenanceNote is a free-form note (1024 characters at most).
 	MaintenanceNote string `json:"maintenanceNote,omitempty"`
+	// RotateEvery replaces the runner, and so its token, in the first `up` of
+	// each new period ("720h", "30d"; see rotation.go). Empty: never.
+	RotateEvery string `json:"rotateEvery,omitempty"`
 }
 
 // ManagerSettings configure the runner manager pods.
 type ManagerSettings struct {
 	// Image of gitlab-runner, with a pinned tag or digest (never latest).
 	Image string `json:"image,omitempty"`
+	// RunnerVersion is the GitLab Runner release the image holds ("v19.3.0").
+	// Read from the image tag when it ends in one (alpine-v19.3.0); required
+	// for a digest or any other tag.
+	RunnerVersion string `json:"runnerVersion,omitempty"`
 	// Replicas of the manager (each one polls GitLab for jobs).
 	Replicas *int `json:"replicas,omitempty"`
 	// AntiAffinity spreads managers across nodes: preferred (default), required or none.
@@ -75,10 +82,20 @@ type ManagerSettings struct {
 	LogFormat string `json:"logFormat,omitempty"`
 	// ShutdownTimeout is the seconds a forceful shutdown may take.
 	ShutdownTimeout int `json:"shutdownTimeout,omitempty"`
-	// TerminationGracePeriodSeconds must cover the longest job: on SIGQUIT the
-	// manager finishes running jobs before it exits. Default: 3600, or the
-	// runner's maximum timeout plus the shutdown timeout when that is longer.
+	// TerminationGracePeriodSeconds is how long a stopping manager may take:
+	// it drains (finishes running jobs, takes no new one) until
+	// shutdownTimeout + stopMargin before the end, then gets SIGTERM and
+	// aborts what is left. Default: the drain covers the runner's maximum
+	// timeout, or an hour without one.
 	TerminationGracePeriodSeconds int `json:"terminationGracePeriodSeconds,omitempty"`
+	// RolloutTimeout is how long `up` waits for the managers to finish
+	// rolling out after a change (seconds; 0, the default: it does not wait).
+	// Either way `up` never fails because managers are still draining jobs:
+	// it reports which are (see rollout.go).
+	RolloutTimeout int `json:"rolloutTimeout,omitempty"`
+	// PodLabels and PodAnnotations are added to the manager pods.
+	PodLabels      map[string]string `json:"podLabels,omitempty"`
+	PodAnnotations map[string]string `json:"podAnnotations,omitempty"`
 	// Resources of the manager container.
 	Resources ContainerResources `json:"resources"`
 	// RunAsUser, RunAsGroup and FSGroup of the manager pod (the image's
@@ -121,7 +138,7 @@ type ExecutorSettings struct {
 	// (grants pods list/watch). Default true.
 	UseInformers *bool `json:"useInformers,omitempty"`
 	// PrintPodWarningEvents prints pod warning events in job logs (grants
-	// events list). Default true.
+	// events list). Default true (runner 18.0 and later).
 	PrintPodWarningEvents *bool `json:"printPodWarningEvents,omitempty"`
 	// PodDisruptionBudget gives each job pod a PodDisruptionBudget (grants
 	// policy/poddisruptionbudgets create/get).
@@ -129,8 +146,20 @@ type ExecutorSettings struct {
 	// FeatureFlags (FF_*) for `[runners.feature_flags]`; some change the RBAC rules.
 	FeatureFlags map[string]bool `json:"featureFlags,omitempty"`
 	// PodSecurity is the Pod Security level enforced on a created job
-	// namespace: baseline (default), restricted or privileged.
+	// namespace: baseline (default), restricted or privileged. Job pods are
+	// built to pass it (jobsecurity.go), or the settings are refused.
 	PodSecurity string `json:"podSecurity,omitempty"`
+	// RunAsUser, RunAsGroup and FSGroup of job pods (pod_security_context).
+	// Default: the images' own users, or 1000 at the restricted level.
+	RunAsUser  *int64 `json:"runAsUser,omitempty"`
+	RunAsGroup *int64 `json:"runAsGroup,omitempty"`
+	FSGroup    *int64 `json:"fsGroup,omitempty"`
+	// RunAsNonRoot makes the kubelet refuse job containers that would run as
+	// root. Default: true at the restricted level.
+	RunAsNonRoot *bool `json:"runAsNonRoot,omitempty"`
+	// AllowPrivilegeEscalation lets job processes gain privileges through
+	// setuid binaries such as sudo. Default false (true for privileged jobs).
+	AllowPrivilegeEscalation *bool `json:"allowPrivilegeEscalation,omitempty"`
 }
 
 // ContainerResources are Kubernetes quantities ("500m", "1Gi"); empty means unset.
@@ -153,7 +182,7 @@ type Toleration struct {
 
 // Defaults for everything optional.
 const (
-	DefaultManagerImage      = "registry.gitlab.com/gitlab-org/gitlab-runner:alpine-v18.6.0"
+	DefaultManagerImage      = "registry.gitlab.com/gitlab-org/gitlab-runner:alpine-v19.3.0"
 	DefaultJobImage          = "alpine:3.22"
 	DefaultReplicas          = 2
 	DefaultConcurrent        = 10
@@ -204,7 +233,7 @@ func (s FleetSettings) WithDefaults(stack string) FleetSettings {
 	m.LogFormat = stringOr(m.LogFormat, "json")
 	m.ShutdownTimeout = intOr(m.ShutdownTimeout, DefaultShutdownTimeout)
 	m.TerminationGracePeriodSeconds = intOr(m.TerminationGracePeriodSeconds,
-		max(DefaultGracePeriod, r.MaximumTimeout+m.ShutdownTimeout))
+		max(DefaultGracePeriod, r.MaximumTimeout)+m.ShutdownTimeout+StopMargin)
 	m.Resources = m.Resources.withDefaults(ContainerResources{CPURequest: "100m", MemoryRequest: "128Mi", MemoryLimit: "256Mi"})
 	if m.RunAsUser == nil {
 		m.RunAsUser = ptr(int64(DefaultRunAsUser))
@@ -227,14 +256,29 @@ func (s FleetSettings) WithDefaults(stack string) FleetSettings {
 	e.Service = e.Service.withDefaults(ContainerResources{CPURequest: "100m", MemoryRequest: "128Mi", MemoryLimit: "1Gi"})
 	e.Helper = e.Helper.withDefaults(ContainerResources{CPURequest: "50m", MemoryRequest: "64Mi", MemoryLimit: "256Mi"})
 	e.UseInformers = boolOr(e.UseInformers, true)
-	e.PrintPodWarningEvents = boolOr(e.PrintPodWarningEvents, true)
+	if out.RunnerVersion().AtLeast(18, 0) {
+		// The key exists from runner 18.0; older runners print no such events.
+		e.PrintPodWarningEvents = boolOr(e.PrintPodWarningEvents, true)
+	}
 	if e.PodSecurity == "" {
 		e.PodSecurity = "baseline"
 		if e.Privileged {
 			e.PodSecurity = "privileged"
 		}
 	}
+	e.jobSecurityDefaults()
 	return out
+}
+
+// RunnerVersion is the GitLab Runner release of the managers: the
+// runnerVersion setting, else the one in the image tag. The zero version
+// when neither says (Validate reports it).
+func (s FleetSettings) RunnerVersion() RunnerVersion {
+	if v, ok := ParseRunnerVersion(s.Manager.RunnerVersion); ok {
+		return v
+	}
+	v, _ := RunnerVersionOfImage(s.Manager.Image)
+	return v
 }
 
 // ManagesRunner reports whether the fleet creates its runner in GitLab

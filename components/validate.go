@@ -84,9 +84,57 @@ func (s FleetSettings) Validate(path string) Problems {
 			ps.add(at("runner"), "must be empty when tokenConfigKey is set: an existing token's runner settings live in GitLab; remove runner or tokenConfigKey")
 		}
 	}
+	validateRotation(&ps, at("runner.rotateEvery"), s.Runner.RotateEvery)
+	if !s.ManagesRunner() && s.Runner.RotateEvery != "" {
+		ps.add(at("runner.rotateEvery"), "cannot rotate an existing token (tokenConfigKey): the stack does not own its runner")
+	}
 	s.Manager.validate(&ps, at("manager"), s.Runner.MaximumTimeout)
+	before := len(ps)
 	s.Executor.validate(&ps, at("executor"))
+	version, versionOK := s.checkRunnerVersion(&ps, at("manager"))
+	// The rendered configuration is only checked when its settings are valid.
+	if versionOK && len(ps) == before {
+		for _, problem := range UnsupportedRunnerKeys(RunnerTemplate{Runners: []RunnerConfig{runnerConfig(s)}}, version) {
+			ps.add(at("executor"), "%s; pick a newer manager.image (or manager.runnerVersion) or leave out the setting that renders it", problem)
+		}
+		for _, problem := range UnsupportedRunnerKeys(globalConfig(s.Manager), version) {
+			ps.add(at("manager"), "%s; pick a newer manager.image", problem)
+		}
+		checkJobPodSecurity(&ps, at("executor"), s)
+	}
 	return ps
+}
+
+// checkRunnerVersion finds the runner release of the managers: from
+// manager.runnerVersion, else from the image tag.
+func (s FleetSettings) checkRunnerVersion(ps *Problems, path string) (RunnerVersion, bool) {
+	m := s.Manager
+	fromTag, tagged := RunnerVersionOfImage(m.Image)
+	var version RunnerVersion
+	switch {
+	case m.RunnerVersion != "":
+		v, ok := ParseRunnerVersion(m.RunnerVersion)
+		if !ok {
+			ps.add(path+".runnerVersion", "%q is not a GitLab Runner release such as \"v19.3.0\"", m.RunnerVersion)
+			return RunnerVersion{}, false
+		}
+		if tagged && v != fromTag {
+			ps.add(path+".runnerVersion", "is %s but the image tag says %s; remove runnerVersion or make them agree", v, fromTag)
+			return RunnerVersion{}, false
+		}
+		version = v
+	case tagged:
+		version = fromTag
+	default:
+		ps.add(path+".runnerVersion", "is required: the tag of %q names no GitLab Runner release (like alpine-v19.3.0), and the fleet must know the release to render only keys it reads; set runnerVersion: v<major>.<minor>.<patch>", m.Image)
+		return RunnerVersion{}, false
+	}
+	if version.minorLess(MinimumRunnerVersion) {
+		ps.add(path+".image", "runs GitLab Runner %s; the fleet needs %d.%d or later (it turns the runner's own token rotation off, which older releases cannot)",
+			version, MinimumRunnerVersion.Major, MinimumRunnerVersion.Minor)
+		return RunnerVersion{}, false
+	}
+	return version, true
 }
 
 func (r RunnerSettings) validate(ps *Problems, path string) {
@@ -152,10 +200,21 @@ func (m ManagerSettings) validate(ps *Problems, path string, maximumTimeout int)
 	checkEnum(ps, at("logFormat"), m.LogFormat, logFormats)
 	checkRange(ps, at("shutdownTimeout"), m.ShutdownTimeout, 1, 3600)
 	checkRange(ps, at("terminationGracePeriodSeconds"), m.TerminationGracePeriodSeconds, 30, 7*24*3600)
-	if maximumTimeout > 0 && m.TerminationGracePeriodSeconds < maximumTimeout {
+	if drain := m.DrainSeconds(); drain < max(1, maximumTimeout) {
 		ps.add(at("terminationGracePeriodSeconds"),
-			"is %d but jobs may run for runner.maximumTimeout = %d seconds; raise it so a stopping manager can finish its jobs",
-			m.TerminationGracePeriodSeconds, maximumTimeout)
+			"is %d, which leaves a stopping manager %d seconds to finish its jobs after shutdownTimeout (%d) and a %d-second margin, but jobs may run for %d seconds (runner.maximumTimeout); raise it to at least %d",
+			m.TerminationGracePeriodSeconds, drain, m.ShutdownTimeout, StopMargin, max(1, maximumTimeout), max(1, maximumTimeout)+m.ShutdownTimeout+StopMargin)
+	}
+	checkRange(ps, at("rolloutTimeout"), m.RolloutTimeout, 0, 7*24*3600)
+	checkLabels(ps, at("podLabels"), m.PodLabels)
+	for key := range m.PodLabels {
+		if strings.HasPrefix(key, "app.kubernetes.io/") {
+			ps.add(at("podLabels"), "key %q: the app.kubernetes.io/ labels belong to the fleet (they select its pods)", key)
+		}
+	}
+	checkAnnotations(ps, at("podAnnotations"), m.PodAnnotations)
+	if _, ok := m.PodAnnotations["checksum/config"]; ok {
+		ps.add(at("podAnnotations"), "key \"checksum/config\" belongs to the fleet (it rolls the pods on a config change)")
 	}
 	m.Resources.validate(ps, at("resources"))
 	for name, id := range map[string]*int64{"runAsUser": m.RunAsUser, "runAsGroup": m.RunAsGroup, "fsGroup": m.FSGroup} {
@@ -187,11 +246,7 @@ func (e ExecutorSettings) validate(ps *Problems, path string) {
 	checkLabels(ps, at("nodeSelector"), e.NodeSelector)
 	checkTolerations(ps, at("tolerations"), e.Tolerations)
 	checkLabels(ps, at("podLabels"), e.PodLabels)
-	for key := range e.PodAnnotations {
-		for _, msg := range validation.IsQualifiedName(key) {
-			ps.add(at("podAnnotations"), "key %q: %s", key, msg)
-		}
-	}
+	checkAnnotations(ps, at("podAnnotations"), e.PodAnnotations)
 	for name, v := range map[string]*int{"podTerminationGracePeriodSeconds": e.PodTerminationGracePeriodSeconds, "cleanupGracePeriodSeconds": e.CleanupGracePeriodSeconds} {
 		if v != nil && (*v < 0 || *v > 3600) {
 			ps.add(at(name), "must be between 0 and 3600 seconds, got %d", *v)
@@ -203,7 +258,20 @@ func (e ExecutorSettings) validate(ps *Problems, path string) {
 			ps.add(at("featureFlags"), "%q is not a feature flag name (FF_ followed by capitals, digits or '_')", name)
 		case slices.Contains(unsupportedFeatureFlags, name) && e.FeatureFlags[name]:
 			ps.add(at("featureFlags"), "%s needs configmaps, PVCs and namespaces in the job namespace, which this project does not grant; remove it", name)
+		case runnerOwnedFeatureFlags[name] != e.FeatureFlags[name] && hasKey(runnerOwnedFeatureFlags, name):
+			ps.add(at("featureFlags"), "%s is set to %t by the fleet: the stack rotates the runner token (runner.rotateEvery), a manager must not; remove it", name, runnerOwnedFeatureFlags[name])
 		}
+	}
+	for name, id := range map[string]*int64{"runAsUser": e.RunAsUser, "runAsGroup": e.RunAsGroup, "fsGroup": e.FSGroup} {
+		if id != nil && *id < 0 {
+			ps.add(at(name), "must be a user or group id (0 or more), got %d", *id)
+		}
+	}
+	if e.RunAsNonRoot != nil && *e.RunAsNonRoot && e.RunAsUser != nil && *e.RunAsUser == 0 {
+		ps.add(at("runAsUser"), "is 0 (root) but runAsNonRoot is true: the kubelet would refuse every job container; pick a non-zero id")
+	}
+	if e.Privileged && e.AllowPrivilegeEscalation != nil && !*e.AllowPrivilegeEscalation {
+		ps.add(at("allowPrivilegeEscalation"), "is false but privileged containers always can escalate (the API server refuses the pair); remove it or privileged")
 	}
 	checkEnum(ps, at("podSecurity"), e.PodSecurity, podSecurities)
 	if e.Privileged && e.PodSecurity != "privileged" {
@@ -322,6 +390,19 @@ func checkLabels(ps *Problems, path string, labels map[string]string) {
 			ps.add(path, "value of %q: %s", key, msg)
 		}
 	}
+}
+
+func checkAnnotations(ps *Problems, path string, annotations map[string]string) {
+	for _, key := range sortedKeys(annotations) {
+		for _, msg := range validation.IsQualifiedName(key) {
+			ps.add(path, "key %q: %s", key, msg)
+		}
+	}
+}
+
+func hasKey[V any](m map[string]V, key string) bool {
+	_, ok := m[key]
+	return ok
 }
 
 func checkTolerations(ps *Problems, path string, tolerations []Toleration) {

@@ -1,6 +1,7 @@
 package components
 
 import (
+	"fmt"
 	"strings"
 
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
@@ -69,10 +70,11 @@ type workloadInputs struct {
 	ServiceAccountName pulumi.StringInput
 	ConfigMapName      pulumi.StringInput
 	EntrypointName     pulumi.StringInput
-	SecretName         pulumi.StringInput
-	// ConfigChecksum and TokenChecksum roll the pods when they change.
+	// SecretName is the auto-named token Secret: a new token is a new Secret,
+	// so the pod template changes and the pods roll.
+	SecretName pulumi.StringInput
+	// ConfigChecksum shows in previews that a config change rolls the pods.
 	ConfigChecksum pulumi.StringInput
-	TokenChecksum  pulumi.StringInput
 	GitlabURL      string
 }
 
@@ -110,10 +112,29 @@ func podDisruptionBudgetArgs(s FleetSettings, namespace pulumi.StringInput) *pol
 	}
 }
 
+// SkipAwaitAnnotation tells the Kubernetes provider not to wait for the
+// StatefulSet's rollout on create and update: a manager that drains running
+// jobs may take its whole grace period (hours), one pod after another, and a
+// change made while jobs run must not fail `up`. rollout.go reports, and on
+// request waits for, the rollout instead. Deletes still wait (see
+// DeleteTimeout): the pods must be gone before their permissions are.
+const SkipAwaitAnnotation = "pulumi.com/skipAwait"
+
+// DeleteTimeout bounds the wait for the managers to be gone when the fleet
+// is destroyed: the kubelet kills a pod at the end of its grace period at the
+// latest, so this wait cannot be cut short while a manager drains jobs.
+func DeleteTimeout(m ManagerSettings) string {
+	return fmt.Sprintf("%ds", m.TerminationGracePeriodSeconds+deleteTimeoutMargin)
+}
+
+// deleteTimeoutMargin covers the kubelet's and the garbage collector's delays.
+const deleteTimeoutMargin = 120
+
 func statefulSetArgs(s FleetSettings, in workloadInputs) *appsv1.StatefulSetArgs {
 	m := s.Manager
 	meta := objectMeta(s, s.Name, in.Namespace)
 	meta.Labels = pulumi.ToStringMap(workloadLabels(s))
+	meta.Annotations = pulumi.StringMap{SkipAwaitAnnotation: pulumi.String("true")}
 	return &appsv1.StatefulSetArgs{
 		Metadata: meta,
 		Spec: &appsv1.StatefulSetSpecArgs{
@@ -124,16 +145,23 @@ func statefulSetArgs(s FleetSettings, in workloadInputs) *appsv1.StatefulSetArgs
 			Selector:            &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(SelectorLabels(s))},
 			Template: &corev1.PodTemplateSpecArgs{
 				Metadata: &metav1.ObjectMetaArgs{
-					Labels: pulumi.ToStringMap(workloadLabels(s)),
-					Annotations: pulumi.StringMap{
-						"checksum/config": in.ConfigChecksum,
-						"checksum/token":  in.TokenChecksum,
-					},
+					Labels:      pulumi.ToStringMap(mergeMaps(m.PodLabels, workloadLabels(s))),
+					Annotations: podAnnotations(m, in.ConfigChecksum),
 				},
 				Spec: podSpec(s, in),
 			},
 		},
 	}
+}
+
+// podAnnotations are the manager pods' own annotations and the checksum.
+func podAnnotations(m ManagerSettings, configChecksum pulumi.StringInput) pulumi.StringMap {
+	annotations := pulumi.StringMap{}
+	for k, v := range m.PodAnnotations {
+		annotations[k] = pulumi.String(v)
+	}
+	annotations["checksum/config"] = configChecksum
+	return annotations
 }
 
 func podSpec(s FleetSettings, in workloadInputs) *corev1.PodSpecArgs {
@@ -199,6 +227,8 @@ func managerContainer(s FleetSettings, in workloadInputs) *corev1.ContainerArgs 
 			&corev1.EnvVarArgs{Name: pulumi.String("CONFIG_DIR"), Value: pulumi.String(configDir)},
 			&corev1.EnvVarArgs{Name: pulumi.String("TEMPLATE_DIR"), Value: pulumi.String(templateDir)},
 			&corev1.EnvVarArgs{Name: pulumi.String("RUNNER_TOKEN_FILE"), Value: pulumi.String(secretDir + "/" + tokenKey)},
+			&corev1.EnvVarArgs{Name: pulumi.String("REGISTER_BUDGET_SECONDS"), Value: pulumi.String(fmt.Sprint(registerBudgetSeconds))},
+			&corev1.EnvVarArgs{Name: pulumi.String("DRAIN_SECONDS"), Value: pulumi.String(fmt.Sprint(m.DrainSeconds()))},
 			// The root file system is read-only; give the runner a writable home.
 			&corev1.EnvVarArgs{Name: pulumi.String("HOME"), Value: pulumi.String("/tmp")},
 		},
@@ -206,8 +236,9 @@ func managerContainer(s FleetSettings, in workloadInputs) *corev1.ContainerArgs 
 			Name: metrics, ContainerPort: pulumi.Int(MetricsPort), Protocol: pulumi.String("TCP"),
 		}},
 		Resources: resourceRequirements(m.Resources),
-		// Registration may retry for minutes before the metrics port opens.
-		StartupProbe:   probe(10, 60),
+		// Registration may retry for minutes before the metrics port opens
+		// (entrypoint.go: registerBudgetSeconds fits in this window).
+		StartupProbe:   probe(startupPeriodSeconds, startupFailureThreshold),
 		LivenessProbe:  probe(30, 3),
 		ReadinessProbe: probe(10, 3),
 		Lifecycle: &corev1.LifecycleArgs{PreStop: &corev1.LifecycleHandlerArgs{
@@ -289,10 +320,12 @@ func resourceRequirements(r ContainerResources) *corev1.ResourceRequirementsArgs
 }
 
 // podSecurityLabels enforce a Pod Security Standard level on a namespace.
+// Audit and warn use the same level: a stricter one would flag every job pod
+// the namespace rightly admits (jobsecurity.go builds them for this level).
 func podSecurityLabels(level string) map[string]string {
 	return map[string]string{
 		"pod-security.kubernetes.io/enforce": level,
-		"pod-security.kubernetes.io/audit":   "restricted",
-		"pod-security.kubernetes.io/warn":    "restricted",
+		"pod-security.kubernetes.io/audit":   level,
+		"pod-security.kubernetes.io/warn":    level,
 	}
 }

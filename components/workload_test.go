@@ -66,15 +66,16 @@ func TestManagerPodSatisfiesRestrictedProfile(t *testing.T) {
 func TestManagerPodLifecycle(t *testing.T) {
 	s := groupFleet()
 	pod := podSpecOf(t, runFleet(t, false, s, nil), "builds")
-	assert.Equal(t, float64(7200+components.DefaultShutdownTimeout), pod["terminationGracePeriodSeconds"].NumberValue(),
-		"the grace period covers the runner's maximum timeout")
+	assert.Equal(t, float64(7200+components.DefaultShutdownTimeout+components.StopMargin), pod["terminationGracePeriodSeconds"].NumberValue(),
+		"the grace period covers the runner's maximum timeout, then the forceful stop")
 	assert.True(t, pod["automountServiceAccountToken"].BoolValue(), "the executor needs the ServiceAccount token")
 	assert.Equal(t, "builds", pod["serviceAccountName"].StringValue())
 
 	c := pod["containers"].ArrayValue()[0].ObjectValue()
 	assert.Equal(t, components.DefaultManagerImage, c["image"].StringValue())
 	preStop := c["lifecycle"].ObjectValue()["preStop"].ObjectValue()["exec"].ObjectValue()["command"].ArrayValue()
-	assert.Contains(t, preStop[len(preStop)-1].StringValue(), "kill -QUIT 1", "SIGTERM is preceded by the graceful SIGQUIT")
+	assert.Equal(t, []resource.PropertyValue{resource.NewProperty("/bin/sh"), resource.NewProperty("/scripts/entrypoint.sh"), resource.NewProperty("prestop")},
+		preStop, "SIGTERM is preceded by the graceful SIGQUIT (entrypoint.sh prestop)")
 	for _, probe := range []string{"startupProbe", "livenessProbe", "readinessProbe"} {
 		assert.Equal(t, "/metrics", c[resource.PropertyKey(probe)].ObjectValue()["httpGet"].ObjectValue()["path"].StringValue(), probe)
 	}
@@ -90,6 +91,18 @@ func TestManagerPodLifecycle(t *testing.T) {
 	}
 	resources := c["resources"].ObjectValue()
 	assert.Equal(t, "256Mi", resources["limits"].ObjectValue()["memory"].StringValue())
+}
+
+// envOf is the value of a container's environment variable.
+func envOf(t *testing.T, container resource.PropertyMap, name string) string {
+	t.Helper()
+	for _, e := range container["env"].ArrayValue() {
+		if e.ObjectValue()["name"].StringValue() == name {
+			return e.ObjectValue()["value"].StringValue()
+		}
+	}
+	t.Fatalf("no %s in the container's environment", name)
+	return ""
 }
 
 func TestAntiAffinity(t *testing.T) {

@@ -5,11 +5,14 @@
 package program
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+	"k8s.io/client-go/kubernetes"
 
 	"example.com/gitlab-runner-fleet/components"
 )
@@ -32,12 +35,29 @@ type Stack struct {
 	Tokens map[string]pulumi.StringOutput
 }
 
+// Options change how the program reaches the world; the zero value is what
+// `pulumi up` runs.
+type Options struct {
+	// Kube connects to a cluster to report the managers' rollout (default:
+	// KubeAccess.Client).
+	Kube func(KubeAccess) (kubernetes.Interface, error)
+	// Now is the clock token rotation reads (default: time.Now).
+	Now func() time.Time
+}
+
 // Run is the program. Nothing is registered unless every setting is valid.
-func Run(ctx *pulumi.Context) error {
+func Run(ctx *pulumi.Context) error { return Options{}.Run(ctx) }
+
+// Run is the program with these options.
+func (o Options) Run(ctx *pulumi.Context) error {
+	if o.Kube == nil {
+		o.Kube = KubeAccess.Client
+	}
 	stack, err := Load(ctx)
 	if err != nil {
 		return err
 	}
+	access := KubeAccess{Kubeconfig: config.Get(ctx, "kubernetes:kubeconfig"), Context: config.Get(ctx, "kubernetes:context")}
 	fleets := make([]*components.RunnerFleet, len(stack.Plans))
 	outputs := pulumi.Map{}
 	for i, plan := range stack.Plans {
@@ -50,6 +70,7 @@ func Run(ctx *pulumi.Context) error {
 			GitlabURL:        stack.GitlabURL,
 			CreateNamespaces: plan.Create,
 			SharedNamespaces: shared,
+			Now:              o.Now,
 		}
 		if token, ok := stack.Tokens[plan.Settings.Name]; ok {
 			args.Token = token
@@ -60,14 +81,47 @@ func Run(ctx *pulumi.Context) error {
 		}
 		fleets[i] = fleet
 		outputs[plan.Settings.Name] = pulumi.Map{
-			"namespace":       fleet.Namespace,
-			"jobNamespace":    fleet.JobNamespace,
-			"statefulSetName": fleet.StatefulSetName,
-			"runnerId":        fleet.RunnerID,
+			"namespace":         fleet.Namespace,
+			"jobNamespace":      fleet.JobNamespace,
+			"statefulSetName":   fleet.StatefulSetName,
+			"runnerId":          fleet.RunnerID,
+			"tokenRotatesAfter": fleet.TokenRotatesAfter,
+			"rollout":           o.reportRollout(ctx, access, fleet, plan.Settings),
 		}
 	}
 	ctx.Export("fleets", outputs)
 	return nil
+}
+
+// reportRollout reads (and with manager.rolloutTimeout, waits for) the
+// managers' rollout once `up` has applied the StatefulSet, and logs it. It
+// never fails `up` (see rollout.go); previews report nothing.
+func (o Options) reportRollout(ctx *pulumi.Context, access KubeAccess, fleet *components.RunnerFleet, s components.FleetSettings) pulumi.StringOutput {
+	return pulumi.All(fleet.Namespace, fleet.StatefulSetName).ApplyT(func(v []any) string {
+		if ctx.DryRun() {
+			return ""
+		}
+		namespace, name := v[0].(string), v[1].(string)
+		log := func(r Rollout) {
+			_ = ctx.Log.Info(fmt.Sprintf("fleet %s: rollout %s", s.Name, r), &pulumi.LogArgs{Resource: fleet})
+		}
+		client, err := o.Kube(access)
+		if err != nil {
+			_ = ctx.Log.Warn(fmt.Sprintf("fleet %s: cannot read the rollout: %v", s.Name, err), &pulumi.LogArgs{Resource: fleet})
+			return "unknown: " + err.Error()
+		}
+		timeout := time.Duration(s.Manager.RolloutTimeout) * time.Second
+		r, err := WaitRollout(context.Background(), client, namespace, name, timeout, log)
+		if err != nil {
+			_ = ctx.Log.Warn(fmt.Sprintf("fleet %s: cannot read the rollout: %v", s.Name, err), &pulumi.LogArgs{Resource: fleet})
+			return "unknown: " + err.Error()
+		}
+		if !r.Complete {
+			_ = ctx.Log.Info(fmt.Sprintf("fleet %s: `up` is done; the managers go on rolling in the cluster: kubectl rollout status statefulset/%s -n %s", s.Name, name, namespace),
+				&pulumi.LogArgs{Resource: fleet})
+		}
+		return r.String()
+	}).(pulumi.StringOutput)
 }
 
 // Load reads and validates every setting of the stack, reporting all

@@ -3,10 +3,15 @@ package program_test
 import (
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/fake"
 
 	"example.com/gitlab-runner-fleet/components"
 	"example.com/gitlab-runner-fleet/program"
@@ -93,7 +98,45 @@ func TestMalformedConfigurationsAreRejectedBeforeAnyResource(t *testing.T) {
 		{"feature flag name", fleet(`{"executor":{"featureFlags":{"ff_lower":true}}}`), nil, []string{"\"ff_lower\" is not a feature flag name"}},
 		{"unsupported feature flag", fleet(`{"executor":{"featureFlags":{"FF_SUSPENDABLE_ENVIRONMENTS":true}}}`), nil, []string{"FF_SUSPENDABLE_ENVIRONMENTS needs configmaps"}},
 		{"privileged jobs under baseline", fleet(`{"executor":{"privileged":true,"podSecurity":"baseline"}}`), nil, []string{"fleets[0].executor.podSecurity: is \"baseline\" but privileged job containers need the privileged level"}},
-		{"grace period shorter than jobs", fleet(`{"runner":{"maximumTimeout":7200},"manager":{"terminationGracePeriodSeconds":3600}}`), nil, []string{"fleets[0].manager.terminationGracePeriodSeconds: is 3600 but jobs may run for runner.maximumTimeout = 7200"}},
+		{"grace period shorter than jobs", fleet(`{"runner":{"maximumTimeout":7200},"manager":{"terminationGracePeriodSeconds":3600}}`), nil,
+			[]string{"fleets[0].manager.terminationGracePeriodSeconds: is 3600, which leaves a stopping manager 3560 seconds", "raise it to at least 7240"}},
+		{"grace period without room for the forceful stop", fleet(`{"runner":{"maximumTimeout":3600},"manager":{"terminationGracePeriodSeconds":3600}}`), nil,
+			[]string{"fleets[0].manager.terminationGracePeriodSeconds", "after shutdownTimeout (30) and a 10-second margin"}},
+		{"managers and jobs in one namespace", fleet(`{"namespace":"ci","jobNamespace":"ci"}`), nil,
+			[]string{`fleets[0].jobNamespace: namespace "ci" holds runner managers (fleets[0].namespace)`}},
+		{"one fleet's jobs beside another fleet's managers", baseConfig(`[` + groupFleet + `,{"name":"builds-jobs","runner":{"type":"instance_type"}}]`), nil,
+			[]string{`fleets[0].jobNamespace: namespace "gitlab-runner-builds-jobs" holds runner managers (fleets[1].namespace)`}},
+		{"jobs in kube-system", fleet(`{"jobNamespace":"kube-system"}`), nil, []string{`fleets[0].jobNamespace: "kube-system" is a system namespace: job pods must not run there`}},
+		{"jobs in default", fleet(`{"jobNamespace":"default"}`), nil, []string{`fleets[0].jobNamespace: "default" is a system namespace`}},
+		{"managers in kube-public", fleet(`{"namespace":"kube-public"}`), nil, []string{`fleets[0].namespace: "kube-public" is a system namespace: the runner managers must not run there`}},
+		{"digest without runner version", fleet(`{"manager":{"image":"registry.gitlab.com/gitlab-org/gitlab-runner@sha256:` + strings.Repeat("a", 64) + `"}}`), nil,
+			[]string{"fleets[0].manager.runnerVersion: is required: the tag of", "names no GitLab Runner release"}},
+		{"runner version disagrees with the tag", fleet(`{"manager":{"runnerVersion":"v19.2.0"}}`), nil,
+			[]string{"fleets[0].manager.runnerVersion: is v19.2.0 but the image tag says v19.3.0"}},
+		{"runner version not a release", fleet(`{"manager":{"image":"mirror.example.com/gitlab-runner:prod","runnerVersion":"19"}}`), nil,
+			[]string{`fleets[0].manager.runnerVersion: "19" is not a GitLab Runner release`}},
+		{"runner too old", fleet(`{"manager":{"image":"registry.gitlab.com/gitlab-org/gitlab-runner:alpine-v16.11.0"}}`), nil,
+			[]string{"fleets[0].manager.image: runs GitLab Runner v16.11.0; the fleet needs 17.0 or later"}},
+		{"option newer than the runner", fleet(`{"manager":{"image":"registry.gitlab.com/gitlab-org/gitlab-runner:alpine-v18.6.0"},"executor":{"podDisruptionBudget":true}}`), nil,
+			[]string{"fleets[0].executor: runners.kubernetes.pod_disruption_budget: config.toml key KubernetesConfig.pod_disruption_budget needs GitLab Runner 18.11 or later, but the managers run v18.6.0"}},
+		{"feature flag newer than the runner", fleet(`{"manager":{"image":"registry.gitlab.com/gitlab-org/gitlab-runner:alpine-v18.6.0"},"executor":{"featureFlags":{"FF_CONCRETE":true}}}`), nil,
+			[]string{"runners.feature_flags.FF_CONCRETE: feature flag FF_CONCRETE needs GitLab Runner 18.11 or later"}},
+		{"runner-side token rotation", fleet(`{"executor":{"featureFlags":{"FF_DISABLE_AUTOMATIC_TOKEN_ROTATION":false}}}`), nil,
+			[]string{"FF_DISABLE_AUTOMATIC_TOKEN_ROTATION is set to true by the fleet"}},
+		{"restricted jobs that may escalate", fleet(`{"executor":{"podSecurity":"restricted","allowPrivilegeEscalation":true}}`), nil,
+			[]string{`fleets[0].executor.podSecurity: the job namespace "gitlab-runner-builds-jobs" enforces "restricted", which would reject every job pod`, "allowPrivilegeEscalation != false"}},
+		{"non-root jobs as root", fleet(`{"executor":{"runAsUser":0,"runAsNonRoot":true}}`), nil,
+			[]string{"fleets[0].executor.runAsUser: is 0 (root) but runAsNonRoot is true"}},
+		{"privileged jobs that may not escalate", fleet(`{"executor":{"privileged":true,"allowPrivilegeEscalation":false}}`), nil,
+			[]string{"fleets[0].executor.allowPrivilegeEscalation: is false but privileged containers always can escalate"}},
+		{"rotation period unreadable", fleet(`{"runner":{"rotateEvery":"monthly"}}`), nil,
+			[]string{`fleets[0].runner.rotateEvery: "monthly" is not a duration such as "30d"`}},
+		{"rotation period too short", fleet(`{"runner":{"rotateEvery":"30s"}}`), nil, []string{`fleets[0].runner.rotateEvery: "30s" is shorter than 1m0s`}},
+		{"rotating an existing token", with(baseConfig(`[{"name":"x","tokenConfigKey":"tok","runner":{"rotateEvery":"30d"}}]`), "gitlab-runner-fleet:tok", "glrt-x"),
+			[]string{"gitlab-runner-fleet:tok"}, []string{"fleets[0].runner.rotateEvery: cannot rotate an existing token"}},
+		{"rollout timeout negative", fleet(`{"manager":{"rolloutTimeout":-5}}`), nil, []string{"fleets[0].manager.rolloutTimeout: must be between 0 and 604800, got -5"}},
+		{"manager pod label owned by the fleet", fleet(`{"manager":{"podLabels":{"app.kubernetes.io/instance":"other"}}}`), nil,
+			[]string{`fleets[0].manager.podLabels: key "app.kubernetes.io/instance": the app.kubernetes.io/ labels belong to the fleet`}},
 		{"poll timeout below interval", fleet(`{"executor":{"pollInterval":30,"pollTimeout":10}}`), nil, []string{"fleets[0].executor.pollTimeout: (10) must be at least pollInterval (30)"}},
 		{"root user", fleet(`{"manager":{"runAsUser":0}}`), nil, []string{"fleets[0].manager.runAsUser: must be a positive non-root id"}},
 		{"existing token with runner settings", baseConfig(`[{"name":"x","tokenConfigKey":"tok","runner":{"type":"group_type"}}]`),
@@ -189,4 +232,30 @@ func TestGitlabURLDefaultsToTheProviderBaseURL(t *testing.T) {
 	env := containers.ArrayValue()[0].ObjectValue()["env"].ArrayValue()
 	assert.Equal(t, "CI_SERVER_URL", env[0].ObjectValue()["name"].StringValue())
 	assert.Equal(t, "https://gitlab.example.com/", env[0].ObjectValue()["value"].StringValue())
+}
+
+func TestUpReportsTheRolloutFromTheFleetsCluster(t *testing.T) {
+	var asked []program.KubeAccess
+	var mu sync.Mutex
+	opts := program.Options{Kube: func(a program.KubeAccess) (kubernetes.Interface, error) {
+		mu.Lock()
+		asked = append(asked, a)
+		mu.Unlock()
+		replicas := int32(2)
+		return fake.NewClientset(&appsv1.StatefulSet{
+			ObjectMeta: metav1.ObjectMeta{Name: "builds", Namespace: "gitlab-runner-builds"},
+			Spec: appsv1.StatefulSetSpec{Replicas: &replicas,
+				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/instance": "builds"}}},
+		}), nil
+	}}
+	config := baseConfig(`[` + groupFleet + `]`)
+	config["kubernetes:context"] = "production"
+	_, err := mocks.Run(opts.Run, config, nil)
+	require.NoError(t, err)
+	assert.Equal(t, []program.KubeAccess{{Context: "production"}}, asked, "read once, from the cluster the provider deploys to")
+
+	asked = nil
+	_, err = mocks.RunPreview(opts.Run, config, nil)
+	require.NoError(t, err)
+	assert.Empty(t, asked, "a preview reads nothing")
 }

@@ -9,10 +9,14 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/BurntSushi/toml"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
+	"k8s.io/pod-security-admission/api"
+	"k8s.io/pod-security-admission/policy"
 
+	"example.com/gitlab-runner-fleet/components"
 	"example.com/gitlab-runner-fleet/program"
 	"example.com/gitlab-runner-fleet/tests/mocks"
 )
@@ -90,5 +94,52 @@ func TestStackFilesHoldNoPlaintextSecret(t *testing.T) {
 		if _, ok := config["gitlab:token"]; ok {
 			assert.Contains(t, secrets, "gitlab:token", "%s: gitlab:token must be a secure value", file)
 		}
+	}
+}
+
+// Every committed stack's job pods, built the way the runner builds them from
+// the config.toml template the stack renders, are admitted by the Pod
+// Security level of the job namespace the stack creates.
+func TestEveryStackFilesJobPodsAreAdmitted(t *testing.T) {
+	evaluator, err := policy.NewEvaluator(policy.DefaultChecks())
+	require.NoError(t, err)
+	for _, file := range stackFiles(t) {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			config, secrets := loadStackConfig(t, file)
+			m, err := mocks.Run(program.Run, config, secrets)
+			require.NoError(t, err)
+			levels := map[string]string{}
+			for _, ns := range m.OfType("kubernetes:core/v1:Namespace") {
+				levels[mocks.String(ns.Inputs, "metadata", "name")] = mocks.String(ns.Inputs, "metadata", "labels", "pod-security.kubernetes.io/enforce")
+			}
+			fleets := m.OfType(components.RunnerFleetType)
+			checked := 0
+			for _, cm := range m.OfType("kubernetes:core/v1:ConfigMap") {
+				text := mocks.String(cm.Inputs, "data", "runner-template.toml")
+				if text == "" {
+					continue
+				}
+				var template components.RunnerTemplate
+				_, err := toml.Decode(text, &template)
+				require.NoError(t, err)
+				runner := template.Runners[0]
+				level, created := levels[runner.Kubernetes.Namespace]
+				require.True(t, created, "the stack creates job namespace %s", runner.Kubernetes.Namespace)
+				sts := m.Find("kubernetes:apps/v1:StatefulSet", cm.ParentName)
+				require.NotNil(t, sts)
+				containers, _ := mocks.Get(sts.Inputs, "spec", "template", "spec", "containers")
+				version, ok := components.RunnerVersionOfImage(containers.ArrayValue()[0].ObjectValue()["image"].StringValue())
+				require.True(t, ok)
+				pod, err := components.JobPod(runner, version, components.JobPodOptions{Services: 1})
+				require.NoError(t, err)
+				lvl, err := api.ParseLevel(level)
+				require.NoError(t, err)
+				for _, r := range evaluator.EvaluatePod(api.LevelVersion{Level: lvl, Version: api.LatestVersion()}, &pod.ObjectMeta, &pod.Spec) {
+					assert.True(t, r.Allowed, "%s: job pods refused at %s: %s (%s)", cm.ParentName, level, r.ForbiddenReason, r.ForbiddenDetail)
+				}
+				checked++
+			}
+			assert.Equal(t, len(fleets), checked, "every fleet's job pods")
+		})
 	}
 }

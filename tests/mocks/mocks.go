@@ -27,6 +27,10 @@ type Registration struct {
 	Inputs                  resource.PropertyMap
 	AdditionalSecretOutputs []string
 	Dependencies            []string
+	// DeleteTimeout is the custom delete timeout ("" when unset).
+	DeleteTimeout string
+	// ReplacementTrigger is the pulumi.ReplacementTrigger value, if any.
+	ReplacementTrigger any
 }
 
 // Mocks answer like a provider would: inputs become outputs, auto-named
@@ -54,6 +58,10 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		reg.Version = rpc.GetVersion()
 		reg.AdditionalSecretOutputs = rpc.GetAdditionalSecretOutputs()
 		reg.Dependencies = rpc.GetDependencies()
+		reg.DeleteTimeout = rpc.GetCustomTimeouts().GetDelete()
+		if trigger := rpc.GetReplacementTrigger(); trigger != nil {
+			reg.ReplacementTrigger = trigger.AsInterface()
+		}
 	}
 	m.registrations = append(m.registrations, reg)
 

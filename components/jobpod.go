@@ -1,0 +1,218 @@
+package components
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
+)
+
+// JobPod builds the pod GitLab Runner's Kubernetes executor creates for a job
+// from a [[runners]] entry, as far as the entry decides it. The local nodes
+// never run the runner, so this is how the fleet proves, before anything is
+// created and in its tests, that the job pods its configuration makes are
+// admitted by the job namespace's Pod Security level and by the API server.
+//
+// It follows executors/kubernetes/kubernetes.go and common/config.go of the
+// runner at v18.6.0 and v19.3.0, which agree on all of this:
+//
+//   - buildInitContainers: an "init-permissions" init container (helper image)
+//     unless FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY; its security context
+//     is GetContainerSecurityContext(init_permissions_container_security_context,
+//     "NET_RAW") with no user or group added.
+//   - createBuildAndHelperContainers, preparePodServices: the "build",
+//     "helper" and "svc-N" containers, each with getSecurityContextWithUIDGID:
+//     GetContainerSecurityContext(<container>_security_context, "NET_RAW"),
+//     then run_as_user/run_as_group from that context, else from
+//     pod_security_context, else from the job's image options (left out here:
+//     the job decides them, not the configuration).
+//   - GetContainerSecurityContext: capabilities = the default drop (NET_RAW)
+//     and cap_add/cap_drop, replaced list by list by the context's own
+//     (mergeCapabilitiesAddDrop); privileged and allow_privilege_escalation
+//     from the context, else from the [runners.kubernetes] keys of the same
+//     name; run_as_non_root, run_as_user, run_as_group and (18.11+)
+//     seccomp_profile from the context.
+//   - preparePodConfig: the pod's service account, automount flag, node
+//     selector, tolerations, grace period and GetPodSecurityContext
+//     (pod_security_context, or nil when it sets nothing); getVolumes: the
+//     "repo", "scripts" and "logs" emptyDirs.
+//   - setupBuildPod / applyPodSpecMerge: with FF_USE_ADVANCED_POD_SPEC_CONFIGURATION,
+//     every [[runners.kubernetes.pod_spec]] patch applied in order to the pod
+//     spec (strategic merge patches; the fleet renders no other kind).
+type JobPodOptions struct {
+	// Services is the number of service containers (svc-0, svc-1, ...).
+	Services int
+	// HelperImage stands for the helper image the runner picks for its release.
+	HelperImage string
+}
+
+// Container names the runner gives job pod containers.
+const (
+	jobBuildContainer     = "build"
+	jobHelperContainer    = "helper"
+	jobInitPermsContainer = "init-permissions"
+)
+
+// JobPod returns the pod the runner release v would create for a job.
+func JobPod(r RunnerConfig, v RunnerVersion, opts JobPodOptions) (*corev1.Pod, error) {
+	k := r.Kubernetes
+	ff := func(name string) bool { return r.FeatureFlags[name] }
+	helperImage := opts.HelperImage
+	if helperImage == "" {
+		helperImage = "registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-" + v.String()
+	}
+	mounts := []corev1.VolumeMount{{Name: "scripts", MountPath: "/scripts-1-1"}, {Name: "logs", MountPath: "/logs-1-1"}, {Name: "repo", MountPath: "/builds"}}
+	volumes := []corev1.Volume{emptyDirVolume("repo"), emptyDirVolume("scripts"), emptyDirVolume("logs")}
+	if ff(ffLegacyExecution) {
+		mounts = []corev1.VolumeMount{{Name: "repo", MountPath: "/builds"}}
+		volumes = []corev1.Volume{emptyDirVolume("repo")}
+	}
+
+	container := func(name, image string, sc *ContainerSecurityContext, withIDs bool) corev1.Container {
+		return corev1.Container{
+			Name:            name,
+			Image:           image,
+			ImagePullPolicy: corev1.PullIfNotPresent,
+			Command:         []string{"sh"},
+			VolumeMounts:    mounts,
+			SecurityContext: jobContainerSecurityContext(k, sc, withIDs),
+			Stdin:           true,
+		}
+	}
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        "runner-abcdefgh-project-1-concurrent-0-xyz",
+			Namespace:   k.Namespace,
+			Labels:      mergeMaps(k.PodLabels, map[string]string{"pod": "runner-abcdefgh-project-1-concurrent-0"}),
+			Annotations: mergeMaps(k.PodAnnotations, map[string]string{"job.runner.gitlab.com/id": "1"}),
+		},
+		Spec: corev1.PodSpec{
+			Volumes:                       volumes,
+			ServiceAccountName:            k.ServiceAccount,
+			AutomountServiceAccountToken:  k.AutomountServiceAccountToken,
+			RestartPolicy:                 corev1.RestartPolicyNever,
+			NodeSelector:                  k.NodeSelector,
+			Tolerations:                   jobTolerations(k.NodeTolerations),
+			TerminationGracePeriodSeconds: int64Ptr(k.PodTerminationGracePeriodSeconds),
+			SecurityContext:               jobPodSecurityContext(k.PodSecurityContext),
+		},
+	}
+	if !ff(ffLegacyExecution) {
+		init := container(jobInitPermsContainer, helperImage, k.InitPermissionsContainerSecurityContext, false)
+		init.Stdin = false
+		init.Command = []string{"sh", "-c", "touch /logs-1-1/output.log && (chmod 777 /logs-1-1/output.log || exit 0)"}
+		pod.Spec.InitContainers = []corev1.Container{init}
+	}
+	pod.Spec.Containers = []corev1.Container{
+		container(jobBuildContainer, k.Image, k.BuildContainerSecurityContext, true),
+		container(jobHelperContainer, helperImage, k.HelperContainerSecurityContext, true),
+	}
+	for i := range opts.Services {
+		pod.Spec.Containers = append(pod.Spec.Containers,
+			container(fmt.Sprintf("svc-%d", i), "registry.example.com/service:1", k.ServiceContainerSecurityContext, true))
+	}
+	if ff(ffAdvancedPodSpec) {
+		spec, err := applyPodSpecPatches(pod.Spec, k.PodSpec)
+		if err != nil {
+			return nil, err
+		}
+		pod.Spec = spec
+	}
+	return pod, nil
+}
+
+// jobContainerSecurityContext is the runner's GetContainerSecurityContext,
+// plus the user and group getSecurityContextWithUIDGID adds when withIDs.
+func jobContainerSecurityContext(k KubernetesConfig, sc *ContainerSecurityContext, withIDs bool) *corev1.SecurityContext {
+	if sc == nil {
+		sc = &ContainerSecurityContext{}
+	}
+	out := &corev1.SecurityContext{
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"NET_RAW"}},
+		Privileged:               sc.Privileged,
+		AllowPrivilegeEscalation: sc.AllowPrivilegeEscalation,
+		RunAsNonRoot:             sc.RunAsNonRoot,
+	}
+	if out.Privileged == nil {
+		out.Privileged = ptr(k.Privileged)
+	}
+	if c := sc.Capabilities; c != nil {
+		if c.Add != nil {
+			out.Capabilities.Add = capabilities(c.Add)
+		}
+		if c.Drop != nil {
+			out.Capabilities.Drop = capabilities(c.Drop)
+		}
+	}
+	if withIDs && k.PodSecurityContext != nil {
+		out.RunAsUser, out.RunAsGroup = k.PodSecurityContext.RunAsUser, k.PodSecurityContext.RunAsGroup
+	}
+	return out
+}
+
+// jobPodSecurityContext is the runner's GetPodSecurityContext: nil when the
+// table sets nothing.
+func jobPodSecurityContext(p *PodSecurityContext) *corev1.PodSecurityContext {
+	if p == nil || (p.RunAsNonRoot == nil && p.RunAsUser == nil && p.RunAsGroup == nil && p.FSGroup == nil && p.SeccompProfile == nil) {
+		return nil
+	}
+	out := &corev1.PodSecurityContext{RunAsNonRoot: p.RunAsNonRoot, RunAsUser: p.RunAsUser, RunAsGroup: p.RunAsGroup, FSGroup: p.FSGroup}
+	if p.SeccompProfile != nil && p.SeccompProfile.Type != "" {
+		out.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileType(p.SeccompProfile.Type)}
+	}
+	return out
+}
+
+// jobTolerations is the runner's getPodTolerations: "key=value" is operator
+// Equal, a bare key is operator Exists.
+func jobTolerations(table map[string]string) []corev1.Toleration {
+	var out []corev1.Toleration
+	for _, keyValue := range sortedKeys(table) {
+		t := corev1.Toleration{Key: keyValue, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffect(table[keyValue])}
+		if key, value, ok := strings.Cut(keyValue, "="); ok {
+			t.Key, t.Value, t.Operator = key, value, corev1.TolerationOpEqual
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// applyPodSpecPatches is the runner's applyPodSpecMerge for strategic merge patches.
+func applyPodSpecPatches(spec corev1.PodSpec, patches []PodSpecPatch) (corev1.PodSpec, error) {
+	data, err := json.Marshal(spec)
+	if err != nil {
+		return spec, err
+	}
+	for _, p := range patches {
+		if p.PatchType != "strategic" {
+			return spec, fmt.Errorf("pod_spec patch %q: patch type %q is not modelled", p.Name, p.PatchType)
+		}
+		if data, err = strategicpatch.StrategicMergePatch(data, []byte(p.Patch), corev1.PodSpec{}); err != nil {
+			return spec, fmt.Errorf("pod_spec patch %q: %w", p.Name, err)
+		}
+	}
+	var out corev1.PodSpec
+	return out, json.Unmarshal(data, &out)
+}
+
+func emptyDirVolume(name string) corev1.Volume {
+	return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}
+}
+
+func capabilities(names []string) []corev1.Capability {
+	out := make([]corev1.Capability, len(names))
+	for i, n := range names {
+		out[i] = corev1.Capability(n)
+	}
+	return out
+}
+
+func int64Ptr(v *int) *int64 {
+	if v == nil {
+		return nil
+	}
+	return ptr(int64(*v))
+}
