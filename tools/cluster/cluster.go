@@ -51,9 +51,11 @@ type Config struct {
 	Ports      Ports
 	// Nodes is how many fake nodes to create.
 	Nodes int
-	// Timeout bounds `start` as a whole.
+	// Timeout bounds `start` as a whole. A cold start takes 10-20 s on an
+	// idle machine, and several times that on a busy one.
 	Timeout time.Duration
-	// StopGrace is how long `stop` waits after SIGTERM before SIGKILL.
+	// StopGrace is how long `stop` waits after SIGTERM before SIGKILL (it
+	// goes on as soon as the process has exited).
 	StopGrace time.Duration
 }
 
@@ -112,6 +114,24 @@ func goModCache() string {
 	return filepath.Join(home, "go", "pkg", "mod")
 }
 
+// Deadlines, generous because waits end as soon as their condition holds:
+// on a busy 2-core machine (a toolchain build next to the tests) every
+// component is several times slower than on an idle one.
+const (
+	// DefaultTimeout bounds `start`.
+	DefaultTimeout = 5 * time.Minute
+	// DefaultStopGrace is how long `stop` gives a component after SIGTERM.
+	DefaultStopGrace = 30 * time.Second
+	// healthRequestTimeout bounds one request to a health endpoint.
+	healthRequestTimeout = 10 * time.Second
+	// runningHealthGrace is how long `start` waits for the components of a
+	// cluster that is already running to answer healthy before it decides
+	// to restart them.
+	runningHealthGrace = time.Minute
+	// statusNodesTimeout bounds the node count of `status`.
+	statusNodesTimeout = 30 * time.Second
+)
+
 // DefaultConfig uses the default ports and binary locations; Dir is left
 // for the caller.
 func DefaultConfig() Config {
@@ -121,8 +141,8 @@ func DefaultConfig() Config {
 		KwokStages: DefaultKwokStages(),
 		Ports:      DefaultPorts(),
 		Nodes:      3,
-		Timeout:    120 * time.Second,
-		StopGrace:  10 * time.Second,
+		Timeout:    DefaultTimeout,
+		StopGrace:  DefaultStopGrace,
 	}
 }
 
@@ -136,10 +156,10 @@ func (c *Config) normalize() error {
 	}
 	c.Dir = filepath.Clean(dir)
 	if c.Timeout <= 0 {
-		c.Timeout = 120 * time.Second
+		c.Timeout = DefaultTimeout
 	}
 	if c.StopGrace <= 0 {
-		c.StopGrace = 10 * time.Second
+		c.StopGrace = DefaultStopGrace
 	}
 	if c.Nodes <= 0 {
 		c.Nodes = 3
@@ -243,7 +263,7 @@ func (c *Config) healthClient(name string) (*http.Client, error) {
 		tlsCfg.Certificates = []tls.Certificate{pair}
 	}
 	return &http.Client{
-		Timeout:   3 * time.Second,
+		Timeout:   healthRequestTimeout,
 		Transport: &http.Transport{TLSClientConfig: tlsCfg, DisableKeepAlives: true},
 	}, nil
 }
@@ -351,7 +371,7 @@ func (c *Config) status(ctx context.Context) Report {
 		r.NodesErr = err
 		return r
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, statusNodesTimeout)
 	defer cancel()
 	r.ReadyNodes, r.NodesErr = ReadyNodes(ctx, cs, c.Nodes)
 	return r
@@ -378,8 +398,12 @@ func Start(ctx context.Context, cfg Config, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 
-	if _, err := os.Stat(c.KubeconfigPath()); err == nil {
-		if r := c.status(ctx); allRunning(r) && c.upToDate(out) {
+	if _, err := os.Stat(c.KubeconfigPath()); err == nil && c.allAlive() && c.upToDate(out) {
+		// A busy machine makes a healthy component slow to answer: give
+		// them time before restarting a cluster that only looks unhealthy.
+		if err := c.waitRunningHealthy(ctx, runningHealthGrace); err != nil {
+			fmt.Fprintf(out, "the running cluster is not healthy, restarting it: %v\n", err)
+		} else {
 			if err := c.ensureNodes(ctx); err != nil {
 				return err
 			}
@@ -434,8 +458,8 @@ func Start(ctx context.Context, cfg Config, out io.Writer) error {
 		if err != nil {
 			return fail(name, err)
 		}
-		if err := c.waitHealthy(ctx, name, pid); err != nil {
-			return fail(name, err)
+		if err := c.waitHealthy(ctx, name, func() bool { return running(pid) }); err != nil {
+			return fail(name, fmt.Errorf("pid %d: %w", pid, err))
 		}
 		fmt.Fprintf(out, "%-24s healthy (pid %d)\n", name, pid)
 	}
@@ -459,13 +483,28 @@ func (c *Config) upToDate(out io.Writer) bool {
 	return true
 }
 
-func allRunning(r Report) bool {
-	for _, s := range r.Components {
-		if !s.Running || s.Err != nil {
+// allAlive reports whether every component's recorded process runs.
+func (c *Config) allAlive() bool {
+	for _, name := range ComponentNames() {
+		if !alive(readPid(c.Dir, name), c.Dir) {
 			return false
 		}
 	}
 	return true
+}
+
+// waitRunningHealthy waits up to grace for every component of a running
+// cluster to answer healthy.
+func (c *Config) waitRunningHealthy(ctx context.Context, grace time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, grace)
+	defer cancel()
+	for _, name := range ComponentNames() {
+		pid := readPid(c.Dir, name)
+		if err := c.waitHealthy(ctx, name, func() bool { return alive(pid, c.Dir) }); err != nil {
+			return fmt.Errorf("%s (pid %d): %w", name, pid, err)
+		}
+	}
+	return nil
 }
 
 // ensureNodes creates the fake nodes and waits for them and for the default
@@ -481,17 +520,23 @@ func (c *Config) ensureNodes(ctx context.Context) error {
 	if err := WaitNodesReady(ctx, cs, c.Nodes); err != nil {
 		return fmt.Errorf("fake nodes not Ready: %w", err)
 	}
+	// Any error may pass (a busy apiserver times out now and then): poll
+	// until the deadline, then report the last one.
+	var last error
 	for {
 		_, err := cs.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
 		if err == nil {
 			return nil
 		}
-		if !apierrors.IsNotFound(err) && ctx.Err() == nil {
-			return err
+		if last == nil || ctx.Err() == nil {
+			last = err
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("no default ServiceAccount in namespace default: %w", err)
+			if apierrors.IsNotFound(last) {
+				last = errors.New("the controller-manager has not created it yet")
+			}
+			return fmt.Errorf("no default ServiceAccount in namespace default: %w", last)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
@@ -503,20 +548,26 @@ func (c *Config) summary(out io.Writer) {
 		c.APIServerURL(), c.Ports.EtcdClient, c.Nodes, c.KubeconfigPath())
 }
 
-// waitHealthy polls the component until it answers, fails early when the
-// process exits.
-func (c *Config) waitHealthy(ctx context.Context, name string, pid int) error {
+// waitHealthy polls the component until it answers, and fails early when
+// its process is no longer up.
+func (c *Config) waitHealthy(ctx context.Context, name string, up func() bool) error {
 	var last error
 	for {
-		if !running(pid) {
-			return fmt.Errorf("process %d exited", pid)
+		if !up() {
+			return errors.New("process exited")
 		}
-		if last = c.Healthy(ctx, name); last == nil {
+		err := c.Healthy(ctx, name)
+		if err == nil {
 			return nil
+		}
+		if last == nil || ctx.Err() == nil {
+			// Once the deadline passed, every request fails with it: the
+			// answer before says more.
+			last = err
 		}
 		select {
 		case <-ctx.Done():
-			return last
+			return fmt.Errorf("no healthy answer before the deadline; last: %w", last)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}

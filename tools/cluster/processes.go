@@ -171,10 +171,12 @@ func terminate(pid int, dir string, grace time.Duration) error {
 		return nil
 	}
 	signal(syscall.SIGKILL)
-	if waitGone(pid, dir, 5*time.Second) {
+	// A killed process is gone at once on an idle machine; give a busy one
+	// time to tear down a large address space.
+	if waitGone(pid, dir, 30*time.Second) {
 		return nil
 	}
-	return fmt.Errorf("process %d (%s) survived SIGKILL", pid, strings.Join(cmdline(pid), " "))
+	return fmt.Errorf("process %d (%s) still there 30s after SIGKILL", pid, strings.Join(cmdline(pid), " "))
 }
 
 func waitGone(pid int, dir string, timeout time.Duration) bool {
