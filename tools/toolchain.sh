@@ -100,6 +100,22 @@ build_kwok() {
 	chmod -R u+w "$1/stages"
 }
 
+# One build at a time per cache: a second run (another clone, `make e2e`
+# next to `make up`, the e2e suite calling this script) waits for the first
+# and then reuses what it built, instead of building into the same folders.
+# The builds inherit the lock, so it holds until they end even if this script
+# is killed.
+mkdir -p "$cache"
+if command -v flock >/dev/null 2>&1; then
+	exec 9>"$cache/.build.lock"
+	if ! flock -n 9; then
+		log "another toolchain.sh is building into $cache; waiting for it to finish"
+		flock 9
+	fi
+else
+	log "flock not found: nothing stops a second toolchain.sh from building into $cache at the same time"
+fi
+
 if command -v pulumi >/dev/null 2>&1 && [ -z "${GLRF_BUILD_PULUMI:-}" ]; then
 	pulumi_bin="$(command -v pulumi)"
 	log "pulumi: using $pulumi_bin ($(pulumi version))"
@@ -120,11 +136,15 @@ running() {
 	done
 	echo "${out[*]}"
 }
+last_report=$SECONDS
 for i in "${!pids[@]}"; do
+	# Checked every 2 s, so that the script goes on as soon as a build ends;
+	# reported every 30 s.
 	while kill -0 "${pids[$i]}" 2>/dev/null; do
-		sleep 30
-		if kill -0 "${pids[$i]}" 2>/dev/null; then
+		sleep 2
+		if kill -0 "${pids[$i]}" 2>/dev/null && [ $((SECONDS - last_report)) -ge 30 ]; then
 			log "still building $(running) ($(((SECONDS - start) / 60)) min so far)"
+			last_report=$SECONDS
 		fi
 	done
 	if ! wait "${pids[$i]}"; then
@@ -134,6 +154,7 @@ for i in "${!pids[@]}"; do
 	fi
 	log "${names[$i]}: built in $(((SECONDS - start) / 60)) min"
 done
+exec 9>&- # the cache is complete: release the lock
 
 # The repository's own stand-ins build in seconds; always rebuild them so they
 # match the checked-out source.
