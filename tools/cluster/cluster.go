@@ -25,6 +25,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 )
 
 // Versions of the binaries the toolchain builds.
@@ -454,6 +455,11 @@ func Start(ctx context.Context, cfg Config, out io.Writer) error {
 			name, err, c.Timeout, logPath(c.Dir, name), tail(logPath(c.Dir, name), 25))
 	}
 	for _, name := range ComponentNames() {
+		if name == Kwok {
+			if err := c.dropNodeLeases(ctx); err != nil {
+				return fail(name, err)
+			}
+		}
 		pid, err := c.process(name).start()
 		if err != nil {
 			return fail(name, err)
@@ -507,8 +513,34 @@ func (c *Config) waitRunningHealthy(ctx context.Context, grace time.Duration) er
 	return nil
 }
 
-// ensureNodes creates the fake nodes and waits for them and for the default
-// ServiceAccount (pods are refused until the controller-manager made it).
+// dropNodeLeases deletes the fake nodes' Leases before kwok starts. They
+// are left by kwok's previous run, whose identity a new kwok does not have:
+// it would wait for them to expire (--node-lease-duration-seconds) before it
+// plays any pod on those nodes. Without them it makes new ones at once.
+func (c *Config) dropNodeLeases(ctx context.Context) error {
+	cs, err := c.clientset()
+	if err != nil {
+		return err
+	}
+	leases := cs.CoordinationV1().Leases(NodeLeaseNamespace)
+	for i := range c.Nodes {
+		err := retry.OnError(nodeWriteBackoff, func(err error) bool { return ctx.Err() == nil && retriable(err) }, func() error {
+			err := leases.Delete(ctx, NodeName(i), metav1.DeleteOptions{})
+			if apierrors.IsNotFound(err) {
+				return nil
+			}
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("delete the Lease of node %s left by kwok's previous run: %w", NodeName(i), err)
+		}
+	}
+	return nil
+}
+
+// ensureNodes creates the fake nodes and waits for them to be Ready and
+// managed by the running kwok, and for the default ServiceAccount (pods are
+// refused until the controller-manager made it).
 func (c *Config) ensureNodes(ctx context.Context) error {
 	cs, err := c.clientset()
 	if err != nil {
@@ -519,6 +551,14 @@ func (c *Config) ensureNodes(ctx context.Context) error {
 	}
 	if err := WaitNodesReady(ctx, cs, c.Nodes); err != nil {
 		return fmt.Errorf("fake nodes not Ready: %w", err)
+	}
+	// The pid file is written as kwok starts.
+	st, err := os.Stat(pidPath(c.Dir, Kwok))
+	if err != nil {
+		return err
+	}
+	if err := WaitNodesManaged(ctx, cs, c.Nodes, st.ModTime()); err != nil {
+		return fmt.Errorf("kwok has not taken over the fake nodes (a restarted kwok waits for its previous run's node Leases to expire): %w", err)
 	}
 	// Any error may pass (a busy apiserver times out now and then): poll
 	// until the deadline, then report the last one.

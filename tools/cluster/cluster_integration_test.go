@@ -123,33 +123,7 @@ func TestStartStop(t *testing.T) {
 	})
 
 	t.Run("pod runs on a kwok node", func(t *testing.T) {
-		pod := &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: "pause"},
-			Spec: corev1.PodSpec{
-				SecurityContext: &corev1.PodSecurityContext{
-					RunAsNonRoot:   ptr.To(true),
-					RunAsUser:      ptr.To[int64](65535),
-					SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-				},
-				Containers: []corev1.Container{{
-					Name:  "pause",
-					Image: "registry.k8s.io/pause:3.10",
-					SecurityContext: &corev1.SecurityContext{
-						AllowPrivilegeEscalation: ptr.To(false),
-						Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-					},
-				}},
-			},
-		}
-		_, err := cs.CoreV1().Pods(ns.Name).Create(ctx, pod, metav1.CreateOptions{})
-		require.NoError(t, err, "a restricted-compliant pod is admitted")
-		var got *corev1.Pod
-		waitFor(t, ctx, "pod Running", func() bool {
-			got, err = cs.CoreV1().Pods(ns.Name).Get(ctx, pod.Name, metav1.GetOptions{})
-			return err == nil && got.Status.Phase == corev1.PodRunning
-		})
-		assert.True(t, strings.HasPrefix(got.Spec.NodeName, "kwok-node-"), "scheduled on %q", got.Spec.NodeName)
-		assert.NotEmpty(t, got.Status.PodIP)
+		runsOnKwokNode(t, ctx, cs, ns.Name, "pause")
 	})
 
 	t.Run("PodSecurity admission rejects a privileged pod", func(t *testing.T) {
@@ -216,6 +190,57 @@ func TestStartStop(t *testing.T) {
 	assert.False(t, report.Healthy())
 	assert.FileExists(t, cfg.KubeconfigPath(), "data kept for the next start")
 	assert.DirExists(t, cfg.etcdDataDir())
+
+	t.Run("restart on the kept data", func(t *testing.T) {
+		// The nodes still show Ready from before the stop, but a new kwok
+		// plays pods only on nodes whose Lease it holds, and would wait for
+		// the old kwok's Leases to expire (40 s) to take them: start removes
+		// those, and returns once the new kwok holds new ones.
+		restarted := time.Now()
+		require.NoError(t, Start(ctx, cfg, &testWriter{t}))
+		t.Logf("restart took %s", time.Since(restarted).Round(time.Millisecond))
+		for i := range cfg.Nodes {
+			lease, err := cs.CoordinationV1().Leases(NodeLeaseNamespace).Get(ctx, NodeName(i), metav1.GetOptions{})
+			require.NoError(t, err)
+			require.NotNil(t, lease.Spec.RenewTime)
+			assert.True(t, lease.Spec.RenewTime.After(restarted), "%s's Lease renewed by the new kwok: %s, restart at %s",
+				NodeName(i), lease.Spec.RenewTime, restarted)
+		}
+		runsOnKwokNode(t, ctx, cs, ns.Name, "after-restart")
+	})
+}
+
+// runsOnKwokNode creates a pod that passes the restricted Pod Security level
+// in namespace and waits for it to run on a kwok node.
+func runsOnKwokNode(t *testing.T, ctx context.Context, cs kubernetes.Interface, namespace, name string) {
+	t.Helper()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: corev1.PodSpec{
+			SecurityContext: &corev1.PodSecurityContext{
+				RunAsNonRoot:   ptr.To(true),
+				RunAsUser:      ptr.To[int64](65535),
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+			},
+			Containers: []corev1.Container{{
+				Name:  "pause",
+				Image: "registry.k8s.io/pause:3.10",
+				SecurityContext: &corev1.SecurityContext{
+					AllowPrivilegeEscalation: ptr.To(false),
+					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+				},
+			}},
+		},
+	}
+	_, err := cs.CoreV1().Pods(namespace).Create(ctx, pod, metav1.CreateOptions{})
+	require.NoError(t, err, "a restricted-compliant pod is admitted")
+	var got *corev1.Pod
+	waitFor(t, ctx, "pod "+name+" Running", func() bool {
+		got, err = cs.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})
+		return err == nil && got.Status.Phase == corev1.PodRunning
+	})
+	assert.True(t, strings.HasPrefix(got.Spec.NodeName, "kwok-node-"), "scheduled on %q", got.Spec.NodeName)
+	assert.NotEmpty(t, got.Status.PodIP)
 }
 
 func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {

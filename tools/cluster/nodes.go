@@ -174,3 +174,48 @@ func WaitNodesReady(ctx context.Context, cs kubernetes.Interface, count int) err
 		}
 	}
 }
+
+// NodeLeaseNamespace holds the nodes' heartbeat Leases.
+const NodeLeaseNamespace = "kube-node-lease"
+
+// ManagedNodes counts the fake nodes 0..count-1 whose Lease was renewed
+// after since.
+func ManagedNodes(ctx context.Context, cs kubernetes.Interface, count int, since time.Time) (int, error) {
+	managed := 0
+	for i := range count {
+		lease, err := cs.CoordinationV1().Leases(NodeLeaseNamespace).Get(ctx, NodeName(i), metav1.GetOptions{})
+		if err != nil {
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			return 0, err
+		}
+		if r := lease.Spec.RenewTime; r != nil && r.After(since) {
+			managed++
+		}
+	}
+	return managed, nil
+}
+
+// WaitNodesManaged polls until kwok, started at since, holds the Lease of
+// every fake node. kwok plays pods only on the nodes whose Lease it holds,
+// and a kwok that restarts (a new identity) must wait for its previous run's
+// Leases to expire, up to --node-lease-duration-seconds, while the nodes
+// still show Ready: pods bound to them would wait too. kwok renews only the
+// Leases it holds, so a Lease renewed after since is held.
+func WaitNodesManaged(ctx context.Context, cs kubernetes.Interface, count int, since time.Time) error {
+	for {
+		managed, err := ManagedNodes(ctx, cs, count, since)
+		if err == nil && managed == count {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if err != nil {
+				return fmt.Errorf("%d/%d node Leases held by kwok: %w", managed, count, err)
+			}
+			return fmt.Errorf("%d/%d node Leases held by kwok", managed, count)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
