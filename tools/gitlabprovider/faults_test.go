@@ -162,6 +162,7 @@ func TestCreateReportsPartialFailure(t *testing.T) {
 	require.NotNil(t, detail, "the error must carry ErrorResourceInitFailed")
 	assert.Equal(t, "1", detail.Id)
 	outs := unmarshal(t, detail.Properties)
+	assert.False(t, outs.ContainsUnknowns(), "the engine refuses unknown values after a create: %v", outs)
 	require.True(t, outs[pToken].IsSecret())
 	assert.Regexp(t, tokenRE, outs[pToken].SecretValue().Element.StringValue())
 }

@@ -85,3 +85,17 @@ func previewOutputs(inputs, base resource.PropertyMap) resource.PropertyMap {
 	}
 	return out
 }
+
+// partialOutputs are the outputs of a runner created but not read back: the
+// known inputs and the token, and nothing GitLab would have chosen (it is
+// not known, and the engine refuses unknown values after a create).
+func partialOutputs(inputs resource.PropertyMap, token resource.PropertyValue) resource.PropertyMap {
+	out := resource.PropertyMap{}
+	for k, v := range inputs {
+		if isInputKey(string(k)) && !isUnknown(v) {
+			out[k] = v
+		}
+	}
+	out[pToken] = resource.MakeSecret(token)
+	return out
+}

@@ -95,8 +95,9 @@ func (p *Provider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*p
 	details, err := getRunner(ctx, c, created.ID)
 	if err != nil {
 		// The runner exists: hand its id and token to the engine so that it
-		// is recorded (and deleted or refreshed later), not leaked.
-		outs := previewOutputs(inputs, resource.PropertyMap{pToken: resource.MakeSecret(token)})
+		// is recorded (and deleted or refreshed later), not leaked. Only
+		// known values: the engine refuses unknowns outside a preview.
+		outs := partialOutputs(inputs, token)
 		return nil, initFailed(id, outs, fmt.Errorf("error reading new GitLab runner %s after creation: %w", id, err))
 	}
 	props, err := plugin.MarshalProperties(runnerOutputs(details, &token, inputs), outOpts)
