@@ -193,7 +193,10 @@ func (c *Config) MissingBinaries() []string {
 		}
 	}
 	for _, d := range KwokStageDirs {
-		path := filepath.Join(c.KwokStages, d, "kustomization.yaml")
+		path := filepath.Join(c.KwokStages, d)
+		if filepath.Ext(d) != ".yaml" {
+			path = filepath.Join(path, "kustomization.yaml")
+		}
 		if _, err := os.Stat(path); err != nil {
 			missing = append(missing, path)
 		}
@@ -442,6 +445,9 @@ func Start(ctx context.Context, cfg Config, out io.Writer) error {
 		fmt.Fprintf(out, "generated in %s: %s\n", c.pki().Dir, strings.Join(made, ", "))
 	}
 	if err := c.writeKubeconfigs(); err != nil {
+		return err
+	}
+	if err := c.writeKwokStages(); err != nil {
 		return err
 	}
 	if err := c.saveState(); err != nil {

@@ -1,7 +1,9 @@
 package cluster
 
 import (
+	_ "embed"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 )
@@ -60,10 +62,30 @@ func (p Ports) Of(component string) int {
 	return 0
 }
 
-// KwokStageDirs are the kustomize folders, relative to Config.KwokStages
-// (sigs.k8s.io/kwok's kustomize/stage), that kwok loads: nodes become Ready at
-// once and keep a Lease, pods go Running at once and finish when deleted.
-var KwokStageDirs = []string{"node/fast", "node/heartbeat-with-lease", "pod/fast"}
+// KwokStageDirs are the kustomize folders and files, relative to
+// Config.KwokStages (sigs.k8s.io/kwok's kustomize/stage), that kwok loads:
+// nodes become Ready at once and keep a Lease, pods go Running at once. Pod
+// deletion is this package's own stage (stages/pod-delete-after-drain.yaml,
+// written to Config.Dir): kwok's fast one would remove a draining pod at once.
+var KwokStageDirs = []string{"node/fast", "node/heartbeat-with-lease", "pod/fast/pod-ready.yaml", "pod/fast/pod-complete.yaml"}
+
+// PodDeleteDelayAnnotation delays a local pod's removal after its deletion by
+// a duration ("60s"), up to the end of its grace period at most, as a process
+// that drains before it stops would.
+const PodDeleteDelayAnnotation = "pod-delete.stage.kwok.x-k8s.io/delay"
+
+//go:embed stages/pod-delete-after-drain.yaml
+var podDeleteStage []byte
+
+// kwokOwnStages is where the package's own stage file is written.
+func (c *Config) kwokOwnStages() string {
+	return filepath.Join(c.Dir, "kwok-pod-delete-after-drain.yaml")
+}
+
+// writeKwokStages writes the package's own stage file for kwok.
+func (c *Config) writeKwokStages() error {
+	return os.WriteFile(c.kwokOwnStages(), podDeleteStage, 0o644)
+}
 
 // KwokNodeAnnotation marks the Nodes kwok manages (and only those).
 const (
@@ -202,6 +224,7 @@ func (c *Config) Args(name string) []string {
 			// kwok reads a folder given to --config as a kustomization.
 			args = append(args, "--config="+filepath.Join(c.KwokStages, d))
 		}
+		args = append(args, "--config="+c.kwokOwnStages())
 		return append(args,
 			"--manage-all-nodes=false",
 			"--manage-nodes-with-annotation-selector="+KwokNodeAnnotation+"="+KwokNodeAnnotationValue,

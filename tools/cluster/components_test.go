@@ -117,7 +117,9 @@ func TestArgsLoopbackOnlyAndPorts(t *testing.T) {
 			configs = append(configs, v)
 		}
 	}
-	assert.Equal(t, []string{"/opt/kwok/stage/node/fast", "/opt/kwok/stage/node/heartbeat-with-lease", "/opt/kwok/stage/pod/fast"}, configs)
+	assert.Equal(t, []string{"/opt/kwok/stage/node/fast", "/opt/kwok/stage/node/heartbeat-with-lease",
+		"/opt/kwok/stage/pod/fast/pod-ready.yaml", "/opt/kwok/stage/pod/fast/pod-complete.yaml",
+		filepath.Join(cfg.Dir, "kwok-pod-delete-after-drain.yaml")}, configs, "kwok's fast pod stages but the delete, which is ours")
 	assert.Contains(t, kwok, "--manage-all-nodes=false")
 	assert.Contains(t, kwok, "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake")
 	assert.Contains(t, kwok, "--server-address=127.0.0.1:17247")
