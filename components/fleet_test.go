@@ -255,7 +255,10 @@ func TestStatefulSetRolloutIsNotAwaitedButItsDeletionIs(t *testing.T) {
 	m := runFleet(t, false, s, nil)
 	sts := m.Find(tStatefulSet, "builds")
 	require.NotNil(t, sts)
-	assert.Equal(t, "true", mocks.String(sts.Inputs, "metadata", "annotations", components.SkipAwaitAnnotation))
+	assert.Equal(t, "jsonpath={.metadata.name}", mocks.String(sts.Inputs, "metadata", "annotations", components.WaitForAnnotation),
+		"ready once the API server has it, instead of the provider's rollout await")
+	_, skip := mocks.Get(sts.Inputs, "metadata", "annotations", "pulumi.com/skipAwait")
+	assert.False(t, skip, "skipAwait would skip the wait on delete too")
 	assert.Equal(t, fmt.Sprintf("%ds", s.Manager.TerminationGracePeriodSeconds+120), sts.DeleteTimeout)
 	assert.Equal(t, components.DeleteTimeout(s.Manager), sts.DeleteTimeout)
 }

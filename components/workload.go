@@ -112,13 +112,19 @@ func podDisruptionBudgetArgs(s FleetSettings, namespace pulumi.StringInput) *pol
 	}
 }
 
-// SkipAwaitAnnotation tells the Kubernetes provider not to wait for the
-// StatefulSet's rollout on create and update: a manager that drains running
-// jobs may take its whole grace period (hours), one pod after another, and a
-// change made while jobs run must not fail `up`. rollout.go reports, and on
-// request waits for, the rollout instead. Deletes still wait (see
-// DeleteTimeout): the pods must be gone before their permissions are.
-const SkipAwaitAnnotation = "pulumi.com/skipAwait"
+// The Kubernetes provider does not wait for the StatefulSet's rollout on
+// create and update: a manager that drains running jobs may take its whole
+// grace period (hours), one pod after another, and a change made while jobs
+// run must not fail `up`; rollout.go reports, and on request waits for, the
+// rollout instead. The StatefulSet's await is replaced with a condition that
+// holds as soon as the API server has the object (pulumi.com/waitFor). Not
+// pulumi.com/skipAwait: for StatefulSets it also skips the wait on delete, and
+// a destroy must wait for the managers to be gone before it deletes their
+// permissions, token, job namespace and runner (see DeleteTimeout).
+const (
+	WaitForAnnotation = "pulumi.com/waitFor"
+	waitForAccepted   = "jsonpath={.metadata.name}"
+)
 
 // DeleteTimeout bounds the wait for the managers to be gone when the fleet
 // is destroyed: the kubelet kills a pod at the end of its grace period at the
@@ -134,7 +140,7 @@ func statefulSetArgs(s FleetSettings, in workloadInputs) *appsv1.StatefulSetArgs
 	m := s.Manager
 	meta := objectMeta(s, s.Name, in.Namespace)
 	meta.Labels = pulumi.ToStringMap(workloadLabels(s))
-	meta.Annotations = pulumi.StringMap{SkipAwaitAnnotation: pulumi.String("true")}
+	meta.Annotations = pulumi.StringMap{WaitForAnnotation: pulumi.String(waitForAccepted)}
 	return &appsv1.StatefulSetArgs{
 		Metadata: meta,
 		Spec: &appsv1.StatefulSetSpecArgs{

@@ -18,6 +18,8 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"k8s.io/client-go/kubernetes"
 
 	"example.com/gitlab-runner-fleet/program"
 )
@@ -146,5 +148,17 @@ func Stack(ctx context.Context, name string, opts Options) (auto.Stack, error) {
 		}
 		wsOpts = append(wsOpts, auto.Pulumi(cmd))
 	}
-	return auto.UpsertStackInlineSource(ctx, name, program.Project, program.Run, wsOpts...)
+	return auto.UpsertStackInlineSource(ctx, name, program.Project, inlineProgram(opts), wsOpts...)
+}
+
+// inlineProgram is program.Run for this process: the engine and the
+// providers get opts.Env, but the inline program runs here, so its own reads
+// of the cluster (the managers' rollout) use opts.Env's KUBECONFIG too.
+func inlineProgram(opts Options) pulumi.RunFunc {
+	return program.Options{Kube: func(access program.KubeAccess) (kubernetes.Interface, error) {
+		if access.Kubeconfig == "" {
+			access.Kubeconfig = opts.Env["KUBECONFIG"]
+		}
+		return access.Client()
+	}}.Run
 }

@@ -10,17 +10,16 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
 // The managers' rollout after `up`.
 //
-// The Kubernetes provider does not wait for the StatefulSet (it carries
-// pulumi.com/skipAwait): a manager that drains running jobs may take its whole
-// grace period, one pod after another, and a change made while jobs run must
-// not fail `up`. Instead, after every `up` the program reads the rollout from
+// The Kubernetes provider does not wait for the StatefulSet's rollout (see
+// components/workload.go): a manager that drains running jobs may take its
+// whole grace period, one pod after another, and a change made while jobs run
+// must not fail `up`. Instead, after every `up` the program reads the rollout from
 // the cluster, logs it and exports it (fleets.<name>.rollout): which managers
 // are still draining jobs and until when at the latest. With
 // manager.rolloutTimeout it first waits, up to that bound, for the rollout to
@@ -100,31 +99,31 @@ func rolloutOf(sts *appsv1.StatefulSet, pods []corev1.Pod) Rollout {
 }
 
 // WaitRollout reads the rollout until it is complete or timeout has passed
-// (0: read once), calling progress whenever it changes.
+// (0: read once), calling progress whenever it changes. Reaching the bound is
+// not an error: it returns where the rollout stands.
 func WaitRollout(ctx context.Context, client kubernetes.Interface, namespace, name string, timeout time.Duration, progress func(Rollout)) (Rollout, error) {
-	var last Rollout
+	const every = 2 * time.Second
+	deadline := time.Now().Add(timeout)
 	var lastText string
-	check := func(ctx context.Context) (bool, error) {
+	for {
 		r, err := ReadRollout(ctx, client, namespace, name)
 		if err != nil {
-			return false, err
+			return r, err
 		}
-		last = r
 		if text := r.String(); text != lastText && progress != nil {
 			progress(r)
 			lastText = text
 		}
-		return r.Complete, nil
+		left := time.Until(deadline)
+		if r.Complete || left <= 0 {
+			return r, nil
+		}
+		select {
+		case <-ctx.Done():
+			return r, nil
+		case <-time.After(min(every, left)):
+		}
 	}
-	if timeout <= 0 {
-		_, err := check(ctx)
-		return last, err
-	}
-	err := wait.PollUntilContextTimeout(ctx, 2*time.Second, timeout, true, check)
-	if err != nil && wait.Interrupted(err) {
-		err = nil // the bound passed: report where the rollout stands
-	}
-	return last, err
 }
 
 // KubeAccess locates a cluster as the Kubernetes provider does: an explicit
