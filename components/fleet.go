@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"time"
 
+	admissionv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/admissionregistration/v1"
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
 	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -37,6 +39,13 @@ type RunnerFleetArgs struct {
 	SharedNamespaces map[string]pulumi.StringInput
 	// Now is the clock token rotation reads (time.Now when nil).
 	Now func() time.Time
+	// Jobs, when set, makes this fleet create its job namespace's own
+	// objects (NetworkPolicy, ResourceQuota, LimitRange, default
+	// ServiceAccount); PlanFleets sets it for one fleet per job namespace.
+	Jobs *JobNamespacePlan
+	// APIServer is where the cluster's API server listens (DiscoverAPIServer),
+	// for the NetworkPolicies; required unless network.policies is off.
+	APIServer APIServer
 }
 
 // NamespaceSpec is a namespace to create and the Pod Security level it enforces.
@@ -72,18 +81,24 @@ func NewRunnerFleet(ctx *pulumi.Context, name string, args *RunnerFleetArgs, opt
 		return nil, err
 	}
 	s := args.Settings
-	parent := pulumi.Parent(fleet)
+
+	// The runner comes first: when GitLab refuses it (no such group, not its
+	// owner), nothing is created in Kubernetes. Every Kubernetes child waits
+	// for it (and so, on destroy, the runner goes last).
+	token, runnerID, runner, err := runnerToken(ctx, args, pulumi.Parent(fleet))
+	if err != nil {
+		return nil, err
+	}
+	var parent pulumi.ResourceOption = pulumi.Parent(fleet)
+	if runner != nil {
+		parent = pulumi.Composite(parent, pulumi.DependsOn([]pulumi.Resource{runner}))
+	}
 
 	if err := fleet.createNamespaces(ctx, args.CreateNamespaces, parent); err != nil {
 		return nil, err
 	}
 	namespace := fleet.namespaceInput(args, s.Namespace)
 	jobNamespace := fleet.namespaceInput(args, s.JobNamespace)
-
-	token, runnerID, err := runnerToken(ctx, args, parent)
-	if err != nil {
-		return nil, err
-	}
 
 	serviceAccount, err := corev1.NewServiceAccount(ctx, s.Name, &corev1.ServiceAccountArgs{
 		Metadata:                     objectMeta(s, s.Name, namespace),
@@ -135,6 +150,9 @@ func NewRunnerFleet(ctx *pulumi.Context, name string, args *RunnerFleetArgs, opt
 	if _, err := policyv1.NewPodDisruptionBudget(ctx, s.Name, podDisruptionBudgetArgs(s, namespace), parent); err != nil {
 		return nil, err
 	}
+	if err := newContainment(ctx, args, namespace, jobNamespace, parent); err != nil {
+		return nil, err
+	}
 
 	fleet.Namespace = namespace.ToStringOutput()
 	fleet.JobNamespace = jobNamespace.ToStringOutput()
@@ -151,6 +169,54 @@ func NewRunnerFleet(ctx *pulumi.Context, name string, args *RunnerFleetArgs, opt
 		"runnerId":          fleet.RunnerID,
 		"tokenRotatesAfter": fleet.TokenRotatesAfter,
 	})
+}
+
+// newContainment creates what keeps jobs and a compromised manager in
+// bounds: the admission policy of the manager's requests, the managers'
+// NetworkPolicy, and (for one fleet per job namespace) the job namespace's
+// NetworkPolicy, quota, limits and token-less default ServiceAccount.
+func newContainment(ctx *pulumi.Context, args *RunnerFleetArgs, namespace, jobNamespace pulumi.StringInput, parent pulumi.ResourceOption) error {
+	s := args.Settings
+	policy, err := admissionv1.NewValidatingAdmissionPolicy(ctx, s.Name+"-manager-requests", admissionPolicyArgs(s), parent)
+	if err != nil {
+		return err
+	}
+	if _, err := admissionv1.NewValidatingAdmissionPolicyBinding(ctx, s.Name+"-manager-requests",
+		admissionBindingArgs(s, policy.Metadata.Name().Elem()), parent); err != nil {
+		return err
+	}
+	if s.Network.PoliciesOn() {
+		if args.APIServer.CIDRs == nil {
+			return fmt.Errorf("fleet %q: NetworkPolicies need the API server's addresses (RunnerFleetArgs.APIServer)", s.Name)
+		}
+		if _, err := networkingv1.NewNetworkPolicy(ctx, s.Name+"-manager", managerPolicyArgs(s, namespace, args.GitlabURL, args.APIServer), parent); err != nil {
+			return err
+		}
+	}
+	j := args.Jobs
+	if j == nil {
+		return nil
+	}
+	if _, err := corev1.NewServiceAccountPatch(ctx, s.Name+"-jobs-default-sa", &corev1.ServiceAccountPatchArgs{
+		Metadata:                     &metav1.ObjectMetaPatchArgs{Name: pulumi.String("default"), Namespace: jobNamespace},
+		AutomountServiceAccountToken: pulumi.Bool(false),
+	}, parent); err != nil {
+		return err
+	}
+	if j.Policies {
+		if _, err := networkingv1.NewNetworkPolicy(ctx, s.Name+"-jobs", jobNamespacePolicyArgs(jobNamespace, *j, args.APIServer), parent); err != nil {
+			return err
+		}
+	}
+	if j.QuotaOn {
+		if _, err := corev1.NewResourceQuota(ctx, s.Name+"-jobs", resourceQuotaArgs(jobNamespace, *j), parent); err != nil {
+			return err
+		}
+		if _, err := corev1.NewLimitRange(ctx, s.Name+"-jobs", limitRangeArgs(jobNamespace, *j), parent); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // createNamespaces creates the fleet's own namespaces, each enforcing its Pod
@@ -218,14 +284,15 @@ func (args *RunnerFleetArgs) now() time.Time {
 }
 
 // runnerToken creates the runner in GitLab, or takes the existing token, and
-// returns the token (always secret) and the runner id.
-func runnerToken(ctx *pulumi.Context, fleetArgs *RunnerFleetArgs, parent pulumi.ResourceOption) (pulumi.StringOutput, pulumi.StringOutput, error) {
+// returns the token (always secret), the runner id and the runner (nil for
+// an existing token).
+func runnerToken(ctx *pulumi.Context, fleetArgs *RunnerFleetArgs, parent pulumi.ResourceOption) (pulumi.StringOutput, pulumi.StringOutput, pulumi.Resource, error) {
 	s, existing := fleetArgs.Settings, fleetArgs.Token
 	if !s.ManagesRunner() {
 		if existing == nil {
-			return pulumi.StringOutput{}, pulumi.StringOutput{}, fmt.Errorf("fleet %q: tokenConfigKey %q is set but no Token was given", s.Name, s.TokenConfigKey)
+			return pulumi.StringOutput{}, pulumi.StringOutput{}, nil, fmt.Errorf("fleet %q: tokenConfigKey %q is set but no Token was given", s.Name, s.TokenConfigKey)
 		}
-		return pulumi.ToSecret(existing).(pulumi.StringOutput), pulumi.String("").ToStringOutput(), nil
+		return pulumi.ToSecret(existing).(pulumi.StringOutput), pulumi.String("").ToStringOutput(), nil, nil
 	}
 	r := s.Runner
 	args := &gitlab.UserRunnerArgs{
@@ -255,10 +322,10 @@ func runnerToken(ctx *pulumi.Context, fleetArgs *RunnerFleetArgs, parent pulumi.
 	}
 	runner, err := gitlab.NewUserRunner(ctx, s.Name, args, opts...)
 	if err != nil {
-		return pulumi.StringOutput{}, pulumi.StringOutput{}, err
+		return pulumi.StringOutput{}, pulumi.StringOutput{}, nil, err
 	}
 	// The token is secret in the provider's schema and in AdditionalSecretOutputs.
-	return runner.Token, runner.ID().ToStringOutput(), nil
+	return runner.Token, runner.ID().ToStringOutput(), runner, nil
 }
 
 // newExecutorRBAC grants the managers' ServiceAccount the executor's rules in

@@ -2,6 +2,8 @@ package components_test
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,8 +26,17 @@ const (
 	tService        = "kubernetes:core/v1:Service"
 	tStatefulSet    = "kubernetes:apps/v1:StatefulSet"
 	tPDB            = "kubernetes:policy/v1:PodDisruptionBudget"
+	tVAP            = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
+	tVAPBinding     = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
+	tSAPatch        = "kubernetes:core/v1:ServiceAccountPatch"
+	tQuota          = "kubernetes:core/v1:ResourceQuota"
+	tLimitRange     = "kubernetes:core/v1:LimitRange"
+	tNetworkPolicy  = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 	tUserRunner     = "gitlab:index/userRunner:UserRunner"
 )
+
+// testAPIServer is the API server the component tests' cluster has.
+var testAPIServer = components.StaticAPIServer([]string{"10.96.0.1/32"}, 6443)
 
 func groupFleet() components.FleetSettings {
 	return components.FleetSettings{
@@ -46,6 +57,8 @@ func runFleet(t *testing.T, preview bool, s components.FleetSettings, token pulu
 			GitlabURL:        "https://gitlab.example.com/",
 			Token:            token,
 			CreateNamespaces: plans[0].Create,
+			Jobs:             plans[0].Jobs,
+			APIServer:        testAPIServer,
 		})
 		return err
 	}, pulumi.WithMocks("project", "stack", m), func(info *pulumi.RunInfo) { info.DryRun = preview })
@@ -70,6 +83,13 @@ func TestFleetRegistersEveryObjectUnderTheComponent(t *testing.T) {
 		{tService, "builds", "gitlab-runner-builds", "builds"},
 		{tStatefulSet, "builds", "gitlab-runner-builds", "builds"},
 		{tPDB, "builds", "gitlab-runner-builds", "builds"},
+		{tVAP, "builds-manager-requests", "", "gitlab-runner-fleet.gitlab-runner-builds-jobs.builds"},
+		{tVAPBinding, "builds-manager-requests", "", "gitlab-runner-fleet.gitlab-runner-builds-jobs.builds"},
+		{tNetworkPolicy, "builds-manager", "gitlab-runner-builds", "builds-manager"},
+		{tSAPatch, "builds-jobs-default-sa", "gitlab-runner-builds-jobs", "default"},
+		{tNetworkPolicy, "builds-jobs", "gitlab-runner-builds-jobs", "gitlab-runner-jobs"},
+		{tQuota, "builds-jobs", "gitlab-runner-builds-jobs", "gitlab-runner-jobs"},
+		{tLimitRange, "builds-jobs", "gitlab-runner-builds-jobs", "gitlab-runner-jobs"},
 	}
 	var custom []mocks.Registration
 	for _, r := range m.All() {
@@ -88,7 +108,7 @@ func TestFleetRegistersEveryObjectUnderTheComponent(t *testing.T) {
 				assert.Equal(t, w.namespace, mocks.String(r.Inputs, "metadata", "namespace"))
 			}
 			assert.Equal(t, w.k8sName, mocks.String(r.Inputs, "metadata", "name"), "explicit name, or auto-named when empty")
-			if w.typ != tUserRunner && w.typ != tNamespace {
+			if w.typ != tUserRunner && w.typ != tNamespace && w.k8sName != "gitlab-runner-jobs" && w.typ != tSAPatch {
 				assert.Equal(t, "builds", mocks.String(r.Inputs, "metadata", "labels", "app.kubernetes.io/instance"))
 				assert.Equal(t, "pulumi", mocks.String(r.Inputs, "metadata", "labels", "app.kubernetes.io/managed-by"))
 				version := mocks.String(r.Inputs, "metadata", "labels", "app.kubernetes.io/version")
@@ -229,7 +249,7 @@ func TestPreviewWithUnknownToken(t *testing.T) {
 	require.NoError(t, problems.Err())
 	m, err := mocks.RunPreview(func(ctx *pulumi.Context) error {
 		_, err := components.NewRunnerFleet(ctx, s.Name, &components.RunnerFleetArgs{
-			Settings: s, GitlabURL: "https://gitlab.example.com/", CreateNamespaces: plans[0].Create,
+			Settings: s, GitlabURL: "https://gitlab.example.com/", CreateNamespaces: plans[0].Create, APIServer: testAPIServer,
 		})
 		return err
 	}, nil, nil)
@@ -273,7 +293,7 @@ func TestRotationReplacesTheRunnerInEachNewPeriod(t *testing.T) {
 		err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 			_, err := components.NewRunnerFleet(ctx, s.Name, &components.RunnerFleetArgs{
 				Settings: s, GitlabURL: "https://gitlab.example.com/", CreateNamespaces: plans[0].Create,
-				Now: func() time.Time { return now },
+				Now: func() time.Time { return now }, APIServer: testAPIServer,
 			})
 			return err
 		}, pulumi.WithMocks("project", "stack", m))
@@ -302,4 +322,20 @@ func TestJobNamespaceWarnsAndAuditsAtTheEnforcedLevel(t *testing.T) {
 	}
 	managers := m.Find(tNamespace, "gitlab-runner-builds")
 	assert.Equal(t, "restricted", mocks.String(managers.Inputs, "metadata", "labels", "pod-security.kubernetes.io/warn"))
+}
+
+// GitLab first: when it refuses the runner, nothing reaches Kubernetes; on
+// destroy the runner goes last.
+func TestEveryKubernetesObjectWaitsForTheRunner(t *testing.T) {
+	m := runFleet(t, false, groupFleet(), nil)
+	checked := 0
+	for _, r := range m.All() {
+		if !r.Custom || !strings.HasPrefix(r.Type, "kubernetes:") {
+			continue
+		}
+		assert.True(t, slices.ContainsFunc(r.Dependencies, func(d string) bool { return strings.HasSuffix(d, tUserRunner+"::builds") }),
+			"%s %s depends on the UserRunner", r.Type, r.Name)
+		checked++
+	}
+	assert.Greater(t, checked, 15)
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	k8sresource "k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 )
@@ -35,6 +36,10 @@ import (
 //     from the context, else from the [runners.kubernetes] keys of the same
 //     name; run_as_non_root, run_as_user, run_as_group and (18.11+)
 //     seccomp_profile from the context.
+//   - the containers' resources from the configuration's requests and limits
+//     (configurationOverwrites): cpu_/memory_/ephemeral_storage_ for build,
+//     helper_* for helper and init-permissions (initContainerResources),
+//     service_* for services.
 //   - preparePodConfig: the pod's service account, automount flag, node
 //     selector, tolerations, grace period and GetPodSecurityContext
 //     (pod_security_context, or nil when it sets nothing); getVolumes: the
@@ -71,7 +76,10 @@ func JobPod(r RunnerConfig, v RunnerVersion, opts JobPodOptions) (*corev1.Pod, e
 		volumes = []corev1.Volume{emptyDirVolume("repo")}
 	}
 
-	container := func(name, image string, sc *ContainerSecurityContext, withIDs bool) corev1.Container {
+	build := jobResources(k.CPURequest, k.CPULimit, k.MemoryRequest, k.MemoryLimit, k.EphemeralStorageRequest, k.EphemeralStorageLimit)
+	helper := jobResources(k.HelperCPURequest, k.HelperCPULimit, k.HelperMemoryRequest, k.HelperMemoryLimit, k.HelperEphemeralStorageRequest, k.HelperEphemeralStorageLimit)
+	service := jobResources(k.ServiceCPURequest, k.ServiceCPULimit, k.ServiceMemoryRequest, k.ServiceMemoryLimit, k.ServiceEphemeralStorageRequest, k.ServiceEphemeralStorageLimit)
+	container := func(name, image string, sc *ContainerSecurityContext, withIDs bool, resources corev1.ResourceRequirements) corev1.Container {
 		return corev1.Container{
 			Name:            name,
 			Image:           image,
@@ -79,6 +87,7 @@ func JobPod(r RunnerConfig, v RunnerVersion, opts JobPodOptions) (*corev1.Pod, e
 			Command:         []string{"sh"},
 			VolumeMounts:    mounts,
 			SecurityContext: jobContainerSecurityContext(k, sc, withIDs),
+			Resources:       resources,
 			Stdin:           true,
 		}
 	}
@@ -101,18 +110,18 @@ func JobPod(r RunnerConfig, v RunnerVersion, opts JobPodOptions) (*corev1.Pod, e
 		},
 	}
 	if !ff(ffLegacyExecution) {
-		init := container(jobInitPermsContainer, helperImage, k.InitPermissionsContainerSecurityContext, false)
+		init := container(jobInitPermsContainer, helperImage, k.InitPermissionsContainerSecurityContext, false, helper)
 		init.Stdin = false
 		init.Command = []string{"sh", "-c", "touch /logs-1-1/output.log && (chmod 777 /logs-1-1/output.log || exit 0)"}
 		pod.Spec.InitContainers = []corev1.Container{init}
 	}
 	pod.Spec.Containers = []corev1.Container{
-		container(jobBuildContainer, k.Image, k.BuildContainerSecurityContext, true),
-		container(jobHelperContainer, helperImage, k.HelperContainerSecurityContext, true),
+		container(jobBuildContainer, k.Image, k.BuildContainerSecurityContext, true, build),
+		container(jobHelperContainer, helperImage, k.HelperContainerSecurityContext, true, helper),
 	}
 	for i := range opts.Services {
 		pod.Spec.Containers = append(pod.Spec.Containers,
-			container(fmt.Sprintf("svc-%d", i), "registry.example.com/service:1", k.ServiceContainerSecurityContext, true))
+			container(fmt.Sprintf("svc-%d", i), "registry.example.com/service:1", k.ServiceContainerSecurityContext, true, service))
 	}
 	if ff(ffAdvancedPodSpec) {
 		spec, err := applyPodSpecPatches(pod.Spec, k.PodSpec)
@@ -196,6 +205,24 @@ func applyPodSpecPatches(spec corev1.PodSpec, patches []PodSpecPatch) (corev1.Po
 	}
 	var out corev1.PodSpec
 	return out, json.Unmarshal(data, &out)
+}
+
+// jobResources are a container's requests and limits as the runner parses
+// them from the configuration (an empty value sets nothing).
+func jobResources(cpuRequest, cpuLimit, memoryRequest, memoryLimit, storageRequest, storageLimit string) corev1.ResourceRequirements {
+	list := func(values map[corev1.ResourceName]string) corev1.ResourceList {
+		out := corev1.ResourceList{}
+		for name, v := range values {
+			if v != "" {
+				out[name] = k8sresource.MustParse(v)
+			}
+		}
+		return out
+	}
+	return corev1.ResourceRequirements{
+		Requests: list(map[corev1.ResourceName]string{corev1.ResourceCPU: cpuRequest, corev1.ResourceMemory: memoryRequest, corev1.ResourceEphemeralStorage: storageRequest}),
+		Limits:   list(map[corev1.ResourceName]string{corev1.ResourceCPU: cpuLimit, corev1.ResourceMemory: memoryLimit, corev1.ResourceEphemeralStorage: storageLimit}),
+	}
 }
 
 func emptyDirVolume(name string) corev1.Volume {

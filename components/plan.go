@@ -18,6 +18,9 @@ type FleetPlan struct {
 	Create []NamespaceSpec
 	// SharedFrom maps a namespace created by an earlier fleet to its index.
 	SharedFrom map[string]int
+	// Jobs is set for the first fleet naming its job namespace: it creates
+	// the objects of that namespace (trust.go).
+	Jobs *JobNamespacePlan
 }
 
 type namespaceUse struct {
@@ -58,6 +61,11 @@ func PlanFleets(fleets []FleetSettings) ([]FleetPlan, Problems) {
 	plans := make([]FleetPlan, len(fleets))
 	for i, f := range fleets {
 		plans[i] = FleetPlan{Settings: f, SharedFrom: map[string]int{}}
+	}
+	if len(ps) == 0 {
+		for i, jobs := range planJobNamespaces(&ps, fleets) {
+			plans[i].Jobs = jobs
+		}
 	}
 	for _, ns := range order {
 		list := uses[ns]

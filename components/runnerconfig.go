@@ -45,13 +45,15 @@ type RunnerConfig struct {
 
 // KubernetesConfig is [runners.kubernetes].
 type KubernetesConfig struct {
-	Namespace      string   `toml:"namespace" runner:"KubernetesConfig"`
-	Image          string   `toml:"image" runner:"KubernetesConfig"`
-	Privileged     bool     `toml:"privileged" runner:"KubernetesConfig"`
-	PullPolicy     []string `toml:"pull_policy" runner:"KubernetesConfig"`
-	PollInterval   int      `toml:"poll_interval" runner:"KubernetesConfig"`
-	PollTimeout    int      `toml:"poll_timeout" runner:"KubernetesConfig"`
-	ServiceAccount string   `toml:"service_account,omitempty" runner:"KubernetesConfig"`
+	Namespace  string   `toml:"namespace" runner:"KubernetesConfig"`
+	Image      string   `toml:"image" runner:"KubernetesConfig"`
+	Privileged bool     `toml:"privileged" runner:"KubernetesConfig"`
+	PullPolicy []string `toml:"pull_policy" runner:"KubernetesConfig"`
+	// AllowedPullPolicies are the policies a job's .gitlab-ci.yml may ask for.
+	AllowedPullPolicies []string `toml:"allowed_pull_policies,omitempty" runner:"KubernetesConfig"`
+	PollInterval        int      `toml:"poll_interval" runner:"KubernetesConfig"`
+	PollTimeout         int      `toml:"poll_timeout" runner:"KubernetesConfig"`
+	ServiceAccount      string   `toml:"service_account,omitempty" runner:"KubernetesConfig"`
 	// AutomountServiceAccountToken mounts an API token into job pods.
 	AutomountServiceAccountToken *bool `toml:"automount_service_account_token,omitempty" runner:"KubernetesConfig"`
 
@@ -67,6 +69,13 @@ type KubernetesConfig struct {
 	HelperCPULimit       string `toml:"helper_cpu_limit,omitempty" runner:"KubernetesConfig"`
 	HelperMemoryRequest  string `toml:"helper_memory_request,omitempty" runner:"KubernetesConfig"`
 	HelperMemoryLimit    string `toml:"helper_memory_limit,omitempty" runner:"KubernetesConfig"`
+
+	EphemeralStorageRequest        string `toml:"ephemeral_storage_request,omitempty" runner:"KubernetesConfig"`
+	EphemeralStorageLimit          string `toml:"ephemeral_storage_limit,omitempty" runner:"KubernetesConfig"`
+	ServiceEphemeralStorageRequest string `toml:"service_ephemeral_storage_request,omitempty" runner:"KubernetesConfig"`
+	ServiceEphemeralStorageLimit   string `toml:"service_ephemeral_storage_limit,omitempty" runner:"KubernetesConfig"`
+	HelperEphemeralStorageRequest  string `toml:"helper_ephemeral_storage_request,omitempty" runner:"KubernetesConfig"`
+	HelperEphemeralStorageLimit    string `toml:"helper_ephemeral_storage_limit,omitempty" runner:"KubernetesConfig"`
 
 	NodeSelector    map[string]string `toml:"node_selector,omitempty" runner:"KubernetesConfig"`
 	NodeTolerations map[string]string `toml:"node_tolerations,omitempty" runner:"KubernetesConfig"`
@@ -149,13 +158,16 @@ func RenderRunnerTemplate(s FleetSettings) (string, error) {
 func runnerConfig(s FleetSettings) RunnerConfig {
 	e := s.Executor
 	k := KubernetesConfig{
-		Namespace:      s.JobNamespace,
-		Image:          e.Image,
-		Privileged:     e.Privileged,
-		PullPolicy:     e.PullPolicy,
-		PollInterval:   e.PollInterval,
-		PollTimeout:    e.PollTimeout,
-		ServiceAccount: e.ServiceAccount,
+		Namespace:  s.JobNamespace,
+		Image:      e.Image,
+		Privileged: e.Privileged,
+		PullPolicy: e.PullPolicy,
+		// Without this a job may ask for if-not-present and run another
+		// project's private image cached on the node.
+		AllowedPullPolicies: e.PullPolicy,
+		PollInterval:        e.PollInterval,
+		PollTimeout:         e.PollTimeout,
+		ServiceAccount:      e.ServiceAccount,
 		// A job gets an API token only from a ServiceAccount chosen for jobs
 		// on purpose; the namespace's default one never mounts into jobs.
 		AutomountServiceAccountToken: ptr(e.ServiceAccount != ""),
@@ -172,6 +184,13 @@ func runnerConfig(s FleetSettings) RunnerConfig {
 		HelperCPULimit:       e.Helper.CPULimit,
 		HelperMemoryRequest:  e.Helper.MemoryRequest,
 		HelperMemoryLimit:    e.Helper.MemoryLimit,
+
+		EphemeralStorageRequest:        e.Build.EphemeralStorageRequest,
+		EphemeralStorageLimit:          e.Build.EphemeralStorageLimit,
+		ServiceEphemeralStorageRequest: e.Service.EphemeralStorageRequest,
+		ServiceEphemeralStorageLimit:   e.Service.EphemeralStorageLimit,
+		HelperEphemeralStorageRequest:  e.Helper.EphemeralStorageRequest,
+		HelperEphemeralStorageLimit:    e.Helper.EphemeralStorageLimit,
 
 		NodeSelector:    e.NodeSelector,
 		NodeTolerations: runnerTolerations(e.Tolerations),

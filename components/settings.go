@@ -29,6 +29,8 @@ type FleetSettings struct {
 	Manager ManagerSettings `json:"manager"`
 	// Executor configures `[runners.kubernetes]`: how job pods are built.
 	Executor ExecutorSettings `json:"executor"`
+	// Network limits what jobs and managers can reach (network.go).
+	Network NetworkSettings `json:"network"`
 }
 
 // RunnerSettings are the server-side settings of the runner in GitLab.
@@ -115,7 +117,10 @@ type ExecutorSettings struct {
 	// Privileged job containers (needed for docker-in-docker). Off by default;
 	// turning it on sets the job namespace's Pod Security level to privileged.
 	Privileged bool `json:"privileged,omitempty"`
-	// PullPolicy: any of never, if-not-present, always.
+	// PullPolicy: any of never, if-not-present, always. Default: always for
+	// instance and group runners (a job must not use another project's private
+	// image cached on the node), if-not-present for project runners. Jobs may
+	// ask for these policies only (allowed_pull_policies).
 	PullPolicy []string `json:"pullPolicy,omitempty"`
 	// PollInterval and PollTimeout (seconds) for waiting on job pods.
 	PollInterval int `json:"pollInterval,omitempty"`
@@ -160,6 +165,8 @@ type ExecutorSettings struct {
 	// AllowPrivilegeEscalation lets job processes gain privileges through
 	// setuid binaries such as sudo. Default false (true for privileged jobs).
 	AllowPrivilegeEscalation *bool `json:"allowPrivilegeEscalation,omitempty"`
+	// Quota caps what the job namespace's pods use together (quota.go).
+	Quota QuotaSettings `json:"quota"`
 }
 
 // ContainerResources are Kubernetes quantities ("500m", "1Gi"); empty means unset.
@@ -168,6 +175,10 @@ type ContainerResources struct {
 	CPULimit      string `json:"cpuLimit,omitempty"`
 	MemoryRequest string `json:"memoryRequest,omitempty"`
 	MemoryLimit   string `json:"memoryLimit,omitempty"`
+	// EphemeralStorageRequest and EphemeralStorageLimit cover the container's
+	// writable layer and logs (job containers only).
+	EphemeralStorageRequest string `json:"ephemeralStorageRequest,omitempty"`
+	EphemeralStorageLimit   string `json:"ephemeralStorageLimit,omitempty"`
 }
 
 // Toleration lets pods schedule onto tainted nodes.
@@ -248,13 +259,19 @@ func (s FleetSettings) WithDefaults(stack string) FleetSettings {
 	e := &out.Executor
 	e.Image = stringOr(e.Image, DefaultJobImage)
 	if len(e.PullPolicy) == 0 {
-		e.PullPolicy = []string{"if-not-present"}
+		e.PullPolicy = []string{"always"}
+		if r.Type == "project_type" {
+			e.PullPolicy = []string{"if-not-present"}
+		}
 	}
 	e.PollInterval = intOr(e.PollInterval, DefaultPollInterval)
 	e.PollTimeout = intOr(e.PollTimeout, DefaultPollTimeout)
-	e.Build = e.Build.withDefaults(ContainerResources{CPURequest: "500m", MemoryRequest: "512Mi", MemoryLimit: "2Gi"})
-	e.Service = e.Service.withDefaults(ContainerResources{CPURequest: "100m", MemoryRequest: "128Mi", MemoryLimit: "1Gi"})
-	e.Helper = e.Helper.withDefaults(ContainerResources{CPURequest: "50m", MemoryRequest: "64Mi", MemoryLimit: "256Mi"})
+	e.Build = e.Build.withDefaults(ContainerResources{CPURequest: "500m", MemoryRequest: "512Mi", MemoryLimit: "2Gi",
+		EphemeralStorageRequest: "1Gi", EphemeralStorageLimit: "20Gi"})
+	e.Service = e.Service.withDefaults(ContainerResources{CPURequest: "100m", MemoryRequest: "128Mi", MemoryLimit: "1Gi",
+		EphemeralStorageRequest: "256Mi", EphemeralStorageLimit: "5Gi"})
+	e.Helper = e.Helper.withDefaults(ContainerResources{CPURequest: "50m", MemoryRequest: "64Mi", MemoryLimit: "256Mi",
+		EphemeralStorageRequest: "128Mi", EphemeralStorageLimit: "2Gi"})
 	e.UseInformers = boolOr(e.UseInformers, true)
 	if out.RunnerVersion().AtLeast(18, 0) {
 		// The key exists from runner 18.0; older runners print no such events.
@@ -267,6 +284,7 @@ func (s FleetSettings) WithDefaults(stack string) FleetSettings {
 		}
 	}
 	e.jobSecurityDefaults()
+	out.Network = out.Network.withDefaults()
 	return out
 }
 
@@ -287,10 +305,12 @@ func (s FleetSettings) ManagesRunner() bool { return s.TokenConfigKey == "" }
 
 func (c ContainerResources) withDefaults(d ContainerResources) ContainerResources {
 	return ContainerResources{
-		CPURequest:    stringOr(c.CPURequest, d.CPURequest),
-		CPULimit:      stringOr(c.CPULimit, d.CPULimit),
-		MemoryRequest: stringOr(c.MemoryRequest, d.MemoryRequest),
-		MemoryLimit:   stringOr(c.MemoryLimit, d.MemoryLimit),
+		CPURequest:              stringOr(c.CPURequest, d.CPURequest),
+		CPULimit:                stringOr(c.CPULimit, d.CPULimit),
+		MemoryRequest:           stringOr(c.MemoryRequest, d.MemoryRequest),
+		MemoryLimit:             stringOr(c.MemoryLimit, d.MemoryLimit),
+		EphemeralStorageRequest: stringOr(c.EphemeralStorageRequest, d.EphemeralStorageRequest),
+		EphemeralStorageLimit:   stringOr(c.EphemeralStorageLimit, d.EphemeralStorageLimit),
 	}
 }
 

@@ -2,11 +2,13 @@ package components
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/distribution/reference"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -75,7 +77,11 @@ func (s FleetSettings) Validate(path string) Problems {
 	if s.ManagesRunner() {
 		s.Runner.validate(&ps, at("runner"))
 	} else {
-		if !validConfigKey(s.TokenConfigKey) {
+		switch {
+		case looksLikeToken(s.TokenConfigKey):
+			// Never echo it: it would land in logs and CI output.
+			ps.add(at("tokenConfigKey"), "holds what looks like a token, not the name of a setting: put the token in a secret setting (`pulumi config set --secret <name> glrt-...`), name that setting here, and revoke the pasted token if this file was shared")
+		case !validConfigKey(s.TokenConfigKey):
 			ps.add(at("tokenConfigKey"), "must be a config key name of letters, digits, '-' or '_', got %q", s.TokenConfigKey)
 		}
 		if s.Runner.Type != "" || len(s.Runner.Tags) > 0 || s.Runner.GroupID != 0 || s.Runner.ProjectID != 0 ||
@@ -89,6 +95,7 @@ func (s FleetSettings) Validate(path string) Problems {
 		ps.add(at("runner.rotateEvery"), "cannot rotate an existing token (tokenConfigKey): the stack does not own its runner")
 	}
 	s.Manager.validate(&ps, at("manager"), s.Runner.MaximumTimeout)
+	s.Network.validate(&ps, at("network"))
 	before := len(ps)
 	s.Executor.validate(&ps, at("executor"))
 	version, versionOK := s.checkRunnerVersion(&ps, at("manager"))
@@ -190,6 +197,11 @@ func (r RunnerSettings) validate(ps *Problems, path string) {
 func (m ManagerSettings) validate(ps *Problems, path string, maximumTimeout int) {
 	at := func(field string) string { return path + "." + field }
 	checkImage(ps, at("image"), m.Image)
+	if tag := imageVersion(m.Image); tag != "" {
+		for _, msg := range validation.IsValidLabelValue(tag) {
+			ps.add(at("image"), "its tag %q cannot be the pods' app.kubernetes.io/version label: %s; use a shorter tag or a digest", tag, msg)
+		}
+	}
 	if m.Replicas != nil && (*m.Replicas < 0 || *m.Replicas > 50) {
 		ps.add(at("replicas"), "must be between 0 and 50, got %d", *m.Replicas)
 	}
@@ -273,6 +285,7 @@ func (e ExecutorSettings) validate(ps *Problems, path string) {
 	if e.Privileged && e.AllowPrivilegeEscalation != nil && !*e.AllowPrivilegeEscalation {
 		ps.add(at("allowPrivilegeEscalation"), "is false but privileged containers always can escalate (the API server refuses the pair); remove it or privileged")
 	}
+	e.Quota.validate(ps, at("quota"))
 	checkEnum(ps, at("podSecurity"), e.PodSecurity, podSecurities)
 	if e.Privileged && e.PodSecurity != "privileged" {
 		ps.add(at("podSecurity"), "is %q but privileged job containers need the privileged level; set podSecurity: privileged or privileged: false", e.PodSecurity)
@@ -280,7 +293,10 @@ func (e ExecutorSettings) validate(ps *Problems, path string) {
 }
 
 func (c ContainerResources) validate(ps *Problems, path string) {
-	for _, pair := range []struct{ kind, request, limit string }{{"cpu", c.CPURequest, c.CPULimit}, {"memory", c.MemoryRequest, c.MemoryLimit}} {
+	for _, pair := range []struct{ kind, request, limit string }{
+		{"cpu", c.CPURequest, c.CPULimit}, {"memory", c.MemoryRequest, c.MemoryLimit},
+		{"ephemeralStorage", c.EphemeralStorageRequest, c.EphemeralStorageLimit},
+	} {
 		req := parseQuantity(ps, path+"."+pair.kind+"Request", pair.request)
 		limit := parseQuantity(ps, path+"."+pair.kind+"Limit", pair.limit)
 		if req != nil && limit != nil && req.Cmp(*limit) > 0 {
@@ -306,30 +322,32 @@ func parseQuantity(ps *Problems, path, value string) *resource.Quantity {
 	return &q
 }
 
-// checkImage requires a pinned reference: a tag other than latest, or a digest.
+// versionTagRe finds a version of at least major.minor in an image tag.
+var versionTagRe = regexp.MustCompile(`\d+\.\d+`)
+
+// checkImage requires a real pin: a digest (sha256 and its 64 hex digits),
+// or a tag naming a version of at least major.minor (3.22, 1.26.1,
+// alpine-v19.3.0). latest, edge, a bare major version (alpine:3) and the like
+// move under you: two pods of one fleet would run different code.
 func checkImage(ps *Problems, path, image string) {
 	if image == "" {
 		ps.add(path, "is required")
 		return
 	}
-	if strings.ContainsAny(image, " \t\n") {
-		ps.add(path, "%q must not contain white space", image)
+	ref, err := reference.ParseNormalizedNamed(image)
+	if err != nil {
+		ps.add(path, "%q is not an image reference: %v", image, err)
 		return
 	}
-	if strings.Contains(image, "@sha256:") {
-		return
+	if _, digested := ref.(reference.Digested); digested {
+		return // ParseNormalizedNamed checked the digest's algorithm and length
 	}
-	name, tag := image, ""
-	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
-		name, tag = image[:i], image[i+1:]
-	}
+	tagged, ok := ref.(reference.Tagged)
 	switch {
-	case name == "":
-		ps.add(path, "%q has no image name", image)
-	case tag == "":
-		ps.add(path, "%q has no tag: pin a version such as %q (an untagged image means latest)", image, image+":<version>")
-	case tag == "latest":
-		ps.add(path, "%q uses the latest tag: pin a version so every pod runs the same code", image)
+	case !ok:
+		ps.add(path, "%q has no tag: pin a version such as %q or a digest (an untagged image means latest)", image, image+":<version>")
+	case !versionTagRe.MatchString(tagged.Tag()):
+		ps.add(path, "%q is not pinned: the tag %q names no version of at least major.minor (it moves as new images are pushed); use a tag such as 3.22 or v19.3.0, or a digest", image, tagged.Tag())
 	}
 }
 
@@ -341,11 +359,24 @@ func ValidateGitlabURL(path, raw string) Problems {
 	case raw == "":
 		ps.add(path, "is required: the GitLab address runners connect to, e.g. https://gitlab.example.com/")
 	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
-		ps.add(path, "%q must be an http(s) URL such as https://gitlab.example.com/", raw)
+		ps.add(path, "must be an http(s) URL such as https://gitlab.example.com/")
+	case u.User != nil:
+		ps.add(path, "%q carries credentials: they would reach every runner pod's environment and every log of it; remove them (runners authenticate with their own tokens)", u.Redacted())
 	case u.RawQuery != "" || u.Fragment != "":
 		ps.add(path, "%q must not have a query or fragment", raw)
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		ps.add(path, "%q is plain http: runner tokens and job logs would cross the network unencrypted; use https (plain http is accepted on loopback only, for local development)", raw)
 	}
 	return ps
+}
+
+// isLoopback reports whether host is localhost or a loopback address.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func checkEnum(ps *Problems, path, value string, allowed []string) {
@@ -431,5 +462,22 @@ func checkTolerations(ps *Problems, path string, tolerations []Toleration) {
 }
 
 var configKeyRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*$`)
+
+// tokenPrefixes start GitLab's tokens: runner authentication, personal
+// access, registration, and the other kinds a user might paste.
+var tokenPrefixes = []string{"glrt-", "glpat-", "GR1348941", "glptt-", "gldt-", "glcbt-", "glimt-", "glsoat-"}
+
+// ValidTokenConfigKey reports whether key can name a token setting (Validate
+// explains why not).
+func ValidTokenConfigKey(key string) bool { return validConfigKey(key) && !looksLikeToken(key) }
+
+func looksLikeToken(value string) bool {
+	for _, p := range tokenPrefixes {
+		if strings.HasPrefix(value, p) {
+			return true
+		}
+	}
+	return false
+}
 
 func validConfigKey(key string) bool { return configKeyRe.MatchString(key) }

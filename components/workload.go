@@ -51,17 +51,14 @@ func SelectorLabels(s FleetSettings) map[string]string {
 	}
 }
 
-// imageVersion is the image tag when it is a valid label value.
+// imageVersion is the image's tag, "" for a digest (Validate checks that a
+// tag is a valid label value).
 func imageVersion(image string) string {
 	i := strings.LastIndex(image, ":")
 	if i < 0 || i < strings.LastIndex(image, "/") || strings.Contains(image, "@") {
 		return ""
 	}
-	tag := image[i+1:]
-	if len(tag) > 63 {
-		return ""
-	}
-	return tag
+	return image[i+1:]
 }
 
 // workloadInputs are the names and checksums a manager pod refers to.
@@ -309,19 +306,18 @@ func podTolerations(tolerations []Toleration) corev1.TolerationArray {
 }
 
 func resourceRequirements(r ContainerResources) *corev1.ResourceRequirementsArgs {
-	list := func(cpu, memory string) pulumi.StringMap {
+	list := func(values map[string]string) pulumi.StringMap {
 		m := pulumi.StringMap{}
-		if cpu != "" {
-			m["cpu"] = pulumi.String(cpu)
-		}
-		if memory != "" {
-			m["memory"] = pulumi.String(memory)
+		for name, v := range values {
+			if v != "" {
+				m[name] = pulumi.String(v)
+			}
 		}
 		return m
 	}
 	return &corev1.ResourceRequirementsArgs{
-		Requests: list(r.CPURequest, r.MemoryRequest),
-		Limits:   list(r.CPULimit, r.MemoryLimit),
+		Requests: list(map[string]string{"cpu": r.CPURequest, "memory": r.MemoryRequest, "ephemeral-storage": r.EphemeralStorageRequest}),
+		Limits:   list(map[string]string{"cpu": r.CPULimit, "memory": r.MemoryLimit, "ephemeral-storage": r.EphemeralStorageLimit}),
 	}
 }
 

@@ -155,7 +155,8 @@ func TestNamespacesEnforcePodSecurity(t *testing.T) {
 
 	// Privileged jobs (docker-in-docker) get the privileged level, managers keep restricted.
 	m = runFleet(t, false, components.FleetSettings{
-		Name: "dind", Runner: components.RunnerSettings{Type: "instance_type"}, Executor: components.ExecutorSettings{Privileged: true},
+		Name: "dind", Runner: components.RunnerSettings{Type: "instance_type"}, Executor: components.ExecutorSettings{Privileged: true,
+			NodeSelector: map[string]string{"pool": "privileged-ci"}, Tolerations: []components.Toleration{{Key: "privileged-ci", Operator: "Exists", Effect: "NoSchedule"}}},
 	}.WithDefaults("test"), nil)
 	assert.Equal(t, "restricted", mocks.String(m.Find(tNamespace, "gitlab-runner-dind").Inputs, "metadata", "labels", "pod-security.kubernetes.io/enforce"))
 	assert.Equal(t, "privileged", mocks.String(m.Find(tNamespace, "gitlab-runner-dind-jobs").Inputs, "metadata", "labels", "pod-security.kubernetes.io/enforce"))

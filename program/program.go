@@ -6,7 +6,9 @@ package program
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -24,6 +26,7 @@ const Project = "gitlab-runner-fleet"
 const (
 	fleetsKey    = "fleets"
 	gitlabURLKey = "gitlabUrl"
+	apiServerKey = "apiServer"
 )
 
 // Stack is the validated configuration of a stack.
@@ -33,6 +36,29 @@ type Stack struct {
 	Plans     []components.FleetPlan
 	// Tokens are existing runner tokens by fleet name (secret outputs).
 	Tokens map[string]pulumi.StringOutput
+	// APIServer is the apiServer setting, when given.
+	APIServer *APIServerSetting
+}
+
+// APIServerSetting names the API server's addresses for the NetworkPolicies
+// when reading them from the cluster is not wanted.
+type APIServerSetting struct {
+	CIDRs []string `json:"cidrs"`
+	Port  int      `json:"port"`
+}
+
+// apiServer is the apiServer setting, or the API server's addresses read
+// from the cluster once, when some fleet has NetworkPolicies.
+func (s *Stack) apiServer(ctx *pulumi.Context) (components.APIServer, error) {
+	if s.APIServer != nil {
+		return components.StaticAPIServer(s.APIServer.CIDRs, s.APIServer.Port), nil
+	}
+	for _, p := range s.Plans {
+		if p.Settings.Network.PoliciesOn() {
+			return components.DiscoverAPIServer(ctx, "kubernetes-api-server")
+		}
+	}
+	return components.APIServer{}, nil
 }
 
 // Options change how the program reaches the world; the zero value is what
@@ -58,6 +84,10 @@ func (o Options) Run(ctx *pulumi.Context) error {
 		return err
 	}
 	access := KubeAccess{Kubeconfig: config.Get(ctx, "kubernetes:kubeconfig"), Context: config.Get(ctx, "kubernetes:context")}
+	apiServer, err := stack.apiServer(ctx)
+	if err != nil {
+		return err
+	}
 	fleets := make([]*components.RunnerFleet, len(stack.Plans))
 	outputs := pulumi.Map{}
 	for i, plan := range stack.Plans {
@@ -71,6 +101,8 @@ func (o Options) Run(ctx *pulumi.Context) error {
 			CreateNamespaces: plan.Create,
 			SharedNamespaces: shared,
 			Now:              o.Now,
+			Jobs:             plan.Jobs,
+			APIServer:        apiServer,
 		}
 		if token, ok := stack.Tokens[plan.Settings.Name]; ok {
 			args.Token = token
@@ -124,6 +156,28 @@ func (o Options) reportRollout(ctx *pulumi.Context, access KubeAccess, fleet *co
 	}).(pulumi.StringOutput)
 }
 
+// decodeAPIServer reads and checks the apiServer setting.
+func decodeAPIServer(raw string, into *APIServerSetting) components.Problems {
+	var ps components.Problems
+	decoder := json.NewDecoder(strings.NewReader(raw))
+	decoder.DisallowUnknownFields()
+	if err := decoder.Decode(into); err != nil {
+		return append(ps, components.Problem{Path: apiServerKey, Message: fmt.Sprintf("must be {cidrs: [...], port: N}: %v", err)})
+	}
+	if len(into.CIDRs) == 0 {
+		ps = append(ps, components.Problem{Path: apiServerKey + ".cidrs", Message: "must list the API server's addresses, e.g. [\"10.0.0.10/32\"]"})
+	}
+	for i, c := range into.CIDRs {
+		if _, err := netip.ParsePrefix(c); err != nil {
+			ps = append(ps, components.Problem{Path: fmt.Sprintf("%s.cidrs[%d]", apiServerKey, i), Message: fmt.Sprintf("%q is not an address range", c)})
+		}
+	}
+	if into.Port < 1 || into.Port > 65535 {
+		ps = append(ps, components.Problem{Path: apiServerKey + ".port", Message: fmt.Sprintf("must be a TCP port, got %d", into.Port)})
+	}
+	return ps
+}
+
 // Load reads and validates every setting of the stack, reporting all
 // problems at once.
 func Load(ctx *pulumi.Context) (*Stack, error) {
@@ -159,8 +213,8 @@ func Load(ctx *pulumi.Context) (*Stack, error) {
 
 	tokens := map[string]pulumi.StringOutput{}
 	for i, f := range fleets {
-		if f.ManagesRunner() {
-			continue
+		if f.ManagesRunner() || !components.ValidTokenConfigKey(f.TokenConfigKey) {
+			continue // a key that cannot name a setting is reported by Validate, never echoed
 		}
 		path := fmt.Sprintf("fleets[%d].tokenConfigKey", i)
 		key := Project + ":" + f.TokenConfigKey
@@ -179,8 +233,13 @@ func Load(ctx *pulumi.Context) (*Stack, error) {
 			tokens[f.Name] = cfg.RequireSecret(f.TokenConfigKey)
 		}
 	}
+	var api *APIServerSetting
+	if raw := cfg.Get(apiServerKey); raw != "" && raw != "{}" && raw != "null" { // {}: the schema's default, read from the cluster
+		api = &APIServerSetting{}
+		ps = append(ps, decodeAPIServer(raw, api)...)
+	}
 	if err := ps.Err(); err != nil {
 		return nil, err
 	}
-	return &Stack{GitlabURL: gitlabURL, Plans: plans, Tokens: tokens}, nil
+	return &Stack{GitlabURL: gitlabURL, Plans: plans, Tokens: tokens, APIServer: api}, nil
 }

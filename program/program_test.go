@@ -82,7 +82,12 @@ func TestMalformedConfigurationsAreRejectedBeforeAnyResource(t *testing.T) {
 		{"access level unknown", fleet(`{"runner":{"accessLevel":"protected"}}`), nil, []string{"fleets[0].runner.accessLevel: \"protected\" is not allowed"}},
 		{"untagged off without tags", fleet(`{"runner":{"tags":[],"untagged":false}}`), nil, []string{"would never pick a job"}},
 		{"tag with comma", fleet(`{"runner":{"tags":["a,b"]}}`), nil, []string{"fleets[0].runner.tags[0]: must not contain ','"}},
-		{"latest image", fleet(`{"manager":{"image":"gitlab/gitlab-runner:latest"}}`), nil, []string{"fleets[0].manager.image", "latest tag"}},
+		{"latest image", fleet(`{"manager":{"image":"gitlab/gitlab-runner:latest"}}`), nil, []string{"fleets[0].manager.image", `the tag "latest" names no version`}},
+		{"floating major version", fleet(`{"executor":{"image":"alpine:3"}}`), nil, []string{`fleets[0].executor.image: "alpine:3" is not pinned: the tag "3" names no version of at least major.minor`}},
+		{"edge tag", fleet(`{"executor":{"image":"alpine:edge"}}`), nil, []string{`fleets[0].executor.image: "alpine:edge" is not pinned`}},
+		{"empty digest", fleet(`{"executor":{"image":"alpine@sha256:"}}`), nil, []string{`fleets[0].executor.image: "alpine@sha256:" is not an image reference`}},
+		{"manager tag too long for a label", fleet(`{"manager":{"image":"registry.gitlab.com/gitlab-org/gitlab-runner:alpine-v19.3.0-` + strings.Repeat("x", 60) + `"}}`), nil,
+			[]string{"fleets[0].manager.image: its tag", "cannot be the pods' app.kubernetes.io/version label: must be no more than 63 characters"}},
 		{"untagged image", fleet(`{"executor":{"image":"alpine"}}`), nil, []string{"fleets[0].executor.image: \"alpine\" has no tag"}},
 		{"too many replicas", fleet(`{"manager":{"replicas":100}}`), nil, []string{"fleets[0].manager.replicas: must be between 0 and 50, got 100"}},
 		{"anti-affinity unknown", fleet(`{"manager":{"antiAffinity":"soft"}}`), nil, []string{"fleets[0].manager.antiAffinity: \"soft\" is not allowed: use one of preferred, required, none"}},
@@ -148,7 +153,31 @@ func TestMalformedConfigurationsAreRejectedBeforeAnyResource(t *testing.T) {
 			[]string{"gitlab-runner-fleet:tok"}, []string{"registration tokens are not supported"}},
 		{"gitlab token in plain text", with(baseConfig(`[`+groupFleet+`]`), "gitlab:token", "glpat-plain"), nil, []string{"gitlab:token: is stored in plain text"}},
 		{"no GitLab URL", without(baseConfig(`[`+groupFleet+`]`), "gitlab:baseUrl"), nil, []string{"gitlabUrl (or gitlab:baseUrl): is required"}},
-		{"GitLab URL not http", with(baseConfig(`[`+groupFleet+`]`), "gitlab-runner-fleet:gitlabUrl", "ftp://gitlab"), nil, []string{"\"ftp://gitlab\" must be an http(s) URL"}},
+		{"GitLab URL not http", with(baseConfig(`[`+groupFleet+`]`), "gitlab-runner-fleet:gitlabUrl", "ftp://gitlab"), nil, []string{"gitlabUrl (or gitlab:baseUrl): must be an http(s) URL"}},
+		{"GitLab URL plain http", with(baseConfig(`[`+groupFleet+`]`), "gitlab-runner-fleet:gitlabUrl", "http://gitlab.example.com/"), nil,
+			[]string{`"http://gitlab.example.com/" is plain http`, "accepted on loopback only"}},
+		{"GitLab URL with credentials", with(baseConfig(`[`+groupFleet+`]`), "gitlab-runner-fleet:gitlabUrl", "https://ci:s3cret-pass@gitlab.example.com/"), nil,
+			[]string{`"https://ci:xxxxx@gitlab.example.com/" carries credentials`}},
+		{"pasted token as tokenConfigKey", baseConfig(`[{"name":"x","tokenConfigKey":"glrt-pasted-token-123"}]`), nil,
+			[]string{"fleets[0].tokenConfigKey: holds what looks like a token, not the name of a setting"}},
+		{"jobs of different trust in one namespace", baseConfig(`[` + fleetWith(t, `{"jobNamespace":"shared-jobs"}`)[1:len(fleetWith(t, `{"jobNamespace":"shared-jobs"}`))-1] +
+			`,{"name":"release","jobNamespace":"shared-jobs","runner":{"type":"project_type","projectId":7,"locked":true,"accessLevel":"ref_protected"}}]`), nil,
+			[]string{`fleets[1].jobNamespace: shares job namespace "shared-jobs" with fleets[0] but not its trust (project 7, ref_protected, locked=true here, group 42, not_protected, locked=false there)`}},
+		{"existing token sharing jobs", with(baseConfig(`[` + fleetWith(t, `{"jobNamespace":"shared-jobs"}`)[1:len(fleetWith(t, `{"jobNamespace":"shared-jobs"}`))-1] +
+			`,{"name":"other","jobNamespace":"shared-jobs","tokenConfigKey":"tok"}]`), "gitlab-runner-fleet:tok", "glrt-x"), []string{"gitlab-runner-fleet:tok"},
+			[]string{`fleets[1].jobNamespace: shares job namespace "shared-jobs" with fleets[0] but not its trust (existing token tok here`}},
+		{"privileged jobs without a pool", fleet(`{"executor":{"privileged":true}}`), nil,
+			[]string{"fleets[0].executor.privileged: privileged jobs are root on their node: they need a node pool of their own"}},
+		{"managers on the privileged pool", baseConfig(`[{"name":"dind","runner":{"type":"instance_type"},"executor":{"privileged":true,"nodeSelector":{"pool":"dind"},"tolerations":[{"key":"dind","operator":"Exists","effect":"NoSchedule"}]}},` +
+			`{"name":"other","runner":{"type":"instance_type"},"manager":{"tolerations":[{"key":"dind","operator":"Exists","effect":"NoSchedule"}]}}]`), nil,
+			[]string{"fleets[1].manager.tolerations: tolerates the taint dind of fleets[0]'s privileged job pool"}},
+		{"network range unreadable", fleet(`{"network":{"jobEgressCidrs":["10.0.0.0/33"]}}`), nil, []string{`fleets[0].network.jobEgressCidrs[0]: "10.0.0.0/33" is not an address range`}},
+		{"network settings without policies", fleet(`{"network":{"policies":false,"metricsFrom":["monitoring"]}}`), nil,
+			[]string{"fleets[0].network.policies: is false, so the other network settings would do nothing"}},
+		{"quota unreadable", fleet(`{"executor":{"quota":{"cpu":"many"}}}`), nil, []string{`fleets[0].executor.quota.cpu: "many" is not a Kubernetes quantity`}},
+		{"quota totals without quota", fleet(`{"executor":{"quota":{"enabled":false,"pods":5}}}`), nil, []string{"fleets[0].executor.quota.enabled: is false"}},
+		{"api server setting malformed", with(baseConfig(`[`+groupFleet+`]`), "gitlab-runner-fleet:apiServer", `{"cidrs":["10.0.0.1"],"port":0}`), nil,
+			[]string{`apiServer.cidrs[0]: "10.0.0.1" is not an address range`, "apiServer.port: must be a TCP port, got 0"}},
 		{"namespace created and not created", baseConfig(`[` + groupFleet + `,{"name":"other","namespace":"gitlab-runner-builds","createNamespace":false,"runner":{"type":"instance_type"}}]`),
 			nil, []string{"fleets[1].namespace: namespace \"gitlab-runner-builds\" is created by one fleet and expected to exist by another"}},
 		{"jobs of two fleets under different levels", baseConfig(`[` + fleetWith(t, `{"jobNamespace":"jobs"}`)[1:len(fleetWith(t, `{"jobNamespace":"jobs"}`))-1] +
@@ -171,24 +200,32 @@ func TestMalformedConfigurationsAreRejectedBeforeAnyResource(t *testing.T) {
 					assert.NotContains(t, err.Error(), v, "secrets never appear in errors")
 				}
 			}
+			for _, secret := range []string{"glrt-pasted-token-123", "s3cret-pass"} {
+				assert.NotContains(t, err.Error(), secret, "secrets never appear in errors")
+			}
 		})
 	}
 }
 
 func TestSeveralFleetsShareNamespacesWithoutCollisions(t *testing.T) {
+	// Managers of any trust may share a namespace; jobs only among equals.
 	config := baseConfig(`[
 		{"name":"group-a","namespace":"runners","jobNamespace":"jobs","runner":{"type":"group_type","groupId":1,"tags":["a"]}},
-		{"name":"project-b","namespace":"runners","jobNamespace":"jobs","runner":{"type":"project_type","projectId":2,"tags":["b"]}},
-		{"name":"existing","namespace":"runners","jobNamespace":"jobs","tokenConfigKey":"existingToken"}
+		{"name":"group-b","namespace":"runners","jobNamespace":"jobs","runner":{"type":"group_type","groupId":1,"tags":["b"]}},
+		{"name":"existing","namespace":"runners","jobNamespace":"existing-jobs","tokenConfigKey":"existingToken"}
 	]`)
 	config["gitlab-runner-fleet:existingToken"] = "glrt-existing"
 	m, err := mocks.Run(program.Run, config, []string{"gitlab-runner-fleet:existingToken"})
 	require.NoError(t, err)
 
 	namespaces := m.OfType("kubernetes:core/v1:Namespace")
-	require.Len(t, namespaces, 2, "each shared namespace is created once")
+	require.Len(t, namespaces, 3, "each shared namespace is created once")
 	for _, ns := range namespaces {
-		assert.Equal(t, "group-a", ns.ParentName, "by the first fleet naming it")
+		owner := "group-a"
+		if mocks.String(ns.Inputs, "metadata", "name") == "existing-jobs" {
+			owner = "existing"
+		}
+		assert.Equal(t, owner, ns.ParentName, "by the first fleet naming it")
 	}
 	assert.Len(t, m.OfType("gitlab:index/userRunner:UserRunner"), 2, "no runner for the existing token")
 
@@ -206,7 +243,7 @@ func TestSeveralFleetsShareNamespacesWithoutCollisions(t *testing.T) {
 			seen[objKey] = r.ParentName
 		}
 	}
-	for _, fleet := range []string{"project-b", "existing"} {
+	for _, fleet := range []string{"group-b", "existing"} {
 		sts := m.Find("kubernetes:apps/v1:StatefulSet", fleet)
 		require.NotNil(t, sts)
 		assert.Equal(t, "runners", mocks.String(sts.Inputs, "metadata", "namespace"))

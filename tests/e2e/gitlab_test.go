@@ -54,11 +54,9 @@ func gitlabNamespaces(t *testing.T, fleetName string) []string {
 }
 
 // A fleet for a group its token's user does not own: `up` fails with
-// GitLab's own answer, no runner exists in GitLab, and nothing that carries
-// or needs a runner token exists in Kubernetes (no Secret, no StatefulSet,
-// no pod). The fleet's namespaces do not wait for the runner in the
-// program (components/fleet.go), so the engine may have created them
-// before GitLab answered; they are logged, not asserted.
+// GitLab's own answer, no runner exists in GitLab, and nothing exists in
+// Kubernetes: every Kubernetes object of a fleet waits for its runner
+// (components/fleet.go).
 func TestGitlabGroupNotOwnedFailsUp(t *testing.T) {
 	const name = "gitlab-notowner"
 	// The developer of the default seed is a Developer in group 1 (the dev
@@ -79,14 +77,15 @@ func TestGitlabGroupNotOwnedFailsUp(t *testing.T) {
 
 	assert.Empty(t, faultRunners(t, faultDescription(s, name)), "no runner in GitLab")
 	assert.Empty(t, gitlabKubeObjects(t, name, "secrets,statefulsets,pods"), "no token Secret, StatefulSet or pod")
+	assert.Empty(t, gitlabNamespaces(t, name), "no namespace")
+	assert.Empty(t, gitlabKubeObjects(t, name, "serviceaccounts,roles,rolebindings,configmaps,services,poddisruptionbudgets,networkpolicies"), "no object at all")
+	out, _ := h.kubectl(t, "get", "validatingadmissionpolicies", "-o", "name")
+	assert.NotContains(t, out, name, "no admission policy")
 	for _, r := range deployment(t, s).Resources {
-		switch string(r.Type) {
-		case "gitlab:index/userRunner:UserRunner", "kubernetes:core/v1:Secret", "kubernetes:apps/v1:StatefulSet":
+		if r.Custom && !r.External && !strings.HasPrefix(string(r.Type), "pulumi:providers:") { // reads (the API server's addresses) create nothing
 			t.Errorf("the state holds %s", r.URN)
 		}
 	}
-	t.Logf("created before GitLab answered: namespaces %v, other objects %v", gitlabNamespaces(t, name),
-		gitlabKubeObjects(t, name, "serviceaccounts,roles,rolebindings,configmaps,services,poddisruptionbudgets"))
 
 	// The same stack with a token of the group's Owner goes through.
 	ownerToken := gitlabUserToken(t, 2, scopes...)

@@ -15,6 +15,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -35,6 +36,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"example.com/gitlab-runner-fleet/localengine"
 )
@@ -233,6 +235,20 @@ func (h *harness) startGitlab() (func(), error) {
 	return stop, nil
 }
 
+// apiServerSetting is the local API server's address for the stacks'
+// NetworkPolicies: it listens on loopback, which an EndpointSlice cannot
+// hold, so the program cannot read it from the cluster (see README).
+func (h *harness) apiServerSetting(t testing.TB) map[string]any {
+	t.Helper()
+	config, err := clientcmd.BuildConfigFromFlags("", h.kubeconfig)
+	require.NoError(t, err)
+	u, err := url.Parse(config.Host)
+	require.NoError(t, err)
+	port, err := strconv.Atoi(u.Port())
+	require.NoError(t, err)
+	return map[string]any{"cidrs": []string{"127.0.0.1/32"}, "port": port}
+}
+
 // gitlab calls the stand-in's API as the admin; it returns the status and body.
 func (h *harness) gitlab(t testing.TB, method, path string, body any) (int, []byte) {
 	t.Helper()
@@ -292,9 +308,10 @@ func newStack(t testing.TB, name string, fleets ...fleet) *testStack {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(s.dir, "Pulumi.yaml"), data, 0o644))
 	s.writeConfig(t, map[string]any{
-		"gitlab:baseUrl":             h.gitlabAPI,
-		"kubernetes:context":         "glrf-local",
-		"gitlab-runner-fleet:fleets": fleets,
+		"gitlab:baseUrl":                h.gitlabAPI,
+		"kubernetes:context":            "glrf-local",
+		"gitlab-runner-fleet:fleets":    fleets,
+		"gitlab-runner-fleet:apiServer": h.apiServerSetting(t),
 	})
 	stack, err := localengine.Stack(context.Background(), name, localengine.Options{
 		WorkDir: s.dir, StateDir: h.stateDir, PulumiHome: h.pulumiHome, PulumiBin: h.pulumiBin,
@@ -380,7 +397,8 @@ func (s *testStack) previewSteps(t testing.TB, opts ...optpreview.Option) (map[s
 			}
 			md := e.ResourcePreEvent.Metadata
 			switch md.Op {
-			case apitype.OpSame:
+			case apitype.OpSame, apitype.OpRead:
+				// A read (the API server's addresses) plans no change.
 			case apitype.OpCreateReplacement, apitype.OpDeleteReplaced, apitype.OpReplace:
 				// A replacement shows as several steps; one word for all of them.
 				steps[md.Type+" "+resource.URN(md.URN).Name()] = "replace"

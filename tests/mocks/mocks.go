@@ -33,6 +33,12 @@ type Registration struct {
 	ReplacementTrigger any
 }
 
+// The API server the mocks' cluster reports.
+const (
+	MockAPIServerAddress = "10.96.0.1"
+	MockAPIServerPort    = 6443
+)
+
 // Mocks answer like a provider would: inputs become outputs, auto-named
 // Kubernetes objects get a suffix, and a UserRunner gets a secret token,
 // unknown during a preview.
@@ -73,6 +79,15 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		if !m.Preview {
 			outputs["token"] = resource.MakeSecret(resource.NewProperty("glrt-mock-" + args.Name))
 		}
+	case args.TypeToken == "kubernetes:discovery.k8s.io/v1:EndpointSlice" && args.ID != "":
+		// A read of the API server's addresses (components.DiscoverAPIServer).
+		outputs["endpoints"] = resource.NewProperty([]resource.PropertyValue{resource.NewProperty(resource.PropertyMap{
+			"addresses": resource.NewProperty([]resource.PropertyValue{resource.NewProperty(MockAPIServerAddress)}),
+		})})
+		outputs["ports"] = resource.NewProperty([]resource.PropertyValue{resource.NewProperty(resource.PropertyMap{
+			"port": resource.NewProperty(float64(MockAPIServerPort)),
+		})})
+		return args.ID, outputs, nil
 	case strings.HasPrefix(args.TypeToken, "kubernetes:"):
 		meta := resource.PropertyMap{}
 		if v, ok := outputs["metadata"]; ok && v.IsObject() {

@@ -56,6 +56,28 @@ func (m *monitor) RegisterResource(_ context.Context, req *pulumirpc.RegisterRes
 	return &pulumirpc.RegisterResourceResponse{Urn: string(urn), Id: id, Object: object}, nil
 }
 
+func (m *monitor) ReadResource(_ context.Context, req *pulumirpc.ReadResourceRequest) (*pulumirpc.ReadResourceResponse, error) {
+	var parentType tokens.Type
+	if parent := resource.URN(req.GetParent()); parent != "" {
+		parentType = parent.QualifiedType()
+	}
+	urn := resource.NewURN(tokens.QName(m.stack), tokens.PackageName(m.project), parentType, tokens.Type(req.GetType()), req.GetName())
+	opts := plugin.MarshalOptions{KeepUnknowns: true, KeepSecrets: true, KeepResources: true}
+	inputs, err := plugin.UnmarshalProperties(req.GetProperties(), opts)
+	if err != nil {
+		return nil, err
+	}
+	_, state, err := m.mocks.NewResource(pulumi.MockResourceArgs{TypeToken: req.GetType(), Name: req.GetName(), Inputs: inputs, ID: req.GetId(), ReadRPC: req})
+	if err != nil {
+		return nil, err
+	}
+	object, err := plugin.MarshalProperties(state, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &pulumirpc.ReadResourceResponse{Urn: string(urn), Properties: object}, nil
+}
+
 func (m *monitor) RegisterResourceOutputs(context.Context, *pulumirpc.RegisterResourceOutputsRequest) (*emptypb.Empty, error) {
 	return &emptypb.Empty{}, nil
 }
