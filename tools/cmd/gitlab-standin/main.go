@@ -5,7 +5,12 @@
 //
 //	gitlab-standin --listen 127.0.0.1:18080 --state .local/gitlab/state.json \
 //	    --token-file .local/gitlab/admin-token [--seed seed.json] \
-//	    [--token NAME=TOKEN:scope1,scope2[@username]]...
+//	    [--token NAME=TOKEN:scope1,scope2[@username]]... [--addr-file FILE]
+//
+// With --listen 127.0.0.1:0 the kernel picks a free port as the stand-in
+// binds it, so no other program can take it in between; --addr-file names a
+// file the stand-in writes the address it listens on to (host:port, written
+// whole or not at all) once it accepts connections.
 //
 // --token-file names a file holding the administrator's (root's) token
 // (scopes api, create_runner, manage_runner); it is generated (mode 0600)
@@ -26,6 +31,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -68,6 +74,7 @@ func run(log *slog.Logger, args []string) error {
 	tokenFile := fs.String("token-file", "", "file with the administrator token; generated (0600) when missing")
 	externalURL := fs.String("external-url", "", "URL used in web_url fields (default http://LISTEN)")
 	seedPath := fs.String("seed", "", "JSON file with the users, groups, projects and tokens (default: the built-in seed)")
+	addrFile := fs.String("addr-file", "", "file to write the address listened on to (host:port), once listening")
 	var tokens tokenFlags
 	fs.Var(&tokens, "token", "extra personal access token NAME=TOKEN:scope1,scope2[@username] (repeatable; default user root)")
 	if err := fs.Parse(args); err != nil {
@@ -112,6 +119,14 @@ func run(log *slog.Logger, args []string) error {
 		return err
 	}
 	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	if *addrFile != "" {
+		// The listener already queues connections: the address is usable
+		// as soon as a reader finds the file.
+		if err := writeFileAtomic(*addrFile, []byte(ln.Addr().String()+"\n")); err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("writing --addr-file: %w", err)
+		}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -135,4 +150,22 @@ func run(log *slog.Logger, args []string) error {
 		return err
 	}
 	return nil
+}
+
+// writeFileAtomic writes data to path through a temporary file in the same
+// folder and a rename, so a reader sees the whole file or none.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // after the rename, there is nothing left to remove
+	if _, err := tmp.Write(data); err != nil {
+		_ = tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
