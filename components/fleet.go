@@ -52,6 +52,10 @@ type RunnerFleetArgs struct {
 type NamespaceSpec struct {
 	Name        string
 	PodSecurity string
+	// ResourceName is the Namespace's logical name in the stack (default:
+	// Name). PlanFleets sets "<cluster>/<name>" for a named cluster, so that
+	// fleets of several clusters may use the same namespace names.
+	ResourceName string
 }
 
 // RunnerFleet is a GitLab runner and the StatefulSet of managers serving it.
@@ -224,7 +228,11 @@ func newContainment(ctx *pulumi.Context, args *RunnerFleetArgs, namespace, jobNa
 func (f *RunnerFleet) createNamespaces(ctx *pulumi.Context, specs []NamespaceSpec, parent pulumi.ResourceOption) error {
 	for _, ns := range specs {
 		labels := mergeMaps(podSecurityLabels(ns.PodSecurity), map[string]string{"app.kubernetes.io/managed-by": "pulumi"})
-		created, err := corev1.NewNamespace(ctx, ns.Name, &corev1.NamespaceArgs{
+		resourceName := ns.Name
+		if ns.ResourceName != "" {
+			resourceName = ns.ResourceName
+		}
+		created, err := corev1.NewNamespace(ctx, resourceName, &corev1.NamespaceArgs{
 			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(ns.Name), Labels: pulumi.ToStringMap(labels)},
 		}, parent)
 		if err != nil {

@@ -9,7 +9,9 @@ import (
 // Cross-fleet checks and the namespace plan: several fleets may share a
 // manager or job namespace. Each namespace the stack creates is created once,
 // by the first fleet that names it; later fleets refer to that fleet's output,
-// so Pulumi orders creation and deletion correctly.
+// so Pulumi orders creation and deletion correctly. Namespaces belong to a
+// cluster (FleetSettings.Cluster): fleets of different clusters never share
+// one, and may use the same names.
 
 // FleetPlan is what one fleet creates and what it takes from earlier fleets.
 type FleetPlan struct {
@@ -31,13 +33,26 @@ type namespaceUse struct {
 	level   string // the fleet's job Pod Security level
 }
 
+// clusterNamespace is a namespace of one cluster ("": the default one).
+type clusterNamespace struct{ cluster, name string }
+
+// resourceName is the Namespace's logical name in the stack: its name in the
+// default cluster, "<cluster>/<name>" in a named one, so that namespaces of
+// the same name in several clusters do not collide.
+func (n clusterNamespace) resourceName() string {
+	if n.cluster == "" {
+		return n.name
+	}
+	return n.cluster + "/" + n.name
+}
+
 // PlanFleets validates fleets (already defaulted) one by one and against each
 // other, and decides which fleet creates which namespace.
 func PlanFleets(fleets []FleetSettings) ([]FleetPlan, Problems) {
 	var ps Problems
 	names := map[string]int{}
-	uses := map[string][]namespaceUse{}
-	var order []string
+	uses := map[clusterNamespace][]namespaceUse{}
+	var order []clusterNamespace
 	for i, f := range fleets {
 		path := fmt.Sprintf("fleets[%d]", i)
 		ps = append(ps, f.Validate(path)...)
@@ -46,7 +61,8 @@ func PlanFleets(fleets []FleetSettings) ([]FleetPlan, Problems) {
 		} else {
 			names[f.Name] = i
 		}
-		add := func(ns, setting string, create, jobs bool) {
+		add := func(name, setting string, create, jobs bool) {
+			ns := clusterNamespace{f.Cluster, name}
 			if _, seen := uses[ns]; !seen {
 				order = append(order, ns)
 			}
@@ -67,8 +83,8 @@ func PlanFleets(fleets []FleetSettings) ([]FleetPlan, Problems) {
 			plans[i].Jobs = jobs
 		}
 	}
-	for _, ns := range order {
-		list := uses[ns]
+	for _, key := range order {
+		list, ns := uses[key], key.name
 		checkNamespaceRoles(&ps, ns, list)
 		owner := list[0]
 		level := "restricted" // only managers run there
@@ -87,7 +103,7 @@ func PlanFleets(fleets []FleetSettings) ([]FleetPlan, Problems) {
 		if !owner.create {
 			continue
 		}
-		plans[owner.fleet].Create = append(plans[owner.fleet].Create, NamespaceSpec{Name: ns, PodSecurity: level})
+		plans[owner.fleet].Create = append(plans[owner.fleet].Create, NamespaceSpec{Name: ns, PodSecurity: level, ResourceName: key.resourceName()})
 		for _, u := range list[1:] {
 			if u.fleet != owner.fleet {
 				plans[u.fleet].SharedFrom[ns] = owner.fleet

@@ -9,6 +9,11 @@ package components
 type FleetSettings struct {
 	// Name identifies the fleet; it prefixes every object the fleet creates.
 	Name string `json:"name"`
+	// Cluster names the cluster the fleet runs in (a stack's
+	// gitlab-runner-fleet:clusters; the program checks it and passes that
+	// cluster's provider). Empty: the default provider's cluster. Namespaces
+	// are shared only among fleets of the same cluster (PlanFleets).
+	Cluster string `json:"cluster,omitempty"`
 	// Namespace holds the runner managers. Default: gitlab-runner-<name>.
 	Namespace string `json:"namespace,omitempty"`
 	// CreateNamespace creates Namespace (default true); false uses an existing one.

@@ -26,7 +26,8 @@ import (
 // namespace creates them.
 type JobNamespacePlan struct {
 	Name string
-	// ManagerNamespaces are every managers' namespace of the stack.
+	// ManagerNamespaces are every managers' namespace of the stack in this
+	// job namespace's cluster.
 	ManagerNamespaces []string
 	Policies          bool
 	EgressCIDRs       []string
@@ -58,19 +59,19 @@ func trustKey(s FleetSettings) string {
 // the namespace's own objects; the first fleet naming a namespace owns them.
 // Only called when every fleet is valid on its own.
 func planJobNamespaces(ps *Problems, fleets []FleetSettings) map[int]*JobNamespacePlan {
-	var managers []string
+	managers := map[string][]string{} // by cluster
 	for _, f := range fleets {
-		managers = append(managers, f.Namespace)
+		managers[f.Cluster] = append(managers[f.Cluster], f.Namespace)
 	}
-	owners := map[string]int{}
+	owners := map[clusterNamespace]int{}
 	plans := map[int]*JobNamespacePlan{}
 	for i, f := range fleets {
 		path := fmt.Sprintf("fleets[%d]", i)
-		first, shared := owners[f.JobNamespace]
+		first, shared := owners[clusterNamespace{f.Cluster, f.JobNamespace}]
 		if !shared {
-			owners[f.JobNamespace] = i
+			owners[clusterNamespace{f.Cluster, f.JobNamespace}] = i
 			plans[i] = &JobNamespacePlan{
-				Name: f.JobNamespace, ManagerNamespaces: sortedUnique(managers),
+				Name: f.JobNamespace, ManagerNamespaces: sortedUnique(managers[f.Cluster]),
 				Policies: f.Network.PoliciesOn(), EgressCIDRs: f.Network.JobEgressCIDRs, DeniedCIDRs: f.Network.JobDeniedCIDRs,
 				QuotaOn: f.Executor.Quota.QuotaOn(), Quota: jobQuota(f), DefaultContainer: f.Executor.Helper,
 			}
@@ -113,6 +114,9 @@ func checkPrivilegedPools(ps *Problems, fleets []FleetSettings) {
 			continue
 		}
 		for j, other := range fleets {
+			if other.Cluster != f.Cluster {
+				continue // another cluster's nodes
+			}
 			for _, t := range other.Manager.Tolerations {
 				if t.Key == "" || slices.Contains(taints, t.Key) {
 					ps.add(fmt.Sprintf("fleets[%d].manager.tolerations", j), "tolerates the taint %s of fleets[%d]'s privileged job pool: its managers (and their token Secrets) could land beside root jobs; remove that toleration",

@@ -38,6 +38,9 @@ type Stack struct {
 	Tokens map[string]pulumi.StringOutput
 	// APIServer is the apiServer setting, when given.
 	APIServer *APIServerSetting
+	// Clusters are the named clusters (clusters.go); fleets without a
+	// cluster run in the default provider's.
+	Clusters map[string]*Cluster
 }
 
 // APIServerSetting names the API server's addresses for the NetworkPolicies
@@ -45,20 +48,6 @@ type Stack struct {
 type APIServerSetting struct {
 	CIDRs []string `json:"cidrs"`
 	Port  int      `json:"port"`
-}
-
-// apiServer is the apiServer setting, or the API server's addresses read
-// from the cluster once, when some fleet has NetworkPolicies.
-func (s *Stack) apiServer(ctx *pulumi.Context) (components.APIServer, error) {
-	if s.APIServer != nil {
-		return components.StaticAPIServer(s.APIServer.CIDRs, s.APIServer.Port), nil
-	}
-	for _, p := range s.Plans {
-		if p.Settings.Network.PoliciesOn() {
-			return components.DiscoverAPIServer(ctx, "kubernetes-api-server")
-		}
-	}
-	return components.APIServer{}, nil
 }
 
 // Options change how the program reaches the world; the zero value is what
@@ -84,13 +73,14 @@ func (o Options) Run(ctx *pulumi.Context) error {
 		return err
 	}
 	access := KubeAccess{Kubeconfig: config.Get(ctx, "kubernetes:kubeconfig"), Context: config.Get(ctx, "kubernetes:context")}
-	apiServer, err := stack.apiServer(ctx)
+	targets, err := stack.targets(ctx, access)
 	if err != nil {
 		return err
 	}
 	fleets := make([]*components.RunnerFleet, len(stack.Plans))
 	outputs := pulumi.Map{}
 	for i, plan := range stack.Plans {
+		target := targets[plan.Settings.Cluster]
 		shared := map[string]pulumi.StringInput{}
 		for ns, owner := range plan.SharedFrom {
 			shared[ns] = fleets[owner].Namespaces[ns]
@@ -102,24 +92,28 @@ func (o Options) Run(ctx *pulumi.Context) error {
 			SharedNamespaces: shared,
 			Now:              o.Now,
 			Jobs:             plan.Jobs,
-			APIServer:        apiServer,
+			APIServer:        target.apiServer,
 		}
 		if token, ok := stack.Tokens[plan.Settings.Name]; ok {
 			args.Token = token
 		}
-		fleet, err := components.NewRunnerFleet(ctx, plan.Settings.Name, args)
+		fleet, err := components.NewRunnerFleet(ctx, plan.Settings.Name, args, target.options()...)
 		if err != nil {
 			return err
 		}
 		fleets[i] = fleet
-		outputs[plan.Settings.Name] = pulumi.Map{
+		output := pulumi.Map{
 			"namespace":         fleet.Namespace,
 			"jobNamespace":      fleet.JobNamespace,
 			"statefulSetName":   fleet.StatefulSetName,
 			"runnerId":          fleet.RunnerID,
 			"tokenRotatesAfter": fleet.TokenRotatesAfter,
-			"rollout":           o.reportRollout(ctx, access, fleet, plan.Settings),
+			"rollout":           o.reportRollout(ctx, target, fleet, plan.Settings),
 		}
+		if plan.Settings.Cluster != "" {
+			output["cluster"] = pulumi.String(plan.Settings.Cluster)
+		}
+		outputs[plan.Settings.Name] = output
 	}
 	ctx.Export("fleets", outputs)
 	return nil
@@ -128,7 +122,7 @@ func (o Options) Run(ctx *pulumi.Context) error {
 // reportRollout reads (and with manager.rolloutTimeout, waits for) the
 // managers' rollout once `up` has applied the StatefulSet, and logs it. It
 // never fails `up` (see rollout.go); previews report nothing.
-func (o Options) reportRollout(ctx *pulumi.Context, access KubeAccess, fleet *components.RunnerFleet, s components.FleetSettings) pulumi.StringOutput {
+func (o Options) reportRollout(ctx *pulumi.Context, target clusterTarget, fleet *components.RunnerFleet, s components.FleetSettings) pulumi.StringOutput {
 	return pulumi.All(fleet.Namespace, fleet.StatefulSetName).ApplyT(func(v []any) string {
 		if ctx.DryRun() {
 			return ""
@@ -137,16 +131,18 @@ func (o Options) reportRollout(ctx *pulumi.Context, access KubeAccess, fleet *co
 		log := func(r Rollout) {
 			_ = ctx.Log.Info(fmt.Sprintf("fleet %s: rollout %s", s.Name, r), &pulumi.LogArgs{Resource: fleet})
 		}
-		client, err := o.Kube(access)
+		client, err := o.Kube(target.access)
 		if err != nil {
-			_ = ctx.Log.Warn(fmt.Sprintf("fleet %s: cannot read the rollout: %v", s.Name, err), &pulumi.LogArgs{Resource: fleet})
-			return "unknown: " + err.Error()
+			message := redact(err.Error(), target.secrets)
+			_ = ctx.Log.Warn(fmt.Sprintf("fleet %s: cannot read the rollout: %s", s.Name, message), &pulumi.LogArgs{Resource: fleet})
+			return "unknown: " + message
 		}
 		timeout := time.Duration(s.Manager.RolloutTimeout) * time.Second
 		r, err := WaitRollout(context.Background(), client, namespace, name, timeout, log)
 		if err != nil {
-			_ = ctx.Log.Warn(fmt.Sprintf("fleet %s: cannot read the rollout: %v", s.Name, err), &pulumi.LogArgs{Resource: fleet})
-			return "unknown: " + err.Error()
+			message := redact(err.Error(), target.secrets)
+			_ = ctx.Log.Warn(fmt.Sprintf("fleet %s: cannot read the rollout: %s", s.Name, message), &pulumi.LogArgs{Resource: fleet})
+			return "unknown: " + message
 		}
 		if !r.Complete {
 			_ = ctx.Log.Info(fmt.Sprintf("fleet %s: `up` is done; the managers go on rolling in the cluster: kubectl rollout status statefulset/%s -n %s", s.Name, name, namespace),
@@ -156,24 +152,25 @@ func (o Options) reportRollout(ctx *pulumi.Context, access KubeAccess, fleet *co
 	}).(pulumi.StringOutput)
 }
 
-// decodeAPIServer reads and checks the apiServer setting.
-func decodeAPIServer(raw string, into *APIServerSetting) components.Problems {
+// decodeAPIServer reads and checks an apiServer setting (the stack's, or a
+// cluster's at path).
+func decodeAPIServer(path, raw string, into *APIServerSetting) components.Problems {
 	var ps components.Problems
 	decoder := json.NewDecoder(strings.NewReader(raw))
 	decoder.DisallowUnknownFields()
 	if err := decoder.Decode(into); err != nil {
-		return append(ps, components.Problem{Path: apiServerKey, Message: fmt.Sprintf("must be {cidrs: [...], port: N}: %v", err)})
+		return append(ps, components.Problem{Path: path, Message: fmt.Sprintf("must be {cidrs: [...], port: N}: %v", err)})
 	}
 	if len(into.CIDRs) == 0 {
-		ps = append(ps, components.Problem{Path: apiServerKey + ".cidrs", Message: "must list the API server's addresses, e.g. [\"10.0.0.10/32\"]"})
+		ps = append(ps, components.Problem{Path: path + ".cidrs", Message: "must list the API server's addresses, e.g. [\"10.0.0.10/32\"]"})
 	}
 	for i, c := range into.CIDRs {
 		if _, err := netip.ParsePrefix(c); err != nil {
-			ps = append(ps, components.Problem{Path: fmt.Sprintf("%s.cidrs[%d]", apiServerKey, i), Message: fmt.Sprintf("%q is not an address range", c)})
+			ps = append(ps, components.Problem{Path: fmt.Sprintf("%s.cidrs[%d]", path, i), Message: fmt.Sprintf("%q is not an address range", c)})
 		}
 	}
 	if into.Port < 1 || into.Port > 65535 {
-		ps = append(ps, components.Problem{Path: apiServerKey + ".port", Message: fmt.Sprintf("must be a TCP port, got %d", into.Port)})
+		ps = append(ps, components.Problem{Path: path + ".port", Message: fmt.Sprintf("must be a TCP port, got %d", into.Port)})
 	}
 	return ps
 }
@@ -198,6 +195,9 @@ func Load(ctx *pulumi.Context) (*Stack, error) {
 	}
 	plans, problems := components.PlanFleets(fleets)
 	ps = append(ps, problems...)
+	clusters, problems := loadClusters(ctx, cfg)
+	ps = append(ps, problems...)
+	ps = append(ps, checkClusterRefs(fleets, clusters)...)
 
 	gitlabURL := cfg.Get(gitlabURLKey)
 	if gitlabURL == "" {
@@ -236,10 +236,10 @@ func Load(ctx *pulumi.Context) (*Stack, error) {
 	var api *APIServerSetting
 	if raw := cfg.Get(apiServerKey); raw != "" && raw != "{}" && raw != "null" { // {}: the schema's default, read from the cluster
 		api = &APIServerSetting{}
-		ps = append(ps, decodeAPIServer(raw, api)...)
+		ps = append(ps, decodeAPIServer(apiServerKey, raw, api)...)
 	}
 	if err := ps.Err(); err != nil {
 		return nil, err
 	}
-	return &Stack{GitlabURL: gitlabURL, Plans: plans, Tokens: tokens, APIServer: api}, nil
+	return &Stack{GitlabURL: gitlabURL, Plans: plans, Tokens: tokens, APIServer: api, Clusters: clusters}, nil
 }

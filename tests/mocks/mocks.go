@@ -31,6 +31,9 @@ type Registration struct {
 	DeleteTimeout string
 	// ReplacementTrigger is the pulumi.ReplacementTrigger value, if any.
 	ReplacementTrigger any
+	// Provider is the provider reference ("<provider URN>::<id>") of a
+	// custom resource or read; empty for the default provider.
+	Provider string
 }
 
 // The API server the mocks' cluster reports.
@@ -68,6 +71,10 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		if trigger := rpc.GetReplacementTrigger(); trigger != nil {
 			reg.ReplacementTrigger = trigger.AsInterface()
 		}
+		reg.Provider = rpc.GetProvider()
+	}
+	if rpc := args.ReadRPC; rpc != nil {
+		reg.Provider = rpc.GetProvider()
 	}
 	m.registrations = append(m.registrations, reg)
 
