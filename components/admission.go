@@ -2,6 +2,7 @@ package components
 
 import (
 	"fmt"
+	"strings"
 
 	admissionv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/admissionregistration/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -50,7 +51,11 @@ func admissionPolicyArgs(s FleetSettings) *admissionv1.ValidatingAdmissionPolicy
 	validation := func(expression, message string) *admissionv1.ValidationArgs {
 		return &admissionv1.ValidationArgs{Expression: pulumi.String(expression), Message: pulumi.String(message), Reason: pulumi.String("Forbidden")}
 	}
-	sa := jobServiceAccount(s.Executor)
+	accounts := append([]string{jobServiceAccount(s.Executor)}, s.Executor.Overwrite.ServiceAccounts...)
+	quoted := make([]string, len(accounts))
+	for i, a := range accounts {
+		quoted[i] = fmt.Sprintf("%q", a)
+	}
 	return &admissionv1.ValidatingAdmissionPolicyArgs{
 		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(admissionPolicyName(s)), Labels: pulumi.ToStringMap(Labels(s))},
 		Spec: &admissionv1.ValidatingAdmissionPolicySpecArgs{
@@ -71,8 +76,8 @@ func admissionPolicyArgs(s FleetSettings) *admissionv1.ValidatingAdmissionPolicy
 			Validations: admissionv1.ValidationArray{
 				validation(`request.resource.resource != "secrets" || !has(object.type) || object.type != "kubernetes.io/service-account-token"`,
 					"a runner manager may not create ServiceAccount token Secrets"),
-				validation(fmt.Sprintf(`request.resource.resource != "pods" || (has(object.spec.serviceAccountName) ? object.spec.serviceAccountName : "default") == %q`, sa),
-					fmt.Sprintf("job pods run as the ServiceAccount %q only", sa)),
+				validation(fmt.Sprintf(`request.resource.resource != "pods" || (has(object.spec.serviceAccountName) ? object.spec.serviceAccountName : "default") in [%s]`, strings.Join(quoted, ", ")),
+					fmt.Sprintf("job pods run as the ServiceAccount %s only", strings.Join(quoted, " or "))),
 				validation(`request.resource.resource != "services" || ((!has(object.spec.type) || object.spec.type == "ClusterIP") && (!has(object.spec.externalIPs) || size(object.spec.externalIPs) == 0))`,
 					"a runner manager may create ClusterIP Services without externalIPs only"),
 			},

@@ -151,7 +151,7 @@ func TestAdmissionPolicyNarrowsTheManagersRequests(t *testing.T) {
 	}
 	require.Len(t, expressions, 3)
 	assert.Contains(t, expressions[0], `object.type != "kubernetes.io/service-account-token"`)
-	assert.Contains(t, expressions[1], `== "ci-jobs"`, "pods run as the configured job ServiceAccount only")
+	assert.Contains(t, expressions[1], `in ["ci-jobs"]`, "pods run as the configured job ServiceAccount only")
 	assert.Contains(t, expressions[2], `object.spec.type == "ClusterIP"`)
 	assert.Contains(t, expressions[2], `size(object.spec.externalIPs) == 0`)
 

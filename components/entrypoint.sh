@@ -37,15 +37,17 @@ log() {
 
 prestop() {
 	drain="${DRAIN_SECONDS:?must be set to the seconds a stopping manager may drain}"
-	started=$(date +%s)
 	log "preStop: asking the runner to finish its jobs (SIGQUIT), for at most ${drain}s"
 	kill -QUIT 1 2>/dev/null || exit 0
+	# Counted in whole sleeps: never less than the drain time.
+	waited=0
 	while kill -0 1 2>/dev/null; do
-		if [ $(($(date +%s) - started)) -ge "$drain" ]; then
+		if [ "$waited" -ge "$drain" ]; then
 			log "preStop: jobs still running after ${drain}s; SIGTERM follows, which aborts them"
 			exit 0
 		fi
 		sleep 1
+		waited=$((waited + 1))
 	done
 }
 

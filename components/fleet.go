@@ -9,6 +9,7 @@ import (
 	"time"
 
 	admissionv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/admissionregistration/v1"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -32,6 +33,10 @@ type RunnerFleetArgs struct {
 	// Token is an existing runner authentication token, required when
 	// Settings.TokenConfigKey is set (and then no runner is created in GitLab).
 	Token pulumi.StringInput
+	// ConfigValues are the stack settings the fleet reads, by name
+	// (FleetSettings.ConfigValues lists them): cache keys, a CA bundle,
+	// registry credentials.
+	ConfigValues map[string]pulumi.StringOutput
 	// CreateNamespaces are the namespaces this fleet creates.
 	CreateNamespaces []NamespaceSpec
 	// SharedNamespaces are namespaces created elsewhere in the stack (by
@@ -104,8 +109,10 @@ func NewRunnerFleet(ctx *pulumi.Context, name string, args *RunnerFleetArgs, opt
 	namespace := fleet.namespaceInput(args, s.Namespace)
 	jobNamespace := fleet.namespaceInput(args, s.JobNamespace)
 
+	saMeta := objectMeta(s, s.Name, namespace)
+	saMeta.Annotations = pulumi.ToStringMap(s.Manager.ServiceAccountAnnotations)
 	serviceAccount, err := corev1.NewServiceAccount(ctx, s.Name, &corev1.ServiceAccountArgs{
-		Metadata:                     objectMeta(s, s.Name, namespace),
+		Metadata:                     saMeta,
 		AutomountServiceAccountToken: pulumi.Bool(true),
 	}, parent)
 	if err != nil {
@@ -116,11 +123,7 @@ func NewRunnerFleet(ctx *pulumi.Context, name string, args *RunnerFleetArgs, opt
 		return nil, err
 	}
 
-	secret, err := corev1.NewSecret(ctx, s.Name+"-token", &corev1.SecretArgs{
-		Metadata:   autoNamedMeta(s, namespace),
-		Type:       pulumi.String("Opaque"),
-		StringData: pulumi.StringMap{tokenKey: token},
-	}, parent)
+	inputs, err := newPodInputs(ctx, args, token, namespace, jobNamespace, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +141,7 @@ func NewRunnerFleet(ctx *pulumi.Context, name string, args *RunnerFleetArgs, opt
 		ServiceAccountName: serviceAccount.Metadata.Name().Elem(),
 		ConfigMapName:      config.Metadata.Name().Elem(),
 		EntrypointName:     entrypoint.Metadata.Name().Elem(),
-		SecretName:         secret.Metadata.Name().Elem(),
+		Pod:                inputs,
 		ConfigChecksum:     pulumi.String(configChecksum),
 		GitlabURL:          args.GitlabURL,
 	}),
@@ -156,6 +159,11 @@ func NewRunnerFleet(ctx *pulumi.Context, name string, args *RunnerFleetArgs, opt
 	}
 	if err := newContainment(ctx, args, namespace, jobNamespace, parent); err != nil {
 		return nil, err
+	}
+	if s.Manager.Monitoring.Kind != "" {
+		if _, err := apiextensions.NewCustomResource(ctx, s.Name+"-monitor", monitorArgs(s, namespace), parent); err != nil {
+			return nil, err
+		}
 	}
 
 	fleet.Namespace = namespace.ToStringOutput()
@@ -296,6 +304,10 @@ func (args *RunnerFleetArgs) now() time.Time {
 // an existing token).
 func runnerToken(ctx *pulumi.Context, fleetArgs *RunnerFleetArgs, parent pulumi.ResourceOption) (pulumi.StringOutput, pulumi.StringOutput, pulumi.Resource, error) {
 	s, existing := fleetArgs.Settings, fleetArgs.Token
+	if s.TokenSecret != nil {
+		// The token lives in an existing Secret the pods mount directly.
+		return pulumi.StringOutput{}, pulumi.String("").ToStringOutput(), nil, nil
+	}
 	if !s.ManagesRunner() {
 		if existing == nil {
 			return pulumi.StringOutput{}, pulumi.StringOutput{}, nil, fmt.Errorf("fleet %q: tokenConfigKey %q is set but no Token was given", s.Name, s.TokenConfigKey)

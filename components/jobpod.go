@@ -69,12 +69,17 @@ func JobPod(r RunnerConfig, v RunnerVersion, opts JobPodOptions) (*corev1.Pod, e
 	if helperImage == "" {
 		helperImage = "registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-" + v.String()
 	}
-	mounts := []corev1.VolumeMount{{Name: "scripts", MountPath: "/scripts-1-1"}, {Name: "logs", MountPath: "/logs-1-1"}, {Name: "repo", MountPath: "/builds"}}
+	mounts := []corev1.VolumeMount{{Name: "scripts", MountPath: "/scripts-1-1"}, {Name: "logs", MountPath: "/logs-1-1"}}
 	volumes := []corev1.Volume{emptyDirVolume("repo"), emptyDirVolume("scripts"), emptyDirVolume("logs")}
 	if ff(ffLegacyExecution) {
-		mounts = []corev1.VolumeMount{{Name: "repo", MountPath: "/builds"}}
+		mounts = nil
 		volumes = []corev1.Volume{emptyDirVolume("repo")}
 	}
+	// getVolumesForConfig and getVolumeMountsForConfig: configured volumes,
+	// mounted into every container, before the builds directory.
+	configVolumes, configMounts := jobVolumes(k.Volumes)
+	volumes = append(configVolumes, volumes...)
+	mounts = append(append(mounts, configMounts...), corev1.VolumeMount{Name: "repo", MountPath: "/builds"})
 
 	build := jobResources(k.CPURequest, k.CPULimit, k.MemoryRequest, k.MemoryLimit, k.EphemeralStorageRequest, k.EphemeralStorageLimit)
 	helper := jobResources(k.HelperCPURequest, k.HelperCPULimit, k.HelperMemoryRequest, k.HelperMemoryLimit, k.HelperEphemeralStorageRequest, k.HelperEphemeralStorageLimit)
@@ -119,9 +124,44 @@ func JobPod(r RunnerConfig, v RunnerVersion, opts JobPodOptions) (*corev1.Pod, e
 		container(jobBuildContainer, k.Image, k.BuildContainerSecurityContext, true, build),
 		container(jobHelperContainer, helperImage, k.HelperContainerSecurityContext, true, helper),
 	}
-	for i := range opts.Services {
+	// Services: the configured ones, then those a job's .gitlab-ci.yml adds.
+	images := []string{}
+	for _, svc := range k.Services {
+		images = append(images, svc.Name)
+	}
+	for range opts.Services {
+		images = append(images, "registry.example.com/service:1")
+	}
+	for i, image := range images {
 		pod.Spec.Containers = append(pod.Spec.Containers,
-			container(fmt.Sprintf("svc-%d", i), "registry.example.com/service:1", k.ServiceContainerSecurityContext, true, service))
+			container(fmt.Sprintf("svc-%d", i), image, k.ServiceContainerSecurityContext, true, service))
+	}
+	// preparePodConfig's scheduling and DNS fields.
+	pod.Spec.SchedulerName, pod.Spec.PriorityClassName = k.SchedulerName, k.PriorityClassName
+	pod.Spec.DNSPolicy = corev1.DNSPolicy(k.DNSPolicy)
+	if d := k.DNSConfig; d != nil {
+		pod.Spec.DNSConfig = &corev1.PodDNSConfig{Nameservers: d.Nameservers, Searches: d.Searches}
+		for _, o := range d.Options {
+			value := o.Value
+			pod.Spec.DNSConfig.Options = append(pod.Spec.DNSConfig.Options, corev1.PodDNSConfigOption{Name: o.Name, Value: &value})
+		}
+	}
+	if a := k.Affinity; a != nil && a.NodeAffinity != nil && a.NodeAffinity.Required != nil {
+		var terms []corev1.NodeSelectorTerm
+		for _, t := range a.NodeAffinity.Required.Terms {
+			var term corev1.NodeSelectorTerm
+			for _, r := range t.MatchExpressions {
+				term.MatchExpressions = append(term.MatchExpressions, corev1.NodeSelectorRequirement{Key: r.Key, Operator: corev1.NodeSelectorOperator(r.Operator), Values: r.Values})
+			}
+			terms = append(terms, term)
+		}
+		pod.Spec.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: terms}}}
+	}
+	for _, h := range k.HostAliases {
+		pod.Spec.HostAliases = append(pod.Spec.HostAliases, corev1.HostAlias{IP: h.IP, Hostnames: h.Hostnames})
+	}
+	for _, name := range k.ImagePullSecrets {
+		pod.Spec.ImagePullSecrets = append(pod.Spec.ImagePullSecrets, corev1.LocalObjectReference{Name: name})
 	}
 	if ff(ffAdvancedPodSpec) {
 		spec, err := applyPodSpecPatches(pod.Spec, k.PodSpec)
@@ -205,6 +245,56 @@ func applyPodSpecPatches(spec corev1.PodSpec, patches []PodSpecPatch) (corev1.Po
 	}
 	var out corev1.PodSpec
 	return out, json.Unmarshal(data, &out)
+}
+
+// jobVolumes are the configured volumes and their mounts.
+func jobVolumes(v *KubernetesVolumes) ([]corev1.Volume, []corev1.VolumeMount) {
+	if v == nil {
+		return nil, nil
+	}
+	var volumes []corev1.Volume
+	var mounts []corev1.VolumeMount
+	add := func(name, mountPath, subPath string, readOnly bool, source corev1.VolumeSource) {
+		volumes = append(volumes, corev1.Volume{Name: name, VolumeSource: source})
+		mounts = append(mounts, corev1.VolumeMount{Name: name, MountPath: mountPath, SubPath: subPath, ReadOnly: readOnly})
+	}
+	items := func(m map[string]string) []corev1.KeyToPath {
+		var out []corev1.KeyToPath
+		for _, k := range sortedKeys(m) {
+			out = append(out, corev1.KeyToPath{Key: k, Path: m[k]})
+		}
+		return out
+	}
+	for _, c := range v.ConfigMaps {
+		add(c.Name, c.MountPath, c.SubPath, c.ReadOnly, corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: c.Name}, Items: items(c.Items)}})
+	}
+	for _, c := range v.Secrets {
+		add(c.Name, c.MountPath, c.SubPath, c.ReadOnly, corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: c.Name, Items: items(c.Items)}})
+	}
+	for _, c := range v.PVCs {
+		add(c.Name, c.MountPath, c.SubPath, c.ReadOnly, corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: c.Name, ReadOnly: c.ReadOnly}})
+	}
+	for _, c := range v.EmptyDirs {
+		source := &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMedium(c.Medium)}
+		if c.SizeLimit != "" {
+			q := k8sresource.MustParse(c.SizeLimit)
+			source.SizeLimit = &q
+		}
+		add(c.Name, c.MountPath, c.SubPath, false, corev1.VolumeSource{EmptyDir: source})
+	}
+	for _, c := range v.HostPaths {
+		add(c.Name, c.MountPath, c.SubPath, c.ReadOnly, corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: c.HostPath}})
+	}
+	for _, c := range v.CSIs {
+		fsType := c.FSType
+		source := &corev1.CSIVolumeSource{Driver: c.Driver, ReadOnly: &c.ReadOnly, VolumeAttributes: c.VolumeAttributes}
+		if fsType != "" {
+			source.FSType = &fsType
+		}
+		add(c.Name, c.MountPath, c.SubPath, c.ReadOnly, corev1.VolumeSource{CSI: source})
+	}
+	return volumes, mounts
 }
 
 // jobResources are a container's requests and limits as the runner parses

@@ -38,7 +38,12 @@ type RunnerTemplate struct {
 
 // RunnerConfig is one [[runners]] entry.
 type RunnerConfig struct {
-	Executor     string           `toml:"executor" runner:"RunnerSettings"`
+	Executor string `toml:"executor" runner:"RunnerSettings"`
+	// TLSCAFile is GitLab's CA bundle (ca.go).
+	TLSCAFile string `toml:"tls-ca-file,omitempty" runner:"RunnerCredentials"`
+	// Environment are variables of every job ("KEY=value").
+	Environment  []string         `toml:"environment,omitempty" runner:"RunnerSettings"`
+	Cache        *CacheConfig     `toml:"cache,omitempty" runner:"RunnerSettings"`
 	Kubernetes   KubernetesConfig `toml:"kubernetes" runner:"RunnerSettings"`
 	FeatureFlags map[string]bool  `toml:"feature_flags,omitempty" runner:"RunnerSettings"`
 }
@@ -94,6 +99,31 @@ type KubernetesConfig struct {
 	ServiceContainerSecurityContext         *ContainerSecurityContext `toml:"service_container_security_context,omitempty" runner:"KubernetesConfig"`
 	InitPermissionsContainerSecurityContext *ContainerSecurityContext `toml:"init_permissions_container_security_context,omitempty" runner:"KubernetesConfig"`
 	PodSpec                                 []PodSpecPatch            `toml:"pod_spec,omitempty" runner:"KubernetesConfig"`
+
+	// Registries (registry.go).
+	ImagePullSecrets  []string `toml:"image_pull_secrets,omitempty" runner:"KubernetesConfig"`
+	HelperImage       string   `toml:"helper_image,omitempty" runner:"KubernetesConfig"`
+	HelperImageFlavor string   `toml:"helper_image_flavor,omitempty" runner:"KubernetesConfig"`
+
+	// Volumes of job pods (volumes.go).
+	Volumes *KubernetesVolumes `toml:"volumes,omitempty" runner:"KubernetesConfig"`
+
+	// Job policy (jobpolicy.go).
+	AllowedImages                  []string          `toml:"allowed_images,omitempty" runner:"KubernetesConfig"`
+	AllowedServices                []string          `toml:"allowed_services,omitempty" runner:"KubernetesConfig"`
+	Services                       []ServiceConfig   `toml:"services,omitempty" runner:"KubernetesConfig"`
+	DNSPolicy                      string            `toml:"dns_policy,omitempty" runner:"KubernetesConfig"`
+	DNSConfig                      *DNSConfig        `toml:"dns_config,omitempty" runner:"KubernetesConfig"`
+	PriorityClassName              string            `toml:"priority_class_name,omitempty" runner:"KubernetesConfig"`
+	SchedulerName                  string            `toml:"scheduler_name,omitempty" runner:"KubernetesConfig"`
+	Affinity                       *AffinityConfig   `toml:"affinity,omitempty" runner:"KubernetesConfig"`
+	HostAliases                    []HostAliasConfig `toml:"host_aliases,omitempty" runner:"KubernetesConfig"`
+	ServiceAccountOverwriteAllowed string            `toml:"service_account_overwrite_allowed,omitempty" runner:"KubernetesConfig"`
+	BearerTokenOverwriteAllowed    bool              `toml:"bearer_token_overwrite_allowed,omitempty" runner:"KubernetesConfig"`
+	CPULimitOverwriteMaxAllowed    string            `toml:"cpu_limit_overwrite_max_allowed,omitempty" runner:"KubernetesConfig"`
+	CPURequestOverwriteMaxAllowed  string            `toml:"cpu_request_overwrite_max_allowed,omitempty" runner:"KubernetesConfig"`
+	MemLimitOverwriteMaxAllowed    string            `toml:"memory_limit_overwrite_max_allowed,omitempty" runner:"KubernetesConfig"`
+	MemRequestOverwriteMaxAllowed  string            `toml:"memory_request_overwrite_max_allowed,omitempty" runner:"KubernetesConfig"`
 }
 
 // PodSecurityContext is [runners.kubernetes.pod_security_context].
@@ -150,7 +180,15 @@ func globalConfig(m ManagerSettings) GlobalConfig {
 
 // RenderRunnerTemplate encodes the fleet's [[runners]] template.
 func RenderRunnerTemplate(s FleetSettings) (string, error) {
-	return encodeTOML(RunnerTemplate{Runners: []RunnerConfig{runnerConfig(s)}})
+	r := runnerConfig(s)
+	if s.Executor.ExtraConfig == "" {
+		return encodeTOML(RunnerTemplate{Runners: []RunnerConfig{r}})
+	}
+	extra, err := parseExtraConfig(s.Executor.ExtraConfig)
+	if err != nil {
+		return "", fmt.Errorf("executor.extraConfig: %w", err)
+	}
+	return mergeExtraConfig(r, extra)
 }
 
 // runnerConfig is the fleet's [[runners]] entry for the release its managers
@@ -202,9 +240,24 @@ func runnerConfig(s FleetSettings) RunnerConfig {
 		PrintPodWarningEvents:            e.PrintPodWarningEvents,
 		PodDisruptionBudget:              e.PodDisruptionBudget,
 	}
+	// Pull Secrets: the ones named, and the one the fleet makes.
+	k.ImagePullSecrets = append([]string{}, e.ImagePullSecrets...)
+	if e.RegistryCredentialsConfigKey != "" {
+		k.ImagePullSecrets = append(k.ImagePullSecrets, registrySecretName(s))
+	}
+	if len(k.ImagePullSecrets) == 0 {
+		k.ImagePullSecrets = nil
+	}
+	k.HelperImage, k.HelperImageFlavor = e.HelperImage, e.HelperImageFlavor
+
 	flags := mergeFlags(e.FeatureFlags, runnerOwnedFeatureFlags)
-	applyJobSecurity(&k, flags, e, s.RunnerVersion())
-	return RunnerConfig{Executor: "kubernetes", Kubernetes: k, FeatureFlags: flags}
+	r := RunnerConfig{Executor: "kubernetes", Kubernetes: k, FeatureFlags: flags, Cache: cacheConfig(s.Cache)}
+	if s.GitlabCA != nil {
+		r.TLSCAFile = caDir + "/" + caKey
+	}
+	applyJobPolicy(&r, e)
+	applyJobSecurity(&r.Kubernetes, flags, e, s.RunnerVersion())
+	return r
 }
 
 // runnerOwnedFeatureFlags are set on every fleet; settings may not change them.

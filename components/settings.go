@@ -28,6 +28,14 @@ type FleetSettings struct {
 	// existing runner authentication token (glrt-...). When set, no runner is
 	// created in GitLab and Runner must be empty.
 	TokenConfigKey string `json:"tokenConfigKey,omitempty"`
+	// TokenSecret names an existing Secret of the managers' namespace holding
+	// the token (made by External Secrets, Vault, ...; key default
+	// runner-token). When set, no runner is created and Runner must be empty.
+	TokenSecret *SecretKeyRef `json:"tokenSecret,omitempty"`
+	// Cache is the distributed cache (cache.go).
+	Cache CacheSettings `json:"cache"`
+	// GitlabCA is GitLab's CA bundle when its certificate is private (ca.go).
+	GitlabCA *CASettings `json:"gitlabCA,omitempty"`
 	// Runner is the runner object in GitLab (a UserRunner).
 	Runner RunnerSettings `json:"runner"`
 	// Manager configures the runner manager pods and config.toml's globals.
@@ -113,6 +121,16 @@ type ManagerSettings struct {
 	// NodeSelector and Tolerations place the manager pods.
 	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
 	Tolerations  []Toleration      `json:"tolerations,omitempty"`
+	// ServiceAccountAnnotations are put on the managers' ServiceAccount, for
+	// a cloud workload identity (the cache without keys, say).
+	ServiceAccountAnnotations map[string]string `json:"serviceAccountAnnotations,omitempty"`
+	// ImagePullSecrets of the manager pod (existing Secrets of its namespace).
+	ImagePullSecrets []string `json:"imagePullSecrets,omitempty"`
+	// RegistryCredentialsConfigKey names a secret stack setting holding a
+	// Docker config JSON: the fleet makes a pull Secret for the manager pod.
+	RegistryCredentialsConfigKey string `json:"registryCredentialsConfigKey,omitempty"`
+	// Monitoring asks for a PodMonitor or ServiceMonitor (monitoring.go).
+	Monitoring MonitoringSettings `json:"monitoring"`
 }
 
 // ExecutorSettings configure how the Kubernetes executor builds job pods.
@@ -153,6 +171,48 @@ type ExecutorSettings struct {
 	// PodDisruptionBudget gives each job pod a PodDisruptionBudget (grants
 	// policy/poddisruptionbudgets create/get).
 	PodDisruptionBudget bool `json:"podDisruptionBudget,omitempty"`
+	// ImagePullSecrets of job pods (existing Secrets of the job namespace).
+	ImagePullSecrets []string `json:"imagePullSecrets,omitempty"`
+	// RegistryCredentialsConfigKey names a secret stack setting holding a
+	// Docker config JSON: the fleet makes a pull Secret for job pods.
+	RegistryCredentialsConfigKey string `json:"registryCredentialsConfigKey,omitempty"`
+	// HelperImage (pinned) or HelperImageFlavor replace the runner's helper image.
+	HelperImage       string `json:"helperImage,omitempty"`
+	HelperImageFlavor string `json:"helperImageFlavor,omitempty"`
+	// ServiceAccountAnnotations, with ServiceAccount, make the fleet create
+	// the job ServiceAccount with these annotations (a workload identity).
+	ServiceAccountAnnotations map[string]string `json:"serviceAccountAnnotations,omitempty"`
+	// Volumes of job pods (volumes.go).
+	Volumes []JobVolume `json:"volumes,omitempty"`
+	// DockerInDocker sets job pods up for Docker builds over TLS: a docker:dind
+	// service, a shared certificate volume and DOCKER_* variables. Needs
+	// Privileged (and so a node pool of its own).
+	DockerInDocker bool `json:"dockerInDocker,omitempty"`
+	// DockerInDockerImage is the dind service's image (default DefaultDockerInDockerImage).
+	DockerInDockerImage string `json:"dockerInDockerImage,omitempty"`
+	// Environment are variables of every job.
+	Environment map[string]string `json:"environment,omitempty"`
+	// AllowedImages and AllowedServices limit the images jobs may use (the
+	// runner's wildcard patterns); empty: any.
+	AllowedImages   []string `json:"allowedImages,omitempty"`
+	AllowedServices []string `json:"allowedServices,omitempty"`
+	// Services every job gets.
+	Services []JobService `json:"services,omitempty"`
+	// DNSPolicy, DNSConfig, PriorityClassName, SchedulerName, NodeAffinity
+	// (required match expressions) and HostAliases of job pods.
+	DNSPolicy         string            `json:"dnsPolicy,omitempty"`
+	DNSConfig         *DNSSettings      `json:"dnsConfig,omitempty"`
+	PriorityClassName string            `json:"priorityClassName,omitempty"`
+	SchedulerName     string            `json:"schedulerName,omitempty"`
+	NodeAffinity      []NodeRequirement `json:"nodeAffinity,omitempty"`
+	HostAliases       []HostAlias       `json:"hostAliases,omitempty"`
+	// PodSpecPatches patch job pods' spec (the runner's advanced pod spec
+	// configuration); the patched pod must still pass the namespace's level.
+	PodSpecPatches []PodSpecPatchSettings `json:"podSpecPatches,omitempty"`
+	// Overwrite bounds what a job's variables may change.
+	Overwrite OverwriteSettings `json:"overwrite"`
+	// ExtraConfig is TOML for [[runners]] keys not typed here (extraconfig.go).
+	ExtraConfig string `json:"extraConfig,omitempty"`
 	// FeatureFlags (FF_*) for `[runners.feature_flags]`; some change the RBAC rules.
 	FeatureFlags map[string]bool `json:"featureFlags,omitempty"`
 	// PodSecurity is the Pod Security level enforced on a created job
@@ -227,7 +287,7 @@ func (s FleetSettings) WithDefaults(stack string) FleetSettings {
 	out.CreateJobNamespace = boolOr(out.CreateJobNamespace, true)
 
 	r := &out.Runner
-	if out.TokenConfigKey == "" {
+	if out.ManagesRunner() {
 		if r.Description == "" {
 			r.Description = out.Name + " (" + stack + ")"
 		}
@@ -290,6 +350,11 @@ func (s FleetSettings) WithDefaults(stack string) FleetSettings {
 	}
 	e.jobSecurityDefaults()
 	out.Network = out.Network.withDefaults()
+	if out.TokenSecret != nil && out.TokenSecret.Key == "" {
+		t := *out.TokenSecret
+		t.Key = tokenKey
+		out.TokenSecret = &t
+	}
 	return out
 }
 
@@ -306,7 +371,7 @@ func (s FleetSettings) RunnerVersion() RunnerVersion {
 
 // ManagesRunner reports whether the fleet creates its runner in GitLab
 // (rather than using an existing token).
-func (s FleetSettings) ManagesRunner() bool { return s.TokenConfigKey == "" }
+func (s FleetSettings) ManagesRunner() bool { return s.TokenConfigKey == "" && s.TokenSecret == nil }
 
 func (c ContainerResources) withDefaults(d ContainerResources) ContainerResources {
 	return ContainerResources{

@@ -74,10 +74,17 @@ func (s FleetSettings) Validate(path string) Problems {
 	checkDNS1123(&ps, at("namespace"), s.Namespace)
 	checkDNS1123(&ps, at("jobNamespace"), s.JobNamespace)
 
-	if s.ManagesRunner() {
+	switch {
+	case s.TokenConfigKey != "" && s.TokenSecret != nil:
+		ps.add(at("tokenSecret"), "and tokenConfigKey both give an existing token; keep one")
+	case s.ManagesRunner():
 		s.Runner.validate(&ps, at("runner"))
-	} else {
+	default:
+		if s.TokenSecret != nil {
+			s.TokenSecret.validate(&ps, at("tokenSecret"))
+		}
 		switch {
+		case s.TokenConfigKey == "":
 		case looksLikeToken(s.TokenConfigKey):
 			// Never echo it: it would land in logs and CI output.
 			ps.add(at("tokenConfigKey"), "holds what looks like a token, not the name of a setting: put the token in a secret setting (`pulumi config set --secret <name> glrt-...`), name that setting here, and revoke the pasted token if this file was shared")
@@ -87,22 +94,33 @@ func (s FleetSettings) Validate(path string) Problems {
 		if s.Runner.Type != "" || len(s.Runner.Tags) > 0 || s.Runner.GroupID != 0 || s.Runner.ProjectID != 0 ||
 			s.Runner.Description != "" || s.Runner.MaximumTimeout != 0 || s.Runner.MaintenanceNote != "" ||
 			s.Runner.Untagged != nil || s.Runner.Locked || s.Runner.Paused || s.Runner.AccessLevel != "" {
-			ps.add(at("runner"), "must be empty when tokenConfigKey is set: an existing token's runner settings live in GitLab; remove runner or tokenConfigKey")
+			ps.add(at("runner"), "must be empty with an existing token (tokenConfigKey or tokenSecret): its runner's settings live in GitLab; remove runner, or the existing token")
 		}
 	}
+	s.Cache.validate(&ps, at("cache"))
+	s.GitlabCA.validate(&ps, at("gitlabCA"))
 	validateRotation(&ps, at("runner.rotateEvery"), s.Runner.RotateEvery)
 	if !s.ManagesRunner() && s.Runner.RotateEvery != "" {
-		ps.add(at("runner.rotateEvery"), "cannot rotate an existing token (tokenConfigKey): the stack does not own its runner")
+		ps.add(at("runner.rotateEvery"), "cannot rotate an existing token (tokenConfigKey, tokenSecret): the stack does not own its runner")
 	}
 	s.Manager.validate(&ps, at("manager"), s.Runner.MaximumTimeout)
+	s.Manager.Monitoring.validate(&ps, at("manager.monitoring"), s.Network)
 	s.Network.validate(&ps, at("network"))
 	before := len(ps)
 	s.Executor.validate(&ps, at("executor"))
 	version, versionOK := s.checkRunnerVersion(&ps, at("manager"))
 	// The rendered configuration is only checked when its settings are valid.
 	if versionOK && len(ps) == before {
-		for _, problem := range UnsupportedRunnerKeys(RunnerTemplate{Runners: []RunnerConfig{runnerConfig(s)}}, version) {
+		rendered := runnerConfig(s)
+		for _, problem := range UnsupportedRunnerKeys(RunnerTemplate{Runners: []RunnerConfig{rendered}}, version) {
 			ps.add(at("executor"), "%s; pick a newer manager.image (or manager.runnerVersion) or leave out the setting that renders it", problem)
+		}
+		if s.Executor.ExtraConfig != "" {
+			if extra, err := parseExtraConfig(s.Executor.ExtraConfig); err != nil {
+				ps.add(at("executor.extraConfig"), "is not TOML for a [[runners]] entry: %v", err)
+			} else {
+				checkExtraConfig(&ps, at("executor.extraConfig"), extra, renderedMap(rendered), version)
+			}
 		}
 		for _, problem := range UnsupportedRunnerKeys(globalConfig(s.Manager), version) {
 			ps.add(at("manager"), "%s; pick a newer manager.image", problem)
@@ -236,6 +254,8 @@ func (m ManagerSettings) validate(ps *Problems, path string, maximumTimeout int)
 	}
 	checkLabels(ps, at("nodeSelector"), m.NodeSelector)
 	checkTolerations(ps, at("tolerations"), m.Tolerations)
+	checkAnnotations(ps, at("serviceAccountAnnotations"), m.ServiceAccountAnnotations)
+	validatePullSecrets(ps, path, m.ImagePullSecrets, m.RegistryCredentialsConfigKey)
 }
 
 func (e ExecutorSettings) validate(ps *Problems, path string) {
@@ -286,6 +306,21 @@ func (e ExecutorSettings) validate(ps *Problems, path string) {
 		ps.add(at("allowPrivilegeEscalation"), "is false but privileged containers always can escalate (the API server refuses the pair); remove it or privileged")
 	}
 	e.Quota.validate(ps, at("quota"))
+	validatePullSecrets(ps, path, e.ImagePullSecrets, e.RegistryCredentialsConfigKey)
+	switch {
+	case e.HelperImage != "" && e.HelperImageFlavor != "":
+		ps.add(at("helperImage"), "and helperImageFlavor both pick the helper image; keep one")
+	case e.HelperImage != "":
+		checkImage(ps, at("helperImage"), e.HelperImage)
+	case e.HelperImageFlavor != "":
+		checkEnum(ps, at("helperImageFlavor"), e.HelperImageFlavor, helperImageFlavors)
+	}
+	checkAnnotations(ps, at("serviceAccountAnnotations"), e.ServiceAccountAnnotations)
+	if len(e.ServiceAccountAnnotations) > 0 && e.ServiceAccount == "" {
+		ps.add(at("serviceAccountAnnotations"), "need executor.serviceAccount: the fleet creates that ServiceAccount with these annotations")
+	}
+	validateVolumes(ps, at("volumes"), e.Volumes)
+	e.validateJobPolicy(ps, path)
 	checkEnum(ps, at("podSecurity"), e.PodSecurity, podSecurities)
 	if e.Privileged && e.PodSecurity != "privileged" {
 		ps.add(at("podSecurity"), "is %q but privileged job containers need the privileged level; set podSecurity: privileged or privileged: false", e.PodSecurity)

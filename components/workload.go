@@ -67,9 +67,11 @@ type workloadInputs struct {
 	ServiceAccountName pulumi.StringInput
 	ConfigMapName      pulumi.StringInput
 	EntrypointName     pulumi.StringInput
-	// SecretName is the auto-named token Secret: a new token is a new Secret,
-	// so the pod template changes and the pods roll.
-	SecretName pulumi.StringInput
+	// Pod names the Secrets the pod mounts and reads: the token's (the
+	// fleet's auto-named one, so a new token is a new Secret and the pods
+	// roll, or an existing one), the cache credentials', the CA bundle's,
+	// and the pull Secrets.
+	Pod podInputs
 	// ConfigChecksum shows in previews that a config change rolls the pods.
 	ConfigChecksum pulumi.StringInput
 	GitlabURL      string
@@ -181,11 +183,12 @@ func podSpec(s FleetSettings, in workloadInputs) *corev1.PodSpecArgs {
 			FsGroup:        pulumi.Int(int(*m.FSGroup)),
 			SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
 		},
-		Affinity:     antiAffinity(s),
-		NodeSelector: pulumi.ToStringMap(m.NodeSelector),
-		Tolerations:  podTolerations(m.Tolerations),
-		Containers:   corev1.ContainerArray{managerContainer(s, in)},
-		Volumes: corev1.VolumeArray{
+		Affinity:         antiAffinity(s),
+		NodeSelector:     pulumi.ToStringMap(m.NodeSelector),
+		Tolerations:      podTolerations(m.Tolerations),
+		ImagePullSecrets: pullSecrets(in.Pod.PullSecrets),
+		Containers:       corev1.ContainerArray{managerContainer(s, in)},
+		Volumes: append(corev1.VolumeArray{
 			&corev1.VolumeArgs{Name: pulumi.String("config"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{
 				// In memory: config.toml holds the token once registered.
 				Medium: pulumi.String("Memory"), SizeLimit: pulumi.String("16Mi"),
@@ -196,10 +199,30 @@ func podSpec(s FleetSettings, in workloadInputs) *corev1.PodSpecArgs {
 				Name: in.EntrypointName, DefaultMode: pulumi.Int(0o555),
 			}},
 			&corev1.VolumeArgs{Name: pulumi.String("token"), Secret: &corev1.SecretVolumeSourceArgs{
-				SecretName: in.SecretName, DefaultMode: pulumi.Int(0o440),
+				SecretName: in.Pod.TokenSecret, DefaultMode: pulumi.Int(0o440),
+				Items: corev1.KeyToPathArray{&corev1.KeyToPathArgs{Key: pulumi.String(in.Pod.TokenKey), Path: pulumi.String(tokenKey)}},
 			}},
-		},
+		}, caVolumes(in.Pod)...),
 	}
+}
+
+// caVolumes mount GitLab's CA bundle, when there is one, as caDir/ca.crt.
+func caVolumes(in podInputs) corev1.VolumeArray {
+	if in.CASecret == nil {
+		return nil
+	}
+	return corev1.VolumeArray{&corev1.VolumeArgs{Name: pulumi.String("gitlab-ca"), Secret: &corev1.SecretVolumeSourceArgs{
+		SecretName: in.CASecret, DefaultMode: pulumi.Int(0o444),
+		Items: corev1.KeyToPathArray{&corev1.KeyToPathArgs{Key: pulumi.String(in.CAKey), Path: pulumi.String(caKey)}},
+	}}}
+}
+
+func pullSecrets(names []string) corev1.LocalObjectReferenceArray {
+	var out corev1.LocalObjectReferenceArray
+	for _, n := range names {
+		out = append(out, &corev1.LocalObjectReferenceArgs{Name: pulumi.String(n)})
+	}
+	return out
 }
 
 func managerContainer(s FleetSettings, in workloadInputs) *corev1.ContainerArgs {
@@ -223,7 +246,7 @@ func managerContainer(s FleetSettings, in workloadInputs) *corev1.ContainerArgs 
 		Image:           pulumi.String(m.Image),
 		ImagePullPolicy: pulumi.String("IfNotPresent"),
 		Command:         pulumi.ToStringArray([]string{"/bin/sh", scriptDir + "/entrypoint.sh"}),
-		Env: corev1.EnvVarArray{
+		Env: append(corev1.EnvVarArray{
 			&corev1.EnvVarArgs{Name: pulumi.String("CI_SERVER_URL"), Value: pulumi.String(in.GitlabURL)},
 			fieldEnv("POD_NAME", "metadata.name"),
 			fieldEnv("POD_NAMESPACE", "metadata.namespace"),
@@ -234,7 +257,7 @@ func managerContainer(s FleetSettings, in workloadInputs) *corev1.ContainerArgs 
 			&corev1.EnvVarArgs{Name: pulumi.String("DRAIN_SECONDS"), Value: pulumi.String(fmt.Sprint(m.DrainSeconds()))},
 			// The root file system is read-only; give the runner a writable home.
 			&corev1.EnvVarArgs{Name: pulumi.String("HOME"), Value: pulumi.String("/tmp")},
-		},
+		}, managerEnv(s, in.Pod)...),
 		Ports: corev1.ContainerPortArray{&corev1.ContainerPortArgs{
 			Name: metrics, ContainerPort: pulumi.Int(MetricsPort), Protocol: pulumi.String("TCP"),
 		}},
@@ -255,14 +278,34 @@ func managerContainer(s FleetSettings, in workloadInputs) *corev1.ContainerArgs 
 			Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.ToStringArray([]string{"ALL"})},
 			SeccompProfile:           &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
 		},
-		VolumeMounts: corev1.VolumeMountArray{
+		VolumeMounts: append(corev1.VolumeMountArray{
 			volumeMount("config", configDir, false),
 			volumeMount("tmp", "/tmp", false),
 			volumeMount("templates", templateDir, true),
 			volumeMount("scripts", scriptDir, true),
 			volumeMount("token", secretDir, true),
-		},
+		}, caMounts(in.Pod)...),
 	}
+}
+
+// managerEnv are the variables of the cache credentials and the CA bundle.
+func managerEnv(s FleetSettings, in podInputs) corev1.EnvVarArray {
+	var env corev1.EnvVarArray
+	if in.CacheSecret != nil {
+		env = append(env, cacheEnv(s.Cache, in.CacheSecret)...)
+	}
+	if in.CASecret != nil {
+		// register verifies the token over TLS with it (also in the template).
+		env = append(env, &corev1.EnvVarArgs{Name: pulumi.String("CI_SERVER_TLS_CA_FILE"), Value: pulumi.String(caDir + "/" + caKey)})
+	}
+	return env
+}
+
+func caMounts(in podInputs) corev1.VolumeMountArray {
+	if in.CASecret == nil {
+		return nil
+	}
+	return corev1.VolumeMountArray{volumeMount("gitlab-ca", caDir, true)}
 }
 
 func volumeMount(name, path string, readOnly bool) *corev1.VolumeMountArgs {

@@ -36,6 +36,8 @@ type Stack struct {
 	Plans     []components.FleetPlan
 	// Tokens are existing runner tokens by fleet name (secret outputs).
 	Tokens map[string]pulumi.StringOutput
+	// Values are the stack settings each fleet names, by fleet and key.
+	Values map[string]map[string]pulumi.StringOutput
 	// APIServer is the apiServer setting, when given.
 	APIServer *APIServerSetting
 	// Clusters are the named clusters (clusters.go); fleets without a
@@ -77,6 +79,9 @@ func (o Options) Run(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := o.checkPrerequisites(ctx, stack, targets); err != nil {
+		return err
+	}
 	fleets := make([]*components.RunnerFleet, len(stack.Plans))
 	outputs := pulumi.Map{}
 	for i, plan := range stack.Plans {
@@ -93,6 +98,7 @@ func (o Options) Run(ctx *pulumi.Context) error {
 			Now:              o.Now,
 			Jobs:             plan.Jobs,
 			APIServer:        target.apiServer,
+			ConfigValues:     stack.Values[plan.Settings.Name],
 		}
 		if token, ok := stack.Tokens[plan.Settings.Name]; ok {
 			args.Token = token
@@ -211,26 +217,46 @@ func Load(ctx *pulumi.Context) (*Stack, error) {
 		ps = append(ps, components.Problem{Path: "gitlab:token", Message: "is stored in plain text; set it again with `pulumi config set --secret gitlab:token <token>`"})
 	}
 
+	// The stack settings fleets name (tokens, cache keys, CA bundles, registry
+	// credentials): set, encrypted where they must be, and well-formed.
 	tokens := map[string]pulumi.StringOutput{}
+	values := map[string]map[string]pulumi.StringOutput{}
 	for i, f := range fleets {
-		if f.ManagesRunner() || !components.ValidTokenConfigKey(f.TokenConfigKey) {
-			continue // a key that cannot name a setting is reported by Validate, never echoed
-		}
-		path := fmt.Sprintf("fleets[%d].tokenConfigKey", i)
-		key := Project + ":" + f.TokenConfigKey
-		value := cfg.Get(f.TokenConfigKey)
-		switch {
-		case value == "":
-			ps = append(ps, components.Problem{Path: path, Message: fmt.Sprintf(
-				"names %s, which is not set; run `pulumi config set --secret %s glrt-...`", key, f.TokenConfigKey)})
-		case !ctx.IsConfigSecret(key):
-			ps = append(ps, components.Problem{Path: path, Message: fmt.Sprintf(
-				"names %s, which is stored in plain text; set it again with `pulumi config set --secret %s <token>`", key, f.TokenConfigKey)})
-		case !strings.HasPrefix(value, "glrt-"):
-			ps = append(ps, components.Problem{Path: path, Message: fmt.Sprintf(
-				"names %s, which does not hold a runner authentication token (glrt-...); registration tokens are not supported", key)})
-		default:
-			tokens[f.Name] = cfg.RequireSecret(f.TokenConfigKey)
+		values[f.Name] = map[string]pulumi.StringOutput{}
+		for _, cv := range f.ConfigValues(fmt.Sprintf("fleets[%d]", i)) {
+			if !components.ValidTokenConfigKey(cv.Key) {
+				continue // a key that cannot name a setting is reported by Validate, never echoed
+			}
+			key := Project + ":" + cv.Key
+			value := cfg.Get(cv.Key)
+			secretFlag := ""
+			if cv.Secret {
+				secretFlag = "--secret "
+			}
+			switch {
+			case value == "":
+				ps = append(ps, components.Problem{Path: cv.Path, Message: fmt.Sprintf(
+					"names %s, which is not set; run `pulumi config set %s%s <value>`", key, secretFlag, cv.Key)})
+				continue
+			case cv.Secret && !ctx.IsConfigSecret(key):
+				ps = append(ps, components.Problem{Path: cv.Path, Message: fmt.Sprintf(
+					"names %s, which is stored in plain text; set it again with `pulumi config set --secret %s <value>`", key, cv.Key)})
+				continue
+			}
+			if cv.Check != nil {
+				if err := cv.Check(value); err != nil {
+					ps = append(ps, components.Problem{Path: cv.Path, Message: fmt.Sprintf("names %s, which %v", key, err)})
+					continue
+				}
+			}
+			v := pulumi.String(value).ToStringOutput()
+			if cv.Secret || ctx.IsConfigSecret(key) {
+				v = cfg.RequireSecret(cv.Key)
+			}
+			values[f.Name][cv.Key] = v
+			if cv.Key == f.TokenConfigKey {
+				tokens[f.Name] = v
+			}
 		}
 	}
 	var api *APIServerSetting
@@ -241,5 +267,5 @@ func Load(ctx *pulumi.Context) (*Stack, error) {
 	if err := ps.Err(); err != nil {
 		return nil, err
 	}
-	return &Stack{GitlabURL: gitlabURL, Plans: plans, Tokens: tokens, APIServer: api, Clusters: clusters}, nil
+	return &Stack{GitlabURL: gitlabURL, Plans: plans, Tokens: tokens, Values: values, APIServer: api, Clusters: clusters}, nil
 }
