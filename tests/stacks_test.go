@@ -3,6 +3,7 @@
 package tests
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -13,6 +14,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/pod-security-admission/api"
 	"k8s.io/pod-security-admission/policy"
 
@@ -58,6 +64,43 @@ func loadStackConfig(t *testing.T, path string) (map[string]string, []string) {
 	return config, secrets
 }
 
+// withPrerequisites is the program against a cluster that holds what the
+// stack's fleets expect to exist (the existing Secrets, ConfigMaps and PVCs
+// they name, the Prometheus Operator's kinds), as an operator prepares it.
+func withPrerequisites(t *testing.T, config map[string]string) program.Options {
+	t.Helper()
+	fleets, problems := components.DecodeFleets(config["gitlab-runner-fleet:fleets"])
+	require.NoError(t, problems.Err())
+	client := fake.NewClientset()
+	ctx := context.Background()
+	namespaces := map[string]bool{}
+	for i, f := range fleets {
+		for _, r := range f.WithDefaults("test").References(fmt.Sprintf("fleets[%d]", i)) {
+			if !namespaces[r.Namespace] {
+				_, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: r.Namespace}}, metav1.CreateOptions{})
+				require.NoError(t, err)
+				namespaces[r.Namespace] = true
+			}
+			meta := metav1.ObjectMeta{Name: r.Name, Namespace: r.Namespace}
+			var err error
+			switch r.Kind {
+			case "Secret":
+				_, err = client.CoreV1().Secrets(r.Namespace).Create(ctx, &corev1.Secret{ObjectMeta: meta, Data: map[string][]byte{r.Key: []byte("x")}}, metav1.CreateOptions{})
+			case "ConfigMap":
+				_, err = client.CoreV1().ConfigMaps(r.Namespace).Create(ctx, &corev1.ConfigMap{ObjectMeta: meta}, metav1.CreateOptions{})
+			case "PersistentVolumeClaim":
+				_, err = client.CoreV1().PersistentVolumeClaims(r.Namespace).Create(ctx, &corev1.PersistentVolumeClaim{ObjectMeta: meta}, metav1.CreateOptions{})
+			}
+			if err != nil && !apierrors.IsAlreadyExists(err) {
+				require.NoError(t, err)
+			}
+		}
+	}
+	client.Resources = []*metav1.APIResourceList{{GroupVersion: components.MonitoringGroupVersion,
+		APIResources: []metav1.APIResource{{Name: "podmonitors", Kind: "PodMonitor"}, {Name: "servicemonitors", Kind: "ServiceMonitor"}}}}
+	return program.Options{Kube: func(program.KubeAccess) (kubernetes.Interface, error) { return client, nil }}
+}
+
 func stackFiles(t *testing.T) []string {
 	files, err := filepath.Glob("../Pulumi.*.yaml")
 	require.NoError(t, err)
@@ -69,9 +112,10 @@ func TestEveryStackFileDeploys(t *testing.T) {
 	for _, file := range stackFiles(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			config, secrets := loadStackConfig(t, file)
-			deployed, err := mocks.Run(program.Run, config, secrets)
+			run := withPrerequisites(t, config).Run
+			deployed, err := mocks.Run(run, config, secrets)
 			require.NoError(t, err)
-			previewed, err := mocks.RunPreview(program.Run, config, secrets)
+			previewed, err := mocks.RunPreview(run, config, secrets)
 			require.NoError(t, err)
 			for _, m := range []*mocks.Mocks{deployed, previewed} {
 				fleets := m.OfType("gitlab-runner-fleet:index:RunnerFleet")
@@ -106,7 +150,7 @@ func TestEveryStackFilesJobPodsAreAdmitted(t *testing.T) {
 	for _, file := range stackFiles(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			config, secrets := loadStackConfig(t, file)
-			m, err := mocks.Run(program.Run, config, secrets)
+			m, err := mocks.Run(withPrerequisites(t, config).Run, config, secrets)
 			require.NoError(t, err)
 			levels := map[string]string{}
 			for _, ns := range m.OfType("kubernetes:core/v1:Namespace") {
