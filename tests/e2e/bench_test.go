@@ -64,7 +64,7 @@ func BenchmarkEngineVersusKubectl(b *testing.B) {
 		apply += applied
 		// up waits for the StatefulSet to be Ready; so does this figure.
 		applyReady += applied + timed(func() {
-			kubectl("rollout", "status", "statefulset/"+kname, "-n", "gitlab-runner-"+kname, "--timeout=120s")
+			kubectl("rollout", "status", "statefulset/"+kname, "-n", "gitlab-runner-"+kname, rolloutTimeout)
 		})
 		del += timed(func() { kubectl("delete", "-R", "-f", manifests, "--wait=true", "--ignore-not-found") })
 	}

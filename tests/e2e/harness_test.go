@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -22,6 +21,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -134,51 +134,13 @@ func toolchainEnv(root string) error {
 	return nil
 }
 
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	var listeners []net.Listener
-	defer func() {
-		for _, l := range listeners {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		listeners = append(listeners, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
-// startCluster starts a private cluster on free ports. Ports are only known
-// free until they are released for the cluster to bind, so another process
-// may take one in between: then it tries again with new ones.
+// startCluster starts a private cluster. The cluster tool picks its ports
+// (--free-ports: free ones outside the kernel's ephemeral range, which no
+// outgoing connection or listener on port 0 can take before the cluster binds
+// them) and records them in its folder, with the kubeconfig for them.
 func (h *harness) startCluster() (func(), error) {
-	var err error
-	for attempt := 1; attempt <= 3; attempt++ {
-		var stop func()
-		if stop, err = h.startClusterOnce(); err == nil {
-			return stop, nil
-		}
-		fmt.Fprintf(os.Stderr, "e2e: cluster start attempt %d failed: %v\n", attempt, err)
-	}
-	return nil, err
-}
-
-func (h *harness) startClusterOnce() (func(), error) {
-	ports, err := freePorts(6)
-	if err != nil {
-		return nil, err
-	}
 	bin := filepath.Join(h.root, ".local", "bin", "cluster")
-	args := []string{"start", "--dir", h.clusterDir,
-		"--etcd-port", strconv.Itoa(ports[0]), "--etcd-peer-port", strconv.Itoa(ports[1]),
-		"--apiserver-port", strconv.Itoa(ports[2]), "--controller-manager-port", strconv.Itoa(ports[3]),
-		"--scheduler-port", strconv.Itoa(ports[4]), "--kwok-port", strconv.Itoa(ports[5])}
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(bin, "start", "--dir", h.clusterDir, "--free-ports")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	stop := func() {
 		stop := exec.Command(bin, "stop", "--purge", "--dir", h.clusterDir)
@@ -189,41 +151,80 @@ func (h *harness) startClusterOnce() (func(), error) {
 		stop()
 		return nil, fmt.Errorf("starting the local cluster: %w", err)
 	}
-	h.kubeconfig = filepath.Join(h.clusterDir, "kubeconfig")
+	out, err := exec.Command(bin, "kubeconfig", "--dir", h.clusterDir).Output()
+	if err != nil {
+		stop()
+		return nil, fmt.Errorf("asking the local cluster for its kubeconfig: %w", err)
+	}
+	h.kubeconfig = strings.TrimSpace(string(out))
 	return stop, nil
 }
 
+// httpClient calls the GitLab stand-in: a request that hangs fails instead
+// of hanging the suite.
+var httpClient = &http.Client{Timeout: time.Minute}
+
+// gitlabStartTimeout bounds the stand-in's start, on a busy machine too.
+const gitlabStartTimeout = 2 * time.Minute
+
+// startGitlab starts the GitLab stand-in on a port the kernel picks as it
+// binds it (no other program can take it in between); the stand-in writes
+// that address to a file. It returns once the stand-in answers, or fails as
+// soon as the stand-in exits, with the end of its log.
 func (h *harness) startGitlab() (func(), error) {
-	ports, err := freePorts(1)
-	if err != nil {
-		return nil, err
-	}
 	if err := os.MkdirAll(h.gitlabDir, 0o700); err != nil {
 		return nil, err
 	}
-	listen := fmt.Sprintf("127.0.0.1:%d", ports[0])
-	logFile, err := os.Create(filepath.Join(h.gitlabDir, "log"))
+	logPath := filepath.Join(h.gitlabDir, "log")
+	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(filepath.Join(h.root, ".local", "bin", "gitlab-standin"), "--listen", listen,
-		"--state", filepath.Join(h.gitlabDir, "state.json"), "--token-file", filepath.Join(h.gitlabDir, "token"))
+	addrFile := filepath.Join(h.gitlabDir, "addr")
+	cmd := exec.Command(filepath.Join(h.root, ".local", "bin", "gitlab-standin"), "--listen", "127.0.0.1:0",
+		"--addr-file", addrFile, "--state", filepath.Join(h.gitlabDir, "state.json"),
+		"--token-file", filepath.Join(h.gitlabDir, "token"))
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
+		logFile.Close()
 		return nil, fmt.Errorf("starting the GitLab stand-in: %w", err)
 	}
-	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); logFile.Close() }
-	h.gitlabAPI = "http://" + listen + "/api/v4/"
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if resp, err := http.Get(strings.TrimSuffix(h.gitlabAPI, "api/v4/") + "-/health"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() { _ = cmd.Process.Kill(); <-exited; logFile.Close() })
+	}
+	logTail := func() string {
+		data, _ := os.ReadFile(logPath)
+		return tail(string(data), 25)
+	}
+
+	health := &http.Client{Timeout: 5 * time.Second}
+	answers := func() bool {
+		addr, err := os.ReadFile(addrFile)
+		if err != nil {
+			return false // not listening yet
 		}
+		h.gitlabAPI = "http://" + strings.TrimSpace(string(addr)) + "/api/v4/"
+		resp, err := health.Get(strings.TrimSuffix(h.gitlabAPI, "api/v4/") + "-/health")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+	for deadline := time.Now().Add(gitlabStartTimeout); !answers(); {
 		if time.Now().After(deadline) {
 			stop()
-			return nil, fmt.Errorf("the GitLab stand-in did not answer on %s", listen)
+			return nil, fmt.Errorf("the GitLab stand-in did not answer within %s; last lines of its log:\n%s", gitlabStartTimeout, logTail())
+		}
+		select {
+		case <-exited:
+			stop()
+			return nil, fmt.Errorf("the GitLab stand-in exited while starting (%v); last lines of its log:\n%s", waitErr, logTail())
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 	token, err := os.ReadFile(filepath.Join(h.gitlabDir, "token"))
@@ -266,7 +267,7 @@ func (h *harness) gitlab(t testing.TB, method, path string, body any) (int, []by
 	require.NoError(t, err)
 	req.Header.Set("PRIVATE-TOKEN", h.token)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
@@ -409,8 +410,14 @@ func (s *testStack) previewSteps(t testing.TB, opts ...optpreview.Option) (map[s
 	}()
 	opts = append(opts, optpreview.ProgressStreams(&s.log), optpreview.Diff(), optpreview.EventStreams(ch))
 	res, err := s.stack.Preview(context.Background(), opts...)
-	<-done
 	require.NoError(t, err, "preview failed; engine output:\n%s", tail(s.log.String(), 60))
+	// A preview that ran closes the stream when it returns; one that failed
+	// before the engine started may never have opened it.
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("the preview's event stream was not closed")
+	}
 	return steps, res
 }
 
@@ -449,10 +456,14 @@ func changes[K ~string](summary map[K]int) map[string]int {
 	return out
 }
 
+// rolloutTimeout bounds a wait for a StatefulSet's rollout: generous, for a
+// busy machine; nothing asserts how fast a rollout is.
+const rolloutTimeout = "--timeout=5m"
+
 // waitReady waits for a fleet's StatefulSet to finish rolling out.
 func waitReady(t testing.TB, namespace, name string) {
 	t.Helper()
-	h.mustKubectl(t, "rollout", "status", "statefulset/"+name, "-n", namespace, "--timeout=120s")
+	h.mustKubectl(t, "rollout", "status", "statefulset/"+name, "-n", namespace, rolloutTimeout)
 }
 
 func tail(s string, lines int) string {
