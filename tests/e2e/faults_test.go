@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -45,9 +46,23 @@ type faultRunner struct {
 // admin list, all pages).
 func faultRunners(t *testing.T, description string) []faultRunner {
 	t.Helper()
+	return faultRunnersIn(t, "runners/all", description)
+}
+
+// faultGroupRunners lists the runners of a group with this description. Its
+// path is not under /runners/, so it works while faultHoldCreate is in force.
+func faultGroupRunners(t *testing.T, groupID int, description string) []faultRunner {
+	t.Helper()
+	return faultRunnersIn(t, fmt.Sprintf("groups/%d/runners", groupID), description)
+}
+
+// faultRunnersIn lists the runners of an API list (all pages) with this
+// description.
+func faultRunnersIn(t *testing.T, list, description string) []faultRunner {
+	t.Helper()
 	var found []faultRunner
 	for page := 1; ; page++ {
-		status, body := h.gitlab(t, http.MethodGet, fmt.Sprintf("runners/all?per_page=100&page=%d", page), nil)
+		status, body := h.gitlab(t, http.MethodGet, fmt.Sprintf("%s?per_page=100&page=%d", list, page), nil)
 		require.Equal(t, http.StatusOK, status, string(body))
 		var runners []faultRunner
 		require.NoError(t, json.Unmarshal(body, &runners))
@@ -89,6 +104,56 @@ func faultsLeft(t *testing.T) int {
 	}
 	require.NoError(t, json.Unmarshal(body, &f))
 	return f.Count
+}
+
+// faultHoldRetries is the gitlab provider's retry count (stack setting
+// gitlab:retries) of stacks whose runner create a test holds open: with
+// client-go's linear backoff (0.1-0.4 s times the attempt) a read-back that
+// keeps failing is retried for minutes, until the test clears the fault. The
+// default 3 retries would end the window within about 2 s.
+const faultHoldRetries = 100
+
+// faultHeld is the number of failures faultHoldCreate injects: more than the
+// read-backs of one create.
+const faultHeld = 1000
+
+// faultHoldCreate holds the next runner create open: the provider reads a new
+// runner back (GET /runners/:id) after GitLab created it, and that read-back
+// fails until the test clears the fault. The stack must have
+// gitlab:retries set to faultHoldRetries from its first up on.
+func faultHoldCreate(t *testing.T) {
+	t.Helper()
+	faultInject(t, http.StatusInternalServerError, faultHeld, http.MethodGet, "/api/v4/runners/")
+}
+
+// faultAwaitHeldCreate waits until a create held by faultHoldCreate is in
+// its window: GitLab holds want runners with the description in the group
+// (GitLab answered the POST) and the provider's read-back has begun to fail.
+// It fails as soon as the up (done) ends instead.
+func faultAwaitHeldCreate(t *testing.T, done <-chan error, progress *lockedWriter, groupID int, description string, want int) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for len(faultGroupRunners(t, groupID, description)) < want || faultsLeft(t) == faultHeld {
+		select {
+		case err := <-done:
+			t.Fatalf("up ended before its runner create was held open: %v\nengine:\n%s", err, tail(progress.String(), 40))
+		case <-time.After(50 * time.Millisecond):
+		}
+		require.True(t, time.Now().Before(deadline), "the runner create was never held open; engine:\n%s", tail(progress.String(), 40))
+	}
+}
+
+// faultAwaitEnd waits for the up running in the background to return, and
+// fails if it does not.
+func faultAwaitEnd(t *testing.T, done <-chan error, progress *lockedWriter, what string) error {
+	t.Helper()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("up did not return after %s; engine:\n%s", what, tail(progress.String(), 40))
+		return nil
+	}
 }
 
 // faultStatefulSetReady reports whether the fleet's StatefulSet exists and has all
@@ -213,14 +278,16 @@ func TestFaultGitlabUnavailable(t *testing.T) {
 	}
 }
 
-// TestFaultInterruptedUp cancels the context of an up as soon as GitLab holds
-// the runner. The Automation API does not kill the CLI: it sends SIGINT (and
-// SIGKILL only if the CLI is still running 10 s later, exec.Cmd.WaitDelay).
-// On SIGINT the CLI starts no new step, tells the providers to cancel and
-// waits for the steps in flight to return (an object whose readiness wait was
-// cut short is recorded as created but not initialized, and updated by the
-// next up), then writes the checkpoint and releases the stack lock. So no
-// recovery step is needed: a plain up finishes the job.
+// TestFaultInterruptedUp cancels the context of an up while GitLab holds
+// the runner but the engine has not heard of it yet: the runner's create is
+// held open (faultHoldCreate). The Automation API does not kill the CLI: it
+// sends SIGINT (and SIGKILL only if the CLI is still running 10 s later,
+// exec.Cmd.WaitDelay). On SIGINT the CLI starts no new step, tells the
+// providers to cancel and waits for the steps in flight to return (the
+// cancelled create reports the runner it made, which is recorded as created
+// but not initialized, and updated by the next up), then writes the
+// checkpoint and releases the stack lock. So no recovery step is needed: a
+// plain up finishes the job.
 //
 // Had the CLI been killed instead, the remedies would be s.stack.Cancel (the
 // DIY backend then deletes the stale lock) and, for a create cut off mid-way,
@@ -229,43 +296,38 @@ func TestFaultGitlabUnavailable(t *testing.T) {
 // the runner, and the next up would create a second one. The test asserts
 // the state that makes a plain up safe, so it fails loudly if that changes.
 func TestFaultInterruptedUp(t *testing.T) {
-	const name = "fault-intr"
+	const name, group = "fault-intr", 35
 	ns := "gitlab-runner-" + name
-	s := newStack(t, "fault-interrupt", groupFleet(name, 35))
+	s := newStack(t, "fault-interrupt", groupFleet(name, group))
+	s.setConfig(t, "gitlab:retries", faultHoldRetries)
 	description := faultDescription(s, name)
 
+	faultHoldCreate(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	progress := &lockedWriter{}
 	done := make(chan error, 1)
 	go func() {
-		_, err := s.stack.Up(ctx, optup.ProgressStreams(&s.log))
+		_, err := s.stack.Up(ctx, optup.ProgressStreams(progress))
 		done <- err
 	}()
 
 	start := time.Now()
-	for len(faultRunners(t, description)) == 0 {
-		select {
-		case err := <-done:
-			t.Fatalf("up ended before the runner appeared in GitLab: %v", err)
-		default:
-		}
-		require.Less(t, time.Since(start), 2*time.Minute, "the runner never appeared in GitLab")
-		time.Sleep(20 * time.Millisecond)
-	}
+	faultAwaitHeldCreate(t, done, progress, group, description, 1)
 	require.False(t, faultStatefulSetReady(t, name), "the interruption must come before the StatefulSet is Ready")
 	cancel()
 	cancelled := time.Now()
-
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(2 * time.Minute):
-		t.Fatal("up did not return after its context was cancelled")
-	}
+	err := faultAwaitEnd(t, done, progress, "its context was cancelled")
+	faultClear(t)
 	require.Error(t, err, "the interrupted up reports a failure")
 	assert.Contains(t, err.Error(), "^C received; cancelling", "the CLI was interrupted")
-	assert.Less(t, time.Since(cancelled), 10*time.Second, "the CLI exited on its own, before the Automation API would kill it")
-	t.Logf("interrupted %v after start:\n%s", cancelled.Sub(start), tail(s.log.String(), 25))
+	// It exited on its own: the Automation API did not have to kill it.
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "the CLI's exit status")
+	status, ok := exit.Sys().(syscall.WaitStatus)
+	require.True(t, ok)
+	assert.False(t, status.Signaled(), "the CLI exited on its own, not killed by %v", status.Signal())
+	t.Logf("interrupted %v after start, returned %v after:\n%s", cancelled.Sub(start), time.Since(cancelled), tail(progress.String(), 25))
 
 	// The checkpoint is clean: no operation left pending, and the runner is
 	// recorded under GitLab's id, so the next up will not create another.
@@ -384,33 +446,31 @@ func killEngine(t *testing.T, stack string) {
 
 // TestFaultKilledEngine kills the engine (SIGKILL, no chance to clean up) at
 // the worst moment: GitLab has created the runner, but the provider has not
-// answered the engine yet, so the state holds the runner only as a pending
-// create and its token is lost. A plain up then fails on the stale lock.
-// localengine.Recover (`go run ./cmd/local recover`) removes the lock,
-// deletes the runner nobody can use and drops the pending creates; the next
-// up converges with exactly one runner.
+// answered the engine yet (the create is held open, faultHoldCreate), so the
+// state holds the runner only as a pending create and its token is lost. A
+// plain up then fails on the stale lock. localengine.Recover (`go run
+// ./cmd/local recover`) removes the lock, deletes the runner nobody can use
+// and drops the pending creates; the next up converges with exactly one
+// runner.
 func TestFaultKilledEngine(t *testing.T) {
-	const name = "fault-kill"
+	const name, group = "fault-kill", 37
 	ns := "gitlab-runner-" + name
-	s := newStack(t, "fault-kill", groupFleet(name, 37))
+	s := newStack(t, "fault-kill", groupFleet(name, group))
+	s.setConfig(t, "gitlab:retries", faultHoldRetries)
 	description := faultDescription(s, name)
 
-	// The provider reads a new runner back after creating it; failing those
-	// reads (with retries and backoff) holds the create open for seconds.
-	faultInject(t, http.StatusInternalServerError, 1000, http.MethodGet, "/api/v4/runners/")
+	// Hold the runner's create open (its read-back fails) and kill the
+	// engine inside that window.
+	faultHoldCreate(t)
 	progress := &lockedWriter{}
 	done := make(chan error, 1)
 	go func() {
 		_, err := s.stack.Up(context.Background(), optup.ProgressStreams(progress))
 		done <- err
 	}()
-	require.Eventually(t, func() bool {
-		return strings.Contains(progress.String(), "UserRunner "+name+" creating")
-	}, 2*time.Minute, 20*time.Millisecond, "the runner's create never started")
-	time.Sleep(time.Second) // the POST is answered at once; the read-back is failing
+	faultAwaitHeldCreate(t, done, progress, group, description, 1)
 	killEngine(t, s.name)
-	err := <-done
-	require.Error(t, err)
+	require.Error(t, faultAwaitEnd(t, done, progress, "its engine was killed"))
 	faultClear(t)
 
 	runners := faultRunners(t, description)

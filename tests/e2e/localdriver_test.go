@@ -9,13 +9,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
@@ -124,9 +122,11 @@ func TestContainmentProductionStackKeepsItsSecrets(t *testing.T) {
 // was lost. Recovery deletes only the lost one: the fleet keeps running on
 // its runner and token, and GitLab holds exactly one runner.
 func TestContainmentRecoverSparesTheRunnerInUse(t *testing.T) {
-	const name = "contain-recover"
+	const name, group = "contain-recover", 63
 	ns := "gitlab-runner-" + name
-	s := newStack(t, "contain-recover", groupFleet(name, 63))
+	s := newStack(t, "contain-recover", groupFleet(name, group))
+	// From the first up on, so that the provider's configuration never changes.
+	s.setConfig(t, "gitlab:retries", faultHoldRetries)
 	description := faultDescription(s, name)
 	s.up(t)
 	waitReady(t, ns, name)
@@ -140,20 +140,18 @@ func TestContainmentRecoverSparesTheRunnerInUse(t *testing.T) {
 	}
 	require.NotEmpty(t, runnerURN)
 
-	// Hold the replacement's create open: its read-back keeps failing.
-	faultInject(t, http.StatusInternalServerError, 1000, http.MethodGet, "/api/v4/runners/")
+	// Hold the replacement's create open (its read-back fails) and kill the
+	// engine inside that window.
+	faultHoldCreate(t)
 	progress := &lockedWriter{}
 	done := make(chan error, 1)
 	go func() {
 		_, err := s.stack.Up(context.Background(), optup.Replace([]string{runnerURN}), optup.ProgressStreams(progress))
 		done <- err
 	}()
-	require.Eventually(t, func() bool {
-		return strings.Contains(progress.String(), "UserRunner "+name+" creating replacement")
-	}, 2*time.Minute, 20*time.Millisecond, "the replacement's create never started")
-	time.Sleep(time.Second) // the POST is answered at once; the read-back is failing
+	faultAwaitHeldCreate(t, done, progress, group, description, 2)
 	killEngine(t, s.name)
-	require.Error(t, <-done)
+	require.Error(t, faultAwaitEnd(t, done, progress, "its engine was killed"))
 	faultClear(t)
 	require.Len(t, faultRunners(t, description), 2, "GitLab holds the runner in use and the replacement")
 
