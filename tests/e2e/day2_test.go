@@ -95,11 +95,13 @@ func TestDay2Changes(t *testing.T) {
 		require.False(t, canI(t, sa, "watch", "events", jobs))
 		change(t, func(f fleet) { sub(f, "executor")["featureFlags"] = map[string]any{"FF_PRINT_POD_EVENTS": true} },
 			map[string]string{config: "replace", sts: "update", role: "update"})
+		awaitCanI(t, true, sa, "watch", "events", jobs)
 		assert.True(t, canI(t, sa, "watch", "events", jobs), "granted while the option is on")
 	})
 	t.Run("option with extra RBAC verbs off", func(t *testing.T) {
 		change(t, func(f fleet) { delete(sub(f, "executor"), "featureFlags") },
 			map[string]string{config: "replace", sts: "update", role: "update"})
+		awaitCanI(t, false, sa, "watch", "events", jobs)
 		assert.False(t, canI(t, sa, "watch", "events", jobs), "revoked when the option is off")
 	})
 	t.Run("token rotation", func(t *testing.T) {

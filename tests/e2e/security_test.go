@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -40,6 +41,20 @@ func canI(t testing.TB, sa, verb, resource, namespace string) bool {
 	return answer == "yes"
 }
 
+// awaitCanI waits until the API server answers want to whether the fleet's
+// ServiceAccount may do verb on resource in namespace. Its RBAC authorizer
+// reads Roles and RoleBindings from an informer cache, which catches up with
+// a write a moment later: right after `up` created or changed one, the old
+// answer may still come.
+func awaitCanI(t testing.TB, want bool, sa, verb, resource, namespace string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for canI(t, sa, verb, resource, namespace) != want {
+		require.True(t, time.Now().Before(deadline), "RBAC never answered %v to %s %s in %q for %s", want, verb, resource, namespace, sa)
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // qualified is a rule's resource as kubectl names it (pods, poddisruptionbudgets.policy).
 func qualified(r components.PolicyRule, resource string) string {
 	if r.APIGroup == "" {
@@ -58,6 +73,8 @@ func TestSecurityRBACMatrix(t *testing.T) {
 	defaults := components.FleetSettings{Name: name, Runner: components.RunnerSettings{Type: "instance_type"}}.WithDefaults("x")
 	rules := components.RoleRules(defaults.Executor)
 	require.NotEmpty(t, rules)
+	// The first allow of the Role that up just bound: then RBAC has seen both.
+	awaitCanI(t, true, sa, rules[0].Verbs[0], qualified(rules[0], rules[0].Resources[0]), jobs)
 	for _, r := range rules {
 		for _, res := range r.Resources {
 			for _, verb := range r.Verbs {
