@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,6 +11,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"example.com/gitlab-runner-fleet/components"
 )
 
 // Day-2 changes on one running fleet. Each step edits the stack file as a
@@ -34,6 +37,7 @@ func TestDay2Changes(t *testing.T) {
 		config     = "kubernetes:core/v1:ConfigMap " + name + "-config"
 		secret     = "kubernetes:core/v1:Secret " + name + "-token"
 		role       = "kubernetes:rbac.authorization.k8s.io/v1:Role " + name + "-executor"
+		quota      = "kubernetes:core/v1:ResourceQuota " + name + "-jobs"
 		fleetStack = "pulumi:pulumi:Stack gitlab-runner-fleet-day2"
 	)
 	// change edits the fleet, previews, applies, and waits for the rollout;
@@ -68,10 +72,17 @@ func TestDay2Changes(t *testing.T) {
 		images := h.mustKubectl(t, "get", "pods", "-n", managers, "-l", "app.kubernetes.io/instance="+name, "-o", "jsonpath={.items[*].spec.containers[0].image}")
 		assert.Equal(t, "registry.gitlab.com/gitlab-org/gitlab-runner:alpine-v18.6.1 registry.gitlab.com/gitlab-org/gitlab-runner:alpine-v18.6.1", images)
 	})
+	// The job namespace's quota (its only one) holds the jobs of every
+	// manager at once.
+	quotaPods := func(t *testing.T) string {
+		t.Helper()
+		return h.mustKubectl(t, "get", "resourcequotas", "-n", jobs, "-o", "jsonpath={.items[*].spec.hard.pods}")
+	}
 	t.Run("replicas", func(t *testing.T) {
-		change(t, func(f fleet) { sub(f, "manager")["replicas"] = 3 }, map[string]string{sts: "update"})
+		change(t, func(f fleet) { sub(f, "manager")["replicas"] = 3 }, map[string]string{sts: "update", quota: "update"})
 		ready := h.mustKubectl(t, "get", "statefulset", name, "-n", managers, "-o", "jsonpath={.status.readyReplicas}")
 		assert.Equal(t, "3", ready)
+		assert.Equal(t, fmt.Sprint(3*components.DefaultConcurrent), quotaPods(t), "room for the jobs of 3 managers")
 	})
 	t.Run("runner tags", func(t *testing.T) {
 		id := s.runnerID(t, name)
@@ -88,8 +99,9 @@ func TestDay2Changes(t *testing.T) {
 	})
 	t.Run("concurrency", func(t *testing.T) {
 		before, after := change(t, func(f fleet) { sub(f, "manager")["concurrent"] = 25 },
-			map[string]string{config: "replace", sts: "update"})
+			map[string]string{config: "replace", sts: "update", quota: "update"})
 		assert.NotEqual(t, before, after, "config change rolls the pods")
+		assert.Equal(t, "75", quotaPods(t), "room for 25 jobs on each of 3 managers")
 	})
 	t.Run("option with extra RBAC verbs on", func(t *testing.T) {
 		require.False(t, canI(t, sa, "watch", "events", jobs))
@@ -117,11 +129,14 @@ func TestDay2Changes(t *testing.T) {
 	})
 	t.Run("group runner to project runner", func(t *testing.T) {
 		oldID := s.runnerID(t, name)
+		// A project runner's jobs may reuse images cached on the node: its
+		// default pull policy differs, so the config changes too.
 		change(t, func(f fleet) {
 			f["runner"] = map[string]any{"type": "project_type", "projectId": 52, "tags": []string{"e2e", "more"}}
-		}, map[string]string{runner: "replace", secret: "replace", sts: "update"})
+		}, map[string]string{runner: "replace", secret: "replace", sts: "update", config: "replace"})
 		r := gitlabRunner(t, s.runnerID(t, name))
 		assert.Equal(t, "project_type", r.RunnerType)
+		assert.Contains(t, runnerTemplate(t, managers, name), `pull_policy = ["if-not-present"]`)
 		status, _ := h.gitlab(t, http.MethodGet, "runners/"+oldID, nil)
 		assert.Equal(t, http.StatusNotFound, status, "the group runner is gone")
 	})
