@@ -216,9 +216,31 @@ func lowerCamel(name string) string {
 	return b.String()
 }
 
-// checkClusterRefs checks that every fleet's cluster is a named cluster.
-func checkClusterRefs(fleets []components.FleetSettings, clusters map[string]*Cluster) components.Problems {
+// defaultIdentifierKey names the default cluster when fleets run both there
+// and in named clusters (see checkClusterRefs).
+const defaultIdentifierKey = "kubernetes:clusterIdentifier"
+
+// checkClusterRefs checks that every fleet's cluster is a named cluster and,
+// when fleets run both in the default cluster and in named ones, that the
+// default provider has a clusterIdentifier of its own: without one the
+// Kubernetes provider guesses whether two kubeconfigs reach the same
+// cluster, and cannot tell when the default one comes from KUBECONFIG, so a
+// fleet moved between the default cluster and a named one would have its
+// objects applied to the new cluster and left in the old one.
+func checkClusterRefs(ctx *pulumi.Context, fleets []components.FleetSettings, clusters map[string]*Cluster) components.Problems {
 	var ps components.Problems
+	if len(clusters) > 0 && slices.ContainsFunc(fleets, func(f components.FleetSettings) bool { return f.Cluster == "" }) {
+		id := config.Get(ctx, defaultIdentifierKey)
+		switch {
+		case id == "":
+			ps = append(ps, components.Problem{Path: defaultIdentifierKey, Message: "is required when some fleets run in the default provider's cluster and others in named clusters: " +
+				"it tells the default cluster apart, so that moving a fleet between it and a named cluster replaces the fleet's objects there (set it, e.g. " +
+				"`pulumi config set kubernetes:clusterIdentifier main`, in an `up` of its own before moving fleets: it replaces nothing)"})
+		case clusters[id] != nil:
+			ps = append(ps, components.Problem{Path: defaultIdentifierKey, Message: fmt.Sprintf(
+				"is %q, the name of a cluster in %s:%s: the default cluster needs an identifier of its own", id, Project, clustersKey)})
+		}
+	}
 	known := make([]string, 0, len(clusters))
 	for name := range clusters {
 		known = append(known, name)

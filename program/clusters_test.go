@@ -36,6 +36,7 @@ func multiClusterConfig() (map[string]string, []string) {
 	config[clustersKey] = `{"east":{"kubeconfig":"eastKubeconfig"},"west":{"context":"west-prod","apiServer":{"cidrs":["10.1.0.1/32"],"port":443}}}`
 	config["gitlab-runner-fleet:eastKubeconfig"] = eastKubeconfig
 	config["kubernetes:context"] = "default-ctx"
+	config["kubernetes:clusterIdentifier"] = "main"
 	return config, []string{"gitlab-runner-fleet:eastKubeconfig"}
 }
 
@@ -173,6 +174,7 @@ func TestStacksWithoutClustersKeepTheDefaultProvider(t *testing.T) {
 func TestAnUnusedClusterGetsNoProvider(t *testing.T) {
 	config := baseConfig(`[` + groupFleet + `]`)
 	config[clustersKey] = `{"spare":{"context":"spare"}}`
+	config["kubernetes:clusterIdentifier"] = "main"
 	m, err := mocks.Run(program.Run, config, nil)
 	require.NoError(t, err)
 	assert.Empty(t, m.OfType("pulumi:providers:kubernetes"))
@@ -239,6 +241,14 @@ func TestMalformedClusterSettingsAreRejectedBeforeAnyResource(t *testing.T) {
 			[]string{`fleets[0].cluster: names cluster "gpu", but the stack names no cluster`}},
 		{"cluster problems with fleet problems", `{"east":{}}`, `[{"name":"builds","cluster":"east","runner":{"type":"group_type"}}]`, nil, nil,
 			[]string{"2 problem(s)", "fleets[0].runner.groupId", "clusters.east: says neither"}},
+		{"default cluster without an identifier beside named ones", `{"east":{"context":"east"}}`,
+			`[{"name":"a","cluster":"east","runner":{"type":"instance_type"}},{"name":"b","runner":{"type":"instance_type"}}]`, nil, nil,
+			[]string{"kubernetes:clusterIdentifier: is required when some fleets run in the default provider's cluster and others in named clusters",
+				"`pulumi config set kubernetes:clusterIdentifier main`"}},
+		{"default cluster identified as a named one", `{"east":{"context":"east"}}`,
+			`[{"name":"a","cluster":"east","runner":{"type":"instance_type"}},{"name":"b","runner":{"type":"instance_type"}}]`,
+			map[string]string{"kubernetes:clusterIdentifier": "east"}, nil,
+			[]string{`kubernetes:clusterIdentifier: is "east", the name of a cluster in gitlab-runner-fleet:clusters`}},
 		{"namespace roles still checked within a cluster", `{"east":{"context":"east"}}`,
 			`[{"name":"a","cluster":"east","namespace":"ci","runner":{"type":"instance_type"}},{"name":"b","cluster":"east","jobNamespace":"ci","runner":{"type":"instance_type"}}]`, nil, nil,
 			[]string{`fleets[1].jobNamespace: namespace "ci" holds runner managers (fleets[0].namespace)`}},

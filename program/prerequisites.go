@@ -35,7 +35,7 @@ func (o Options) checkPrerequisites(ctx *pulumi.Context, stack *Stack, targets m
 		if !ok {
 			c, err := o.Kube(targets[s.Cluster].access)
 			if err != nil {
-				ps = append(ps, components.Problem{Path: path, Message: fmt.Sprintf("names objects of its cluster, which cannot be reached to check them: %v", err)})
+				ps = append(ps, components.Problem{Path: path, Message: fmt.Sprintf("names objects of its cluster, which cannot be reached to check them: %s", redact(err.Error(), targets[s.Cluster].secrets))})
 				continue
 			}
 			client, clients[s.Cluster] = c, c

@@ -203,7 +203,7 @@ func Load(ctx *pulumi.Context) (*Stack, error) {
 	ps = append(ps, problems...)
 	clusters, problems := loadClusters(ctx, cfg)
 	ps = append(ps, problems...)
-	ps = append(ps, checkClusterRefs(fleets, clusters)...)
+	ps = append(ps, checkClusterRefs(ctx, fleets, clusters)...)
 
 	gitlabURL := cfg.Get(gitlabURLKey)
 	if gitlabURL == "" {
