@@ -201,83 +201,136 @@ func upSteps(t *testing.T, s *testStack) ([]engineStep, auto.UpResult) {
 	return steps, res
 }
 
-func TestMultiClusterMovingAFleetKeepsItsRunnerAndToken(t *testing.T) {
-	const name = "mc-mover"
-	two := startOtherCluster(t)
-	one := suiteCluster()
-	mover, stay := mcFleet(name, "one", 33), mcFleet("mc-stay", "two", 34)
-	s := multiClusterStack(t, "mc-move", two, mover, stay)
-	s.up(t)
-	namespace := "gitlab-runner-" + name
-	waitReadyIn(t, one, namespace, name)
-	id := s.runnerID(t, name)
-	token := tokenIn(t, one, namespace, name)
-	require.Len(t, faultRunners(t, faultDescription(s, name)), 1)
-
-	// The preview: the fleet's Kubernetes objects replaced (their provider
-	// is now cluster two's), its namespaces created in two and deleted from
-	// one, and neither its runner nor the other fleet touched.
-	mover["cluster"] = "two"
-	s.setFleets(t, mover, stay)
-	plan, _ := s.previewSteps(t)
+// moveSteps are the steps a preview plans for moving a fleet from cluster
+// "from" to cluster "to" ("": the default cluster): its Kubernetes objects
+// replaced, its namespaces created in the new cluster and deleted from the
+// old, and its runner untouched.
+func moveSteps(name, from, to string) map[string]string {
+	qualified := func(cluster, ns string) string {
+		if cluster == "" {
+			return ns
+		}
+		return cluster + "/" + ns
+	}
 	want := map[string]string{}
 	for _, r := range fleetResources(name) {
 		typ, resName, _ := strings.Cut(r, " ")
 		switch typ {
 		case "gitlab-runner-fleet:index:RunnerFleet", "gitlab:index/userRunner:UserRunner":
 		case "kubernetes:core/v1:Namespace":
-			want[typ+" one/"+resName] = "delete"
-			want[typ+" two/"+resName] = "create"
+			want[typ+" "+qualified(from, resName)] = "delete"
+			want[typ+" "+qualified(to, resName)] = "create"
 		default:
 			want[r] = "replace"
 		}
 	}
-	// Cluster two's job namespace now shuts out one more managers' namespace;
-	// cluster one's provider has no fleet left.
-	want["kubernetes:networking.k8s.io/v1:NetworkPolicy mc-stay-jobs"] = "update"
-	want["pulumi:providers:kubernetes one"] = "delete"
-	assert.Equal(t, want, plan, "create in the new cluster, delete from the old; the runner stays")
+	return want
+}
 
-	// up: every object exists in the new cluster before it is deleted from the old.
-	steps, _ := upSteps(t, s)
+// checkMoveOrder checks that every object of a move exists in the new
+// cluster before it is deleted from the old.
+func checkMoveOrder(t *testing.T, steps []engineStep, want map[string]string, from, to string) {
+	t.Helper()
 	at := map[string]int{}
 	for i, step := range steps {
 		at[string(step.op)+" "+step.key] = i
 	}
 	for r, op := range want {
-		if !strings.Contains(r, name) {
-			continue
+		if !strings.HasPrefix(r, "kubernetes:") || strings.Contains(r, "mc-stay") {
+			continue // the move's own objects only
 		}
 		switch op {
 		case "replace":
 			created, ok1 := at["create-replacement "+r]
-			deleted, ok2 := at["discard-replaced "+r]
-			if !ok2 {
-				deleted, ok2 = at["delete-replaced "+r]
-			}
+			deleted, ok2 := at["delete-replaced "+r]
 			require.True(t, ok1 && ok2, "%s replaced: %v", r, steps)
-			assert.Less(t, created, deleted, "%s is created in two before it is deleted from one", r)
+			assert.Less(t, created, deleted, "%s is created in the new cluster before it is deleted from the old", r)
 		case "create":
-			old := strings.Replace(r, " two/", " one/", 1)
-			assert.Less(t, at["create "+r], at["delete "+old], "%s before %s goes", r, old)
+			typ, ns, _ := strings.Cut(r, " ")
+			ns = strings.TrimPrefix(ns, to+"/")
+			old := typ + " " + ns
+			if from != "" {
+				old = typ + " " + from + "/" + ns
+			}
+			created, ok1 := at["create "+r]
+			deleted, ok2 := at["delete "+old]
+			require.True(t, ok1 && ok2, "%s created and %s deleted: %v", r, old, steps)
+			assert.Less(t, created, deleted, "%s before %s goes", r, old)
 		}
 	}
+}
 
-	waitReadyIn(t, two, namespace, name)
-	assert.Equal(t, id, s.runnerID(t, name), "the same runner")
-	runners := faultRunners(t, faultDescription(s, name))
-	require.Len(t, runners, 1, "no new runner in GitLab")
-	assert.Equal(t, id, strings.TrimSpace(jsonNumber(runners[0].ID)))
-	assert.Equal(t, token, tokenIn(t, two, namespace, name), "its token moved with it")
-	assert.Empty(t, one.objectsOf(t, fleetKinds, name), "nothing left in the old cluster")
-	assert.True(t, one.namespaceGone(t, namespace))
-	assert.True(t, one.namespaceGone(t, namespace+"-jobs"))
-	assert.Equal(t, "two", fleetOutput(t, s, name, "cluster"))
+func TestMultiClusterMovingAFleetKeepsItsRunnerAndToken(t *testing.T) {
+	const name = "mc-mover"
+	namespace := "gitlab-runner-" + name
+	two := startOtherCluster(t)
+	one := suiteCluster()
+
+	// A stack of today: one fleet, the default provider, no clusters.
+	mover := groupFleet(name, 33)
+	s := newStack(t, "mc-move", mover)
+	s.up(t)
+	waitReady(t, namespace, name)
+	id := s.runnerID(t, name)
+	token := tokenIn(t, one, namespace, name)
+	require.Len(t, faultRunners(t, faultDescription(s, name)), 1)
+
+	// Naming a second cluster, and the default one, changes nothing of the
+	// fleet already there.
+	require.NoError(t, s.stack.SetConfig(context.Background(), "gitlab-runner-fleet:"+mcKubeconfigKey,
+		auto.ConfigValue{Value: two.kubeconfigText(t), Secret: true}))
+	s.setConfig(t, "gitlab-runner-fleet:clusters", map[string]any{
+		"one": map[string]any{"context": "glrf-local", "apiServer": one.apiServer(t)},
+		"two": map[string]any{"kubeconfig": mcKubeconfigKey, "apiServer": two.apiServer(t)},
+	})
+	s.setConfig(t, "kubernetes:clusterIdentifier", "suite")
+	stay := mcFleet("mc-stay", "two", 34)
+	s.setFleets(t, mover, stay)
+	plan, _ := s.previewSteps(t)
+	for step := range plan {
+		assert.NotContains(t, step, name, "nothing of the fleet in the default cluster changes")
+	}
+	s.up(t)
+
+	// From the default cluster to cluster two, then from two to one. (One is
+	// the suite's cluster, as the default one is: the fleet has left it
+	// before it comes back under the other name.)
+	for _, move := range []struct{ from, to string }{{"", "two"}, {"two", "one"}} {
+		from, to := suiteCluster(), two
+		if move.from == "two" {
+			from, to = two, one
+		}
+		mover["cluster"] = move.to
+		s.setFleets(t, mover, stay)
+		plan, _ := s.previewSteps(t)
+		want := moveSteps(name, move.from, move.to)
+		// Cluster two's job namespace shuts out the managers' namespaces of
+		// its cluster: one more when the fleet comes, one fewer when it goes.
+		want["kubernetes:networking.k8s.io/v1:NetworkPolicy mc-stay-jobs"] = "update"
+		if move.from == "" {
+			want["pulumi:providers:kubernetes default_4_25_0"] = "delete" // no fleet left in the default cluster
+		} else {
+			want["pulumi:providers:kubernetes one"] = "create" // the first fleet in cluster one
+		}
+		assert.Equal(t, want, plan, "moving from %q to %q: created in the new cluster, deleted from the old; the runner stays", move.from, move.to)
+
+		steps, _ := upSteps(t, s)
+		checkMoveOrder(t, steps, want, move.from, move.to)
+		waitReadyIn(t, to, namespace, name)
+		assert.Equal(t, id, s.runnerID(t, name), "the same runner")
+		runners := faultRunners(t, faultDescription(s, name))
+		require.Len(t, runners, 1, "no new runner in GitLab")
+		assert.Equal(t, id, jsonNumber(runners[0].ID))
+		assert.Equal(t, token, tokenIn(t, to, namespace, name), "its token moved with it")
+		assert.Empty(t, from.objectsOf(t, fleetKinds, name), "nothing left in the old cluster")
+		assert.True(t, from.namespaceGone(t, namespace))
+		assert.True(t, from.namespaceGone(t, namespace+"-jobs"))
+		assert.Equal(t, move.to, fleetOutput(t, s, name, "cluster"))
+		again := s.up(t)
+		assert.Empty(t, changes(*again.Summary.ResourceChanges), "the move is complete")
+	}
 	jobsPolicy := two.mustKubectl(t, "get", "networkpolicies", "-n", "gitlab-runner-mc-stay-jobs", "-o", "json")
-	assert.Contains(t, jobsPolicy, `"`+namespace+`"`, "mc-stay's jobs are kept from the managers that moved in")
-
-	again := s.up(t)
-	assert.Empty(t, changes(*again.Summary.ResourceChanges), "the move is complete")
+	assert.NotContains(t, jobsPolicy, `"`+namespace+`"`, "mc-stay's job policy follows the managers that left")
 }
 
 // configToml is the config.toml a fleet's managers run with in a cluster.
