@@ -19,7 +19,8 @@ import (
 // Operator's kinds when a fleet asks for a PodMonitor or ServiceMonitor. A
 // missing one is an error that names the setting, rather than a pod that
 // never starts. An object in a namespace the stack has not created yet
-// cannot exist: that is a warning (the pods wait for it).
+// cannot exist: that is a warning (the pods wait for it). So is a cluster
+// that cannot be reached: the other clusters' fleets go on.
 
 func (o Options) checkPrerequisites(ctx *pulumi.Context, stack *Stack, targets map[string]clusterTarget) error {
 	var ps components.Problems
@@ -34,11 +35,20 @@ func (o Options) checkPrerequisites(ctx *pulumi.Context, stack *Stack, targets m
 		client, ok := clients[s.Cluster]
 		if !ok {
 			c, err := o.Kube(targets[s.Cluster].access)
+			if err == nil {
+				_, err = c.Discovery().ServerVersion()
+			}
 			if err != nil {
-				ps = append(ps, components.Problem{Path: path, Message: fmt.Sprintf("names objects of its cluster, which cannot be reached to check them: %s", redact(err.Error(), targets[s.Cluster].secrets))})
+				// An unreachable cluster must not stop the other clusters'
+				// fleets: its own resources fail with the provider's error.
+				_ = ctx.Log.Warn(fmt.Sprintf("%s: cannot reach its cluster to check the objects it names: %s", path, redact(err.Error(), targets[s.Cluster].secrets)), nil)
+				clients[s.Cluster] = nil
 				continue
 			}
 			client, clients[s.Cluster] = c, c
+		}
+		if client == nil {
+			continue // unreachable, warned above
 		}
 		for _, r := range refs {
 			if p, warn := checkReference(client, r); p != nil {

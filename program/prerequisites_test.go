@@ -1,6 +1,7 @@
 package program_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"example.com/gitlab-runner-fleet/program"
 	"example.com/gitlab-runner-fleet/tests/mocks"
@@ -77,4 +79,16 @@ func TestMonitoringNeedsThePrometheusOperatorsKinds(t *testing.T) {
 	m, err := mocks.Run(opts.Run, config, nil)
 	require.NoError(t, err)
 	assert.Len(t, m.OfType("kubernetes:monitoring.coreos.com/v1:PodMonitor"), 1)
+}
+
+// A cluster that cannot be reached stops only its own fleets (their
+// resources fail with the provider's error), not the whole stack.
+func TestAnUnreachableClusterIsNotCheckedButNotFatal(t *testing.T) {
+	opts, client := withCluster()
+	client.PrependReactor("get", "version", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("dial tcp 10.0.0.1:6443: connect: connection refused")
+	})
+	m, err := mocks.Run(opts.Run, baseConfig(pvcFleet), nil)
+	require.NoError(t, err)
+	assert.NotEmpty(t, m.OfType("kubernetes:apps/v1:StatefulSet"), "the fleet is registered; its cluster decides")
 }
