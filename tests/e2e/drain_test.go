@@ -82,9 +82,15 @@ func TestDrainChangeWhileManagersDrainDoesNotFailUp(t *testing.T) {
 
 	w := watchPods(t, ns, managerSelector(name))
 	s.setFleets(t, drainFleet(name, 31, 8)) // a config change: the managers roll
+	steps, _ := s.previewSteps(t)
+	assert.Equal(t, map[string]string{
+		"kubernetes:core/v1:ConfigMap " + name + "-config":   "replace", // config.toml: concurrent
+		"kubernetes:apps/v1:StatefulSet " + name:             "update",  // its pod template names the new ConfigMap
+		"kubernetes:core/v1:ResourceQuota " + name + "-jobs": "update",  // sized by replicas × concurrent
+	}, steps, "the plan of a change to concurrent")
 	up := s.up(t)
-	assert.Equal(t, map[string]int{"update": 1, "replace": 1}, changes(*up.Summary.ResourceChanges),
-		"the config ConfigMap is replaced and the StatefulSet updated")
+	assert.Equal(t, map[string]int{"update": 2, "replace": 1}, changes(*up.Summary.ResourceChanges),
+		"`up` does what the preview planned")
 
 	// `up` ended its wait (rolloutTimeout, 20 s) while a manager drained
 	// (60 s at least): it did not wait for the drain, and says so.
