@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/stretchr/testify/require"
 )
 
@@ -90,28 +89,4 @@ func flagged(flag string, values []string) []string {
 		out = append(out, flag, v)
 	}
 	return out
-}
-
-// BenchmarkPreviewFleets times the preview of a new stack of 1, 10 and 50 fleets.
-func BenchmarkPreviewFleets(b *testing.B) {
-	counts := []int{1, 10, 50}
-	took := map[int]time.Duration{}
-	for i := 0; i < b.N; i++ {
-		for _, n := range counts {
-			fleets := make([]fleet, n)
-			for j := range fleets {
-				fleets[j] = groupFleet(fmt.Sprintf("pv%d-%d-%d", n, i, j), j+1)
-			}
-			s := newStack(b, fmt.Sprintf("bench-preview-%d", n), fleets...)
-			took[n] += timed(func() {
-				_, err := s.stack.Preview(context.Background(), optpreview.ProgressStreams(&s.log))
-				require.NoError(b, err)
-			})
-		}
-	}
-	for _, n := range counts {
-		b.ReportMetric(took[n].Seconds()/float64(b.N), fmt.Sprintf("s/preview-%d-fleets", n))
-	}
-	b.ReportMetric(float64(took[10])/float64(took[1]), "x10/x1")
-	b.ReportMetric(float64(took[50])/float64(took[1]), "x50/x1")
 }
