@@ -66,7 +66,7 @@ test: lint unit e2e
 # 10 and 50 fleets; on the local cluster, the real engine against kubectl for
 # one fleet, and the program against the engine's floor (the same objects with
 # no program logic) for 1, 10, 50 and 100 fleets (GLRF_BENCH_FLEETS=10,50 to
-# choose). About 45 minutes on 2 cores.
+# choose; GLRF_BENCH_DESTROY=1 to time destroy too).
 bench: tools
 	go test -run '^$$' -bench . -benchtime 20x ./program/
-	$(TOOLCHAIN) && go test -run '^$$' -bench . -benchtime 1x -timeout 120m ./tests/e2e/
+	$(TOOLCHAIN) && go test -run '^$$' -v -bench . -benchtime 1x -timeout 120m ./tests/e2e/

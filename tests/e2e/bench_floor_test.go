@@ -18,6 +18,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/debug"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optremove"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
@@ -46,8 +47,9 @@ import (
 //
 // Reported per N (GLRF_BENCH_FLEETS, default 1,10,50,100): s/preview-N-fleets,
 // s/floor-preview-N-fleets, s/noop-up-N-fleets, s/floor-noop-up-N-fleets, the
-// ratios program/floor, s/up-N-fleets and s/destroy-N-fleets (and their
-// floors) for context, and the growth from 10 to 100 fleets.
+// ratios program/floor, s/up-N-fleets (and with GLRF_BENCH_DESTROY=1
+// s/destroy-N-fleets) and their floors for context, and the growth from 10
+// to 100 fleets. With -v, each count's figures print as soon as measured.
 //
 // Profiling: GLRF_BENCH_TRACE=<dir> writes the engine's trace of every timed
 // operation (--tracing=file:...) there; `go test -cpuprofile` profiles the
@@ -92,12 +94,18 @@ func BenchmarkFloor(b *testing.B) {
 					require.Empty(b, changes(*res.Summary.ResourceChanges), "a second up must change nothing")
 				})
 			}
+			if !benchDestroy {
+				discard(b, program, floor)
+				progress(took, n, "preview", "up", "noop-up")
+				continue
+			}
 			for _, side := range sides {
 				took[fmt.Sprintf("%sdestroy-%d", side.name, n)] += benchOp(b, side.s, "destroy", n, func() {
 					_, err := side.s.stack.Destroy(context.Background(), optdestroy.ProgressStreams(&side.s.log))
 					require.NoError(b, err, "destroy: %s", tail(side.s.log.String(), 40))
 				})
 			}
+			progress(took, n, "preview", "up", "noop-up", "destroy")
 		}
 	}
 
@@ -105,6 +113,9 @@ func BenchmarkFloor(b *testing.B) {
 	seconds := func(key string) float64 { return took[key].Seconds() / runs }
 	for _, n := range counts {
 		for _, op := range []string{"preview", "noop-up", "up", "destroy"} {
+			if op == "destroy" && !benchDestroy {
+				continue
+			}
 			program, floor := seconds(fmt.Sprintf("%s-%d", op, n)), seconds(fmt.Sprintf("floor-%s-%d", op, n))
 			b.ReportMetric(program, fmt.Sprintf("s/%s-%d-fleets", op, n))
 			b.ReportMetric(floor, fmt.Sprintf("s/floor-%s-%d-fleets", op, n))
@@ -116,6 +127,36 @@ func BenchmarkFloor(b *testing.B) {
 			b.ReportMetric(seconds(op+"-100")/seconds(op+"-10"), op+"-x100/x10")
 			b.ReportMetric(seconds("floor-"+op+"-100")/seconds("floor-"+op+"-10"), "floor-"+op+"-x100/x10")
 		}
+	}
+}
+
+// benchDestroy: GLRF_BENCH_DESTROY=1 also times destroy of both sides. It
+// is off by default because destroy, which waits for every object to be
+// gone, takes longer than the rest together from 50 fleets on (15 minutes per
+// side for 50 fleets here); without it, the benchmark deletes both stacks'
+// namespaces and admission policies with kubectl and forgets the stacks.
+var benchDestroy = os.Getenv("GLRF_BENCH_DESTROY") == "1"
+
+// discard removes what the stacks created, untimed and faster than destroy:
+// every namespace the fleets made (with all they hold) and the cluster-scoped
+// admission policies, then the stacks themselves. Their runners stay in the
+// suite's GitLab stand-in, which goes with the suite.
+func discard(b *testing.B, stacks ...*testStack) {
+	h.mustKubectl(b, "delete", "validatingadmissionpolicybindings,validatingadmissionpolicies",
+		"-l", "app.kubernetes.io/part-of=gitlab-runner-fleet", "--wait=true")
+	h.mustKubectl(b, "delete", "namespaces", "-l", "app.kubernetes.io/managed-by=pulumi", "--wait=true", "--timeout=15m")
+	for _, s := range stacks {
+		require.NoError(b, s.stack.Workspace().RemoveStack(context.Background(), s.name, optremove.Force()))
+	}
+}
+
+// progress prints one count's figures as soon as they are measured (the
+// benchmark's metrics come only at its end); run with -v to see them live.
+func progress(took map[string]time.Duration, n int, ops ...string) {
+	for _, op := range ops {
+		program, floor := took[fmt.Sprintf("%s-%d", op, n)], took[fmt.Sprintf("floor-%s-%d", op, n)]
+		fmt.Printf("bench: %3d fleets %-8s program %7.2fs floor %7.2fs ratio %.3f\n",
+			n, op, program.Seconds(), floor.Seconds(), program.Seconds()/floor.Seconds())
 	}
 }
 
