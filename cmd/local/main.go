@@ -67,6 +67,12 @@ func run(ctx context.Context, stackName, secretsProvider, command string) error 
 	out := os.Stdout
 	switch command {
 	case "preview":
+		// A preview writes no state, yet the pinned engine (local backend)
+		// still serializes and checks the whole state after every step unless
+		// checkpoints are skipped: quadratic in the stack's size, most of a
+		// large preview's time. Skipping them changes nothing a preview shows
+		// (README, Performance); `up` keeps its checkpoints.
+		stack.Workspace().SetEnvVar("PULUMI_SKIP_CHECKPOINTS", "true")
 		res, err := stack.Preview(ctx, optpreview.ProgressStreams(out), optpreview.Diff())
 		if err != nil {
 			return err

@@ -46,7 +46,9 @@ import (
 // a slow one).
 //
 // Reported per N (GLRF_BENCH_FLEETS, default 1,10,50,100): s/preview-N-fleets,
-// s/floor-preview-N-fleets, s/noop-up-N-fleets, s/floor-noop-up-N-fleets, the
+// s/floor-preview-N-fleets, s/noop-up-N-fleets, s/floor-noop-up-N-fleets,
+// s/preview-skipcp-N-fleets and its floor (the same previews with the engine's
+// intermediate checkpoints skipped, which a preview does not need), the
 // ratios program/floor, s/up-N-fleets (and with GLRF_BENCH_DESTROY=1
 // s/destroy-N-fleets) and their floors for context, and the growth from 10
 // to 100 fleets. With -v, each count's figures print as soon as measured.
@@ -82,6 +84,24 @@ func BenchmarkFloor(b *testing.B) {
 				})
 			}
 			require.Equal(b, created[0], created[1], "the program and the floor must plan the same number of creates")
+			// The same previews without the engine's intermediate checkpoints
+			// (PULUMI_SKIP_CHECKPOINTS): a preview writes no state, so what it
+			// shows must not change, and the plan must be the same.
+			for _, side := range sides {
+				took[fmt.Sprintf("%spreview-skipcp-%d", side.name, n)] += benchOp(b, side.s, "preview-skipcp", n, func() {
+					ws := side.s.stack.Workspace()
+					ws.SetEnvVar("PULUMI_SKIP_CHECKPOINTS", "true")
+					defer ws.UnsetEnvVar("PULUMI_SKIP_CHECKPOINTS")
+					res, err := side.s.stack.Preview(context.Background(), benchPreviewOpts(b, side.s, "preview-skipcp", n)...)
+					require.NoError(b, err, "preview: %s", tail(side.s.log.String(), 40))
+					require.Equal(b, created[0], res.ChangeSummary["create"], "skipping checkpoints changed the preview's plan")
+				})
+			}
+			if benchPreviewOnly {
+				discard(b, program, floor)
+				progress(took, n, "preview", "preview-skipcp")
+				continue
+			}
 			for _, side := range sides {
 				took[fmt.Sprintf("%sup-%d", side.name, n)] += benchOp(b, side.s, "up", n, func() { benchUp(b, side.s, "up", n) })
 			}
@@ -96,7 +116,7 @@ func BenchmarkFloor(b *testing.B) {
 			}
 			if !benchDestroy {
 				discard(b, program, floor)
-				progress(took, n, "preview", "up", "noop-up")
+				progress(took, n, "preview", "preview-skipcp", "up", "noop-up")
 				continue
 			}
 			for _, side := range sides {
@@ -105,15 +125,15 @@ func BenchmarkFloor(b *testing.B) {
 					require.NoError(b, err, "destroy: %s", tail(side.s.log.String(), 40))
 				})
 			}
-			progress(took, n, "preview", "up", "noop-up", "destroy")
+			progress(took, n, "preview", "preview-skipcp", "up", "noop-up", "destroy")
 		}
 	}
 
 	runs := float64(b.N)
 	seconds := func(key string) float64 { return took[key].Seconds() / runs }
 	for _, n := range counts {
-		for _, op := range []string{"preview", "noop-up", "up", "destroy"} {
-			if op == "destroy" && !benchDestroy {
+		for _, op := range []string{"preview", "preview-skipcp", "noop-up", "up", "destroy"} {
+			if op == "destroy" && !benchDestroy || benchPreviewOnly && op != "preview" && op != "preview-skipcp" {
 				continue
 			}
 			program, floor := seconds(fmt.Sprintf("%s-%d", op, n)), seconds(fmt.Sprintf("floor-%s-%d", op, n))
@@ -123,7 +143,10 @@ func BenchmarkFloor(b *testing.B) {
 		}
 	}
 	if took["preview-10"] > 0 && took["preview-100"] > 0 {
-		for _, op := range []string{"preview", "noop-up"} {
+		for _, op := range []string{"preview", "preview-skipcp", "noop-up"} {
+			if benchPreviewOnly && op == "noop-up" {
+				continue
+			}
 			b.ReportMetric(seconds(op+"-100")/seconds(op+"-10"), op+"-x100/x10")
 			b.ReportMetric(seconds("floor-"+op+"-100")/seconds("floor-"+op+"-10"), "floor-"+op+"-x100/x10")
 		}
@@ -136,6 +159,9 @@ func BenchmarkFloor(b *testing.B) {
 // side for 50 fleets here); without it, the benchmark deletes both stacks'
 // namespaces and admission policies with kubectl and forgets the stacks.
 var benchDestroy = os.Getenv("GLRF_BENCH_DESTROY") == "1"
+
+// benchPreviewOnly: GLRF_BENCH_PREVIEW_ONLY=1 measures the previews only.
+var benchPreviewOnly = os.Getenv("GLRF_BENCH_PREVIEW_ONLY") == "1"
 
 // discard removes what the stacks created, untimed and faster than destroy:
 // every namespace the fleets made (with all they hold) and the cluster-scoped
@@ -155,7 +181,7 @@ func discard(b *testing.B, stacks ...*testStack) {
 func progress(took map[string]time.Duration, n int, ops ...string) {
 	for _, op := range ops {
 		program, floor := took[fmt.Sprintf("%s-%d", op, n)], took[fmt.Sprintf("floor-%s-%d", op, n)]
-		fmt.Printf("bench: %3d fleets %-8s program %7.2fs floor %7.2fs ratio %.3f\n",
+		fmt.Printf("bench: %3d fleets %-14s program %7.2fs floor %7.2fs ratio %.3f\n",
 			n, op, program.Seconds(), floor.Seconds(), program.Seconds()/floor.Seconds())
 	}
 }
