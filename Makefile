@@ -66,7 +66,8 @@ test: lint unit e2e
 # 10 and 50 fleets; on the local cluster, the real engine against kubectl for
 # one fleet, and the program against the engine's floor (the same objects with
 # no program logic) for 1, 10, 50 and 100 fleets (GLRF_BENCH_FLEETS=10,50 to
-# choose; GLRF_BENCH_DESTROY=1 to time destroy too).
+# choose; GLRF_BENCH_DESTROY=1 to time destroy too; GLRF_BENCH_PREVIEW_ONLY=1 or
+# GLRF_BENCH_NOOP_ONLY=1 for a shorter run). About two hours with 100 fleets.
 bench: tools
 	go test -run '^$$' -bench . -benchtime 20x ./program/
-	$(TOOLCHAIN) && go test -run '^$$' -v -bench . -benchtime 1x -timeout 120m ./tests/e2e/
+	$(TOOLCHAIN) && go test -run '^$$' -v -bench . -benchtime 1x -timeout 180m ./tests/e2e/
