@@ -3,7 +3,6 @@ package components_test
 import (
 	"testing"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -40,14 +39,6 @@ func runFleets(t *testing.T, fleets ...components.FleetSettings) *mocks.Mocks {
 	return m
 }
 
-func values(v resource.PropertyValue) []string {
-	var out []string
-	for _, e := range v.ArrayValue() {
-		out = append(out, e.StringValue())
-	}
-	return out
-}
-
 func TestJobNamespacePolicyKeepsJobsFromManagersAPIAndMetadata(t *testing.T) {
 	a, b := groupFleet(), groupFleet()
 	b.Name, b.Namespace, b.JobNamespace = "other", "other-runners", "other-jobs"
@@ -55,7 +46,7 @@ func TestJobNamespacePolicyKeepsJobsFromManagersAPIAndMetadata(t *testing.T) {
 	policy := m.Find(tNetworkPolicy, "builds-jobs")
 	require.NotNil(t, policy)
 	spec, _ := mocks.Get(policy.Inputs, "spec")
-	assert.Equal(t, []string{"Ingress", "Egress"}, values(spec.ObjectValue()["policyTypes"]))
+	assert.Equal(t, []string{"Ingress", "Egress"}, stringList(spec.ObjectValue()["policyTypes"]))
 	_, ingress := spec.ObjectValue()["ingress"]
 	assert.False(t, ingress, "no ingress rule: nothing reaches a job pod")
 	selector := spec.ObjectValue()["podSelector"].ObjectValue()
@@ -65,15 +56,15 @@ func TestJobNamespacePolicyKeepsJobsFromManagersAPIAndMetadata(t *testing.T) {
 	require.Len(t, egress, 2)
 	expr := egress[0].ObjectValue()["to"].ArrayValue()[0].ObjectValue()["namespaceSelector"].ObjectValue()["matchExpressions"].ArrayValue()[0].ObjectValue()
 	assert.Equal(t, "NotIn", expr["operator"].StringValue())
-	assert.Equal(t, []string{"gitlab-runner-builds", "gitlab-runner-builds-jobs", "other-runners"}, values(expr["values"]),
+	assert.Equal(t, []string{"gitlab-runner-builds", "gitlab-runner-builds-jobs", "other-runners"}, stringList(expr["values"]),
 		"not the stack's managers (any fleet's), not other jobs in its own namespace")
 	blocks := egress[1].ObjectValue()["to"].ArrayValue()
 	require.Len(t, blocks, 2)
 	v4 := blocks[0].ObjectValue()["ipBlock"].ObjectValue()
 	assert.Equal(t, "0.0.0.0/0", v4["cidr"].StringValue())
-	assert.Equal(t, []string{"10.96.0.1/32", "100.100.100.200/32", "169.254.169.254/32"}, values(v4["except"]), "the API server and the metadata services")
+	assert.Equal(t, []string{"10.96.0.1/32", "100.100.100.200/32", "169.254.169.254/32"}, stringList(v4["except"]), "the API server and the metadata services")
 	v6 := blocks[1].ObjectValue()["ipBlock"].ObjectValue()
-	assert.Equal(t, []string{"fd00:ec2::254/128"}, values(v6["except"]))
+	assert.Equal(t, []string{"fd00:ec2::254/128"}, stringList(v6["except"]))
 	assert.Nil(t, m.Find(tNetworkPolicy, "other-jobs-unused"))
 	assert.NotNil(t, m.Find(tNetworkPolicy, "other-jobs"), "each job namespace has its own")
 }
@@ -106,7 +97,7 @@ func TestManagerPolicy(t *testing.T) {
 	ingress := spec.ObjectValue()["ingress"].ArrayValue()
 	require.Len(t, ingress, 1)
 	from := ingress[0].ObjectValue()["from"].ArrayValue()[0].ObjectValue()["namespaceSelector"].ObjectValue()["matchExpressions"].ArrayValue()[0].ObjectValue()
-	assert.Equal(t, []string{"monitoring"}, values(from["values"]))
+	assert.Equal(t, []string{"monitoring"}, stringList(from["values"]))
 	assert.Equal(t, float64(9252), ingress[0].ObjectValue()["ports"].ArrayValue()[0].ObjectValue()["port"].NumberValue(), "the metrics port only")
 
 	egress := spec.ObjectValue()["egress"].ArrayValue()
@@ -142,7 +133,7 @@ func TestAdmissionPolicyNarrowsTheManagersRequests(t *testing.T) {
 	assert.Equal(t, "Fail", spec.ObjectValue()["failurePolicy"].StringValue())
 	match := spec.ObjectValue()["matchConstraints"].ObjectValue()
 	assert.Equal(t, "gitlab-runner-builds-jobs", match["namespaceSelector"].ObjectValue()["matchLabels"].ObjectValue()["kubernetes.io/metadata.name"].StringValue())
-	assert.Equal(t, []string{"pods", "secrets", "services"}, values(match["resourceRules"].ArrayValue()[0].ObjectValue()["resources"]))
+	assert.Equal(t, []string{"pods", "secrets", "services"}, stringList(match["resourceRules"].ArrayValue()[0].ObjectValue()["resources"]))
 	condition := spec.ObjectValue()["matchConditions"].ArrayValue()[0].ObjectValue()["expression"].StringValue()
 	assert.Equal(t, `request.userInfo.username == "system:serviceaccount:gitlab-runner-builds:builds"`, condition, "only the manager's requests")
 	var expressions []string
@@ -159,7 +150,7 @@ func TestAdmissionPolicyNarrowsTheManagersRequests(t *testing.T) {
 	require.NotNil(t, binding)
 	assert.Equal(t, "gitlab-runner-fleet.gitlab-runner-builds-jobs.builds", mocks.String(binding.Inputs, "spec", "policyName"))
 	actions, _ := mocks.Get(binding.Inputs, "spec", "validationActions")
-	assert.Equal(t, []string{"Deny"}, values(actions))
+	assert.Equal(t, []string{"Deny"}, stringList(actions))
 }
 
 func TestJobNamespaceQuotaLimitsAndDefaultServiceAccount(t *testing.T) {

@@ -86,8 +86,10 @@ func (c *kubeCluster) kubeconfigText(t testing.TB) string {
 	return string(data)
 }
 
-// apiServer is the cluster's apiServer setting: its API server listens on
-// loopback, which no EndpointSlice holds (see harness.apiServerSetting).
+// apiServer is the cluster's apiServer setting, for the stacks'
+// NetworkPolicies: a local API server listens on loopback, which an
+// EndpointSlice cannot hold, so the program cannot read it from the cluster
+// (see README).
 func (c *kubeCluster) apiServer(t testing.TB) map[string]any {
 	t.Helper()
 	config, err := clientcmd.BuildConfigFromFlags("", c.kubeconfig)

@@ -14,12 +14,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -36,7 +34,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"example.com/gitlab-runner-fleet/localengine"
 )
@@ -236,20 +233,6 @@ func (h *harness) startGitlab() (func(), error) {
 	return stop, nil
 }
 
-// apiServerSetting is the local API server's address for the stacks'
-// NetworkPolicies: it listens on loopback, which an EndpointSlice cannot
-// hold, so the program cannot read it from the cluster (see README).
-func (h *harness) apiServerSetting(t testing.TB) map[string]any {
-	t.Helper()
-	config, err := clientcmd.BuildConfigFromFlags("", h.kubeconfig)
-	require.NoError(t, err)
-	u, err := url.Parse(config.Host)
-	require.NoError(t, err)
-	port, err := strconv.Atoi(u.Port())
-	require.NoError(t, err)
-	return map[string]any{"cidrs": []string{"127.0.0.1/32"}, "port": port}
-}
-
 // gitlab calls the stand-in's API as the admin; it returns the status and body.
 func (h *harness) gitlab(t testing.TB, method, path string, body any) (int, []byte) {
 	t.Helper()
@@ -312,7 +295,7 @@ func newStack(t testing.TB, name string, fleets ...fleet) *testStack {
 		"gitlab:baseUrl":                h.gitlabAPI,
 		"kubernetes:context":            "glrf-local",
 		"gitlab-runner-fleet:fleets":    fleets,
-		"gitlab-runner-fleet:apiServer": h.apiServerSetting(t),
+		"gitlab-runner-fleet:apiServer": suiteCluster().apiServer(t),
 	})
 	stack, err := localengine.Stack(context.Background(), name, localengine.Options{
 		WorkDir: s.dir, StateDir: h.stateDir, PulumiHome: h.pulumiHome, PulumiBin: h.pulumiBin,
