@@ -133,7 +133,7 @@ func (s *Server) jobJSON(j *job) jobJSON {
 			Paused: b.Paused, IsShared: b.IsShared, RunnerType: b.RunnerType, Name: b.Name, Online: b.Online, Status: b.Status}
 		for _, m := range rn.Managers {
 			if m.ID == j.ManagerID {
-				mj := s.managerJSON(m)
+				mj := s.managerJSONLocked(m)
 				out.RunnerManager = &mj
 			}
 		}

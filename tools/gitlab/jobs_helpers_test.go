@@ -9,6 +9,7 @@ package gitlab_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
@@ -144,25 +145,34 @@ type reply struct {
 
 func (f *fakeRunner) send(method, path string, headers map[string]string, body []byte) reply {
 	f.t.Helper()
-	req, err := http.NewRequest(method, f.base+path, bytes.NewReader(body))
+	res, err := f.sendContext(context.Background(), method, path, headers, body)
 	require.NoError(f.t, err)
+	return res
+}
+
+// sendContext sends a request and reads the answer; it may run in any
+// goroutine.
+func (f *fakeRunner) sendContext(ctx context.Context, method, path string, headers map[string]string, body []byte) (reply, error) {
+	req, err := http.NewRequestWithContext(ctx, method, f.base+path, bytes.NewReader(body))
+	if err != nil {
+		return reply{}, err
+	}
 	req.Header.Set("User-Agent", "gitlab-runner 19.4.0~pre.1 (main; go1.25; linux/amd64)")
 	req.Header.Set("X-Request-Id", "0123456789abcdef0123456789abcdef")
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
 	res, err := http.DefaultClient.Do(req)
-	require.NoError(f.t, err)
+	if err != nil {
+		return reply{}, err
+	}
 	defer res.Body.Close()
 	data, err := io.ReadAll(res.Body)
-	require.NoError(f.t, err)
-	return reply{Status: res.StatusCode, Header: res.Header, Body: data}
+	return reply{Status: res.StatusCode, Header: res.Header, Body: data}, err
 }
 
-// requestJob is GitLabClient.RequestJob: POST jobs/request with a
-// common.JobRequest, RUNNER-TOKEN header, expecting 201.
-func (f *fakeRunner) requestJob(lastUpdate string) reply {
-	f.t.Helper()
+// jobRequestBody is a common.JobRequest.
+func (f *fakeRunner) jobRequestBody(lastUpdate string) []byte {
 	body := map[string]any{"info": f.info(), "token": f.token}
 	if f.systemID != "" {
 		body["system_id"] = f.systemID
@@ -170,11 +180,35 @@ func (f *fakeRunner) requestJob(lastUpdate string) reply {
 	if lastUpdate != "" {
 		body["last_update"] = lastUpdate
 	}
-	data, err := json.Marshal(body)
-	require.NoError(f.t, err)
-	return f.send(http.MethodPost, "jobs/request", map[string]string{
-		"Content-Type": "application/json", "Accept": "application/json", "RUNNER-TOKEN": f.token,
-	}, data)
+	data, _ := json.Marshal(body)
+	return data
+}
+
+// jobRequestHeaders are RequestJob's headers.
+func (f *fakeRunner) jobRequestHeaders() map[string]string {
+	return map[string]string{"Content-Type": "application/json", "Accept": "application/json", "RUNNER-TOKEN": f.token}
+}
+
+// requestJob is GitLabClient.RequestJob: POST jobs/request with a
+// common.JobRequest, RUNNER-TOKEN header, expecting 201.
+func (f *fakeRunner) requestJob(lastUpdate string) reply {
+	f.t.Helper()
+	return f.send(http.MethodPost, "jobs/request", f.jobRequestHeaders(), f.jobRequestBody(lastUpdate))
+}
+
+// requestJobAsync sends the request in another goroutine; the answer (or
+// the error, as Status 0 and the message as Body) arrives on the channel.
+func (f *fakeRunner) requestJobAsync(ctx context.Context, lastUpdate string) <-chan reply {
+	out := make(chan reply, 1)
+	body, headers := f.jobRequestBody(lastUpdate), f.jobRequestHeaders()
+	go func() {
+		res, err := f.sendContext(ctx, http.MethodPost, "jobs/request", headers, body)
+		if err != nil {
+			res = reply{Body: []byte(err.Error())}
+		}
+		out <- res
+	}()
+	return out
 }
 
 // job requests a job and decodes it; it fails the test on anything but 201.
