@@ -185,3 +185,25 @@ func TestJobFairScheduling(t *testing.T) {
 	assert.Equal(t, a4.ID, own.job().ID)
 	own.noJob()
 }
+
+// A seed may name a project's default branch and its protected branches;
+// they decide which jobs a ref_protected runner takes.
+func TestJobMatchingSeedProtectedBranches(t *testing.T) {
+	seed := matchSeed()
+	seed.Projects[0].DefaultBranch = "trunk"
+	seed.Projects[0].ProtectedBranches = &[]string{"release/*"}
+	in := newCIInstance(t, gitlab.Config{Seed: seed})
+	o := projectRunner(20)
+	o.AccessLevel = gl.Ptr("ref_protected")
+	f := in.newFakeRunner(createRunner(t, in.admin, o).Token, "s_0123456789ab")
+
+	pipeline(t, in.admin, 20, "trunk", oneJob())
+	f.noJob()
+	release := jobsOf(t, in.admin, 20, pipeline(t, in.admin, 20, "release/1.0", oneJob()).ID)[0]
+	j := f.job()
+	assert.Equal(t, release.ID, j.ID)
+	def, _, _, _, _ := j.variable("CI_DEFAULT_BRANCH")
+	assert.Equal(t, "trunk", def)
+	protected, _, _, _, _ := j.variable("CI_COMMIT_REF_PROTECTED")
+	assert.Equal(t, "true", protected)
+}
