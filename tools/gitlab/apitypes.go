@@ -1,6 +1,7 @@
 package gitlab
 
 import (
+	"slices"
 	"time"
 )
 
@@ -240,6 +241,9 @@ func (s *Server) detailsJSON(r *runner) runnerDetailsJSON {
 		Projects:           []runnerProjectJSON{},
 		JobExecutionStatus: "idle",
 	}
+	if slices.ContainsFunc(s.st.Jobs, func(j *job) bool { return j.RunnerID == r.ID && j.executing() }) {
+		d.JobExecutionStatus = "active"
+	}
 	if r.ContactedAt != nil {
 		t := apiTime(*r.ContactedAt)
 		d.ContactedAt = &t
@@ -256,15 +260,27 @@ func (s *Server) detailsJSON(r *runner) runnerDetailsJSON {
 			d.Groups = append(d.Groups, runnerGroupJSON{ID: g.ID, Name: g.Name, WebURL: s.webURL("groups/" + s.dir.fullPath(g))})
 		}
 	case RunnerTypeProject:
-		if p := s.dir.projects[r.ProjectID]; p != nil {
-			pj := s.projectJSON(p)
-			d.Projects = append(d.Projects, runnerProjectJSON{
-				ID: p.ID, Name: p.Name, NameWithNamespace: pj.NameWithNamespace,
-				Path: p.Path, PathWithNamespace: pj.PathWithNamespace, CreatedAt: apiTime(s.started),
-			})
+		for _, id := range r.projectIDs() {
+			if p := s.dir.projects[id]; p != nil {
+				pj := s.projectJSON(p)
+				d.Projects = append(d.Projects, runnerProjectJSON{
+					ID: p.ID, Name: p.Name, NameWithNamespace: pj.NameWithNamespace,
+					Path: p.Path, PathWithNamespace: pj.PathWithNamespace, CreatedAt: apiTime(s.started),
+				})
+			}
 		}
 	}
 	return d
+}
+
+// managerJSONLocked is managerJSON with the manager's job execution
+// status; the caller holds s.mu.
+func (s *Server) managerJSONLocked(m *manager) managerJSON {
+	j := s.managerJSON(m)
+	if slices.ContainsFunc(s.st.Jobs, func(jb *job) bool { return jb.ManagerID == m.ID && jb.executing() }) {
+		j.JobExecutionStatus = "active"
+	}
+	return j
 }
 
 func (s *Server) managerJSON(m *manager) managerJSON {

@@ -42,6 +42,15 @@ func (s *Server) injectFaults(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/api/v4/") {
 			if status := s.takeFault(r); status != 0 {
+				if status == http.StatusForbidden && isRunnerEndpoint(r) {
+					s.mu.Lock()
+					auth := AuthRunner
+					if isJobEndpoint(r) {
+						auth = AuthJob
+					}
+					s.recordForbiddenLocked(r, ForbiddenRequest{Auth: auth, Reason: ForbiddenFault})
+					s.mu.Unlock()
+				}
 				writeStatus(w, status)
 				return
 			}

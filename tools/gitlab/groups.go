@@ -2,6 +2,7 @@ package gitlab
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 )
 
@@ -110,7 +111,7 @@ func (s *Server) handleListProjectRunners(w http.ResponseWriter, r *http.Request
 	s.listRunners(w, r, f, func(rn *runner) bool {
 		switch rn.RunnerType {
 		case RunnerTypeProject:
-			return rn.ProjectID == p.ID
+			return slices.Contains(rn.projectIDs(), p.ID)
 		case RunnerTypeGroup:
 			return inGroup[rn.GroupID]
 		}

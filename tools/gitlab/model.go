@@ -44,6 +44,17 @@ type runner struct {
 	// when it never contacted GitLab.
 	ContactedAt *time.Time `json:"contacted_at,omitempty"`
 	Managers    []*manager `json:"managers"`
+	// AssignedProjectIDs are the projects a project runner was assigned to
+	// besides its own (POST /projects/:id/runners).
+	AssignedProjectIDs []int64 `json:"assigned_project_ids,omitempty"`
+}
+
+// projectIDs are the projects a project runner serves: its own first.
+func (r *runner) projectIDs() []int64 {
+	if r.RunnerType != RunnerTypeProject {
+		return nil
+	}
+	return append([]int64{r.ProjectID}, r.AssignedProjectIDs...)
 }
 
 // manager is one runner manager: a gitlab-runner process, told apart by its

@@ -13,8 +13,8 @@ import (
 const maxSystemID = 64
 
 // runnerByTokenLocked finds the runner whose token is in p; it answers 400
-// (no token) or 403 (unknown token) itself. The caller holds s.mu.
-func (s *Server) runnerByTokenLocked(w http.ResponseWriter, p params) (*runner, string) {
+// (no token) or 403 (unknown token, recorded) itself. The caller holds s.mu.
+func (s *Server) runnerByTokenLocked(w http.ResponseWriter, r *http.Request, p params) (*runner, string) {
 	tok, err := p.str("token")
 	if err != nil || tok == "" {
 		writeError(w, http.StatusBadRequest, "token is missing")
@@ -22,7 +22,7 @@ func (s *Server) runnerByTokenLocked(w http.ResponseWriter, p params) (*runner, 
 	}
 	rn := s.byToken[digest(tok)]
 	if rn == nil {
-		writeStatus(w, http.StatusForbidden)
+		s.forbidRunnerTokenLocked(w, r, tok)
 		return nil, ""
 	}
 	return rn, tok
@@ -86,7 +86,7 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rn, tok := s.runnerByTokenLocked(w, p)
+	rn, tok := s.runnerByTokenLocked(w, r, p)
 	if rn == nil {
 		return
 	}
@@ -103,39 +103,6 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("runner manager registered", "runner", rn.ID, "system_id", sid)
 	}
 	writeJSON(w, http.StatusOK, createdRunnerJSON{ID: rn.ID, Token: tok})
-}
-
-// handleJobRequest is POST /jobs/request, the poll of `gitlab-runner run`.
-// The stand-in never has a job: it answers 204 and records the contact so
-// that the runner shows as online.
-func (s *Server) handleJobRequest(w http.ResponseWriter, r *http.Request) {
-	p, err := readParams(w, r)
-	if err != nil {
-		writeParamError(w, err)
-		return
-	}
-	sid, err := systemID(p)
-	if err != nil {
-		writeParamError(w, err)
-		return
-	}
-	info, _ := p["info"].(map[string]any)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rn, _ := s.runnerByTokenLocked(w, p)
-	if rn == nil {
-		return
-	}
-	first := rn.ContactedAt == nil
-	rn.contact(s.now())
-	if (sid != "" && s.touchManagerLocked(rn, sid, r, info)) || first {
-		if err := s.saveLocked(); err != nil {
-			writeStatus(w, http.StatusInternalServerError)
-			return
-		}
-	}
-	w.Header().Set("X-GitLab-Last-Update", apiTime(s.now()))
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // handleUnregisterManager is DELETE /runners/managers: `gitlab-runner
@@ -157,7 +124,7 @@ func (s *Server) handleUnregisterManager(w http.ResponseWriter, r *http.Request)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rn, _ := s.runnerByTokenLocked(w, p)
+	rn, _ := s.runnerByTokenLocked(w, r, p)
 	if rn == nil {
 		return
 	}
@@ -186,7 +153,7 @@ func (s *Server) handleDeleteRunnerByToken(w http.ResponseWriter, r *http.Reques
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rn, _ := s.runnerByTokenLocked(w, p)
+	rn, _ := s.runnerByTokenLocked(w, r, p)
 	if rn == nil {
 		return
 	}

@@ -327,6 +327,9 @@ func (s *Server) handleUpdateRunner(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	*rn = updated
+	// Ci::Runners::UpdateRunnerService ticks the runner's queue: a held
+	// job request ends, and the next one sees the new settings.
+	s.tickRunnerLocked(rn)
 	if err := s.saveLocked(); err != nil {
 		writeStatus(w, http.StatusInternalServerError)
 		return
@@ -358,11 +361,18 @@ func (s *Server) handleDeleteRunner(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// deleteRunnerLocked removes rn and saves; the caller holds s.mu.
+// deleteRunnerLocked removes rn and saves; the caller holds s.mu. Its
+// token's digest is remembered so that a later request with it is
+// recorded as coming from the deleted runner. As in GitLab, its queue value
+// is dropped without waking its long polls: they end at their timeout, and
+// the runner's next request gets 403.
 func (s *Server) deleteRunnerLocked(rn *runner) error {
 	delete(s.byID, rn.ID)
 	delete(s.byToken, rn.TokenSHA256)
+	delete(s.queueValues, rn.ID)
 	s.st.Runners = slices.DeleteFunc(s.st.Runners, func(x *runner) bool { return x == rn })
+	s.st.DeletedRunners = append(s.st.DeletedRunners, &deletedRunner{ID: rn.ID, TokenSHA256: rn.TokenSHA256, DeletedAt: s.now()})
+	s.deletedTokens[rn.TokenSHA256] = rn.ID
 	return s.saveLocked()
 }
 
@@ -384,7 +394,7 @@ func (s *Server) handleListManagers(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []managerJSON{}
 	for _, m := range rn.Managers {
-		out = append(out, s.managerJSON(m))
+		out = append(out, s.managerJSONLocked(m))
 	}
 	writeJSON(w, http.StatusOK, out)
 }

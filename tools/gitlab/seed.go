@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -67,6 +68,13 @@ type SeedProject struct {
 	Name    string       `json:"name"`
 	GroupID int64        `json:"group_id"`
 	Members []SeedMember `json:"members,omitempty"`
+	// DefaultBranch is the repository's default branch; empty is "main".
+	DefaultBranch string `json:"default_branch,omitempty"`
+	// ProtectedBranches are the branch names or wildcards (release/*)
+	// protected when the stand-in first uses the project; nil protects the
+	// default branch alone, as GitLab does when it creates a project. Later
+	// changes go through the protected branches API and are state.
+	ProtectedBranches *[]string `json:"protected_branches,omitempty"`
 }
 
 // Usernames of the default seed.
@@ -95,7 +103,8 @@ const (
 //     a Developer in group 1 and so may read it but create no runner;
 //   - group 1 "glrf-dev" is the dev stack's group; groups 2-999
 //     ("pool-N") are for test stacks, which each take their own group id;
-//   - projects 1-999 ("glrf-dev/project-N") live in group 1.
+//   - projects 1-999 ("glrf-dev/project-N") live in group 1; their
+//     default branch is main, protected.
 //
 // Group and project ids from 1000 on do not exist.
 func DefaultSeed() *Seed {
@@ -152,11 +161,13 @@ type group struct {
 }
 
 type project struct {
-	ID      int64
-	Path    string
-	Name    string
-	GroupID int64
-	Members map[int64]int
+	ID                int64
+	Path              string
+	Name              string
+	GroupID           int64
+	Members           map[int64]int
+	DefaultBranch     string
+	ProtectedBranches []string
 }
 
 // directory is the seed, checked and indexed.
@@ -238,7 +249,18 @@ func newDirectory(s *Seed) (*directory, error) {
 		if err != nil {
 			return nil, err
 		}
-		d.projects[p.ID] = &project{ID: p.ID, Path: p.Path, Name: orString(p.Name, p.Path), GroupID: p.GroupID, Members: m}
+		np := &project{ID: p.ID, Path: p.Path, Name: orString(p.Name, p.Path), GroupID: p.GroupID, Members: m,
+			DefaultBranch: orString(p.DefaultBranch, "main")}
+		np.ProtectedBranches = []string{np.DefaultBranch}
+		if p.ProtectedBranches != nil {
+			np.ProtectedBranches = slices.Clone(*p.ProtectedBranches)
+		}
+		for _, b := range np.ProtectedBranches {
+			if strings.TrimSpace(b) == "" {
+				return nil, fmt.Errorf("seed: project %d: a protected branch name is empty", p.ID)
+			}
+		}
+		d.projects[p.ID] = np
 	}
 	return d, nil
 }

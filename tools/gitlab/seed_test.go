@@ -109,3 +109,30 @@ func TestStateVersion1(t *testing.T) {
 	assert.Equal(t, "stale", o["status"])
 	assert.Equal(t, false, o["online"])
 }
+
+// Default and protected branches in a seed file: absent, main and main
+// protected; an empty list protects nothing; an empty name is refused.
+func TestSeedBranches(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "seed.json")
+	require.NoError(t, os.WriteFile(path, []byte(`{
+  "users": [{"id": 1, "username": "root", "admin": true}],
+  "groups": [{"id": 10, "path": "top"}],
+  "projects": [{"id": 20, "path": "a", "group_id": 10},
+               {"id": 21, "path": "b", "group_id": 10, "default_branch": "trunk", "protected_branches": []},
+               {"id": 22, "path": "c", "group_id": 10, "protected_branches": ["main", "release/*"]}]
+}`), 0o600))
+	seed, err := LoadSeed(path)
+	require.NoError(t, err)
+	dir, err := newDirectory(seed)
+	require.NoError(t, err)
+	assert.Equal(t, "main", dir.projects[20].DefaultBranch)
+	assert.Equal(t, []string{"main"}, dir.projects[20].ProtectedBranches)
+	assert.Equal(t, "trunk", dir.projects[21].DefaultBranch)
+	assert.Empty(t, dir.projects[21].ProtectedBranches)
+	assert.Equal(t, []string{"main", "release/*"}, dir.projects[22].ProtectedBranches)
+
+	blank := []string{" "}
+	seed.Projects[0].ProtectedBranches = &blank
+	_, err = newDirectory(seed)
+	assert.ErrorContains(t, err, "seed: project 20: a protected branch name is empty")
+}

@@ -34,7 +34,20 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now); tests may fix it.
 	Now func() time.Time
+	// LongPollTimeout is how long a job request whose last_update is
+	// current is held before the 204 (Workhorse's apiCiLongPollingDuration;
+	// GitLab's Omnibus package sets 50s). 0 disables long polling, as in a
+	// Workhorse without the setting: such requests are answered at once.
+	LongPollTimeout time.Duration
+	// TraceUpdateInterval is the X-GitLab-Trace-Update-Interval the runner
+	// is told after each log patch: how often it sends the log and checks
+	// for a cancel. 0 is DefaultTraceUpdateInterval.
+	TraceUpdateInterval time.Duration
 }
+
+// DefaultTraceUpdateInterval is GitLab's interval for a log nobody watches
+// (Gitlab::Ci::Trace::UPDATE_FREQUENCY_DEFAULT).
+const DefaultTraceUpdateInterval = 30 * time.Second
 
 // Server is the GitLab stand-in; it is an http.Handler.
 type Server struct {
@@ -53,6 +66,20 @@ type Server struct {
 	byID    map[int64]*runner
 	byToken map[string]*runner // SHA-256 of the runner token -> runner
 	fault   *Fault
+
+	// deletedTokens maps the SHA-256 of a deleted runner's token to its id.
+	deletedTokens map[string]int64
+	projects      map[int64]*projectState
+	pipelines     map[int64]*pipeline
+	jobs          map[int64]*job
+	traces        *traceStore
+	// queueValues and pollWaiters are the runners' queue values and the
+	// long polls waiting for them to change (jobqueue.go), by runner id.
+	queueValues map[int64]string
+	pollWaiters map[int64]map[chan struct{}]struct{}
+	// closing is closed by Close, which sets closed.
+	closing chan struct{}
+	closed  bool
 }
 
 // New loads the state file (if any) and returns a ready server.
@@ -83,6 +110,9 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg: cfg, log: log, started: cfg.Now(), st: st, dir: dir,
 		pats: map[string]*accessToken{}, byID: map[int64]*runner{}, byToken: map[string]*runner{},
+		deletedTokens: map[string]int64{}, projects: map[int64]*projectState{}, pipelines: map[int64]*pipeline{},
+		jobs: map[int64]*job{}, traces: newTraceStore(cfg.StatePath), queueValues: map[int64]string{},
+		pollWaiters: map[int64]map[chan struct{}]struct{}{}, closing: make(chan struct{}),
 	}
 	for _, t := range append(append([]PersonalAccessToken{}, seed.Tokens...), cfg.Tokens...) {
 		if t.Token == "" {
@@ -113,6 +143,9 @@ func New(cfg Config) (*Server, error) {
 		s.byID[r.ID] = r
 		s.byToken[r.TokenSHA256] = r
 	}
+	if err := s.indexCIState(); err != nil {
+		return nil, err
+	}
 	s.handler = s.logRequests(s.injectFaults(s.routes()))
 	return s, nil
 }
@@ -139,6 +172,21 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET "+api+"/runners/{id}/managers", s.handleListManagers)
 	mux.HandleFunc("POST "+api+"/runners/verify", s.handleVerify)
 	mux.HandleFunc("POST "+api+"/jobs/request", s.handleJobRequest)
+	mux.HandleFunc("PUT "+api+"/jobs/{id}", s.handleUpdateJob)
+	mux.HandleFunc("PATCH "+api+"/jobs/{id}/trace", s.handlePatchTrace)
+	mux.HandleFunc("GET "+api+"/runners/{id}/jobs", s.handleListRunnerJobs)
+	mux.HandleFunc("POST "+api+"/projects/{id}/runners", s.handleAssignProjectRunner)
+	mux.HandleFunc("POST "+api+"/projects/{id}/pipeline", s.handleCreatePipeline)
+	mux.HandleFunc("GET "+api+"/projects/{id}/pipelines/{pipeline_id}", s.handleGetPipeline)
+	mux.HandleFunc("GET "+api+"/projects/{id}/pipelines/{pipeline_id}/jobs", s.handleListPipelineJobs)
+	mux.HandleFunc("GET "+api+"/projects/{id}/jobs", s.handleListProjectJobs)
+	mux.HandleFunc("GET "+api+"/projects/{id}/jobs/{job_id}", s.handleGetJob)
+	mux.HandleFunc("GET "+api+"/projects/{id}/jobs/{job_id}/trace", s.handleGetJobTrace)
+	mux.HandleFunc("POST "+api+"/projects/{id}/jobs/{job_id}/cancel", s.handleCancelJob)
+	mux.HandleFunc("GET "+api+"/projects/{id}/protected_branches", s.handleListProtectedBranches)
+	mux.HandleFunc("POST "+api+"/projects/{id}/protected_branches", s.handleProtectBranch)
+	mux.HandleFunc("GET "+api+"/projects/{id}/protected_branches/{name...}", s.handleGetProtectedBranch)
+	mux.HandleFunc("DELETE "+api+"/projects/{id}/protected_branches/{name...}", s.handleUnprotectBranch)
 	mux.HandleFunc("DELETE "+api+"/runners", s.handleDeleteRunnerByToken)
 	mux.HandleFunc("DELETE "+api+"/runners/managers", s.handleUnregisterManager)
 	mux.HandleFunc("GET "+api+"/groups/{id}", s.handleGetGroup)
@@ -155,6 +203,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /-/standin/faults", s.handleGetFault)
 	mux.HandleFunc("POST /-/standin/faults", s.handleSetFault)
 	mux.HandleFunc("DELETE /-/standin/faults", s.handleClearFault)
+	mux.HandleFunc("GET /-/standin/forbidden", s.handleGetForbidden)
+	mux.HandleFunc("DELETE /-/standin/forbidden", s.handleClearForbidden)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "404 Not Found")
 	})
@@ -162,6 +212,33 @@ func (s *Server) routes() http.Handler {
 }
 
 func (s *Server) now() time.Time { return s.cfg.Now().UTC() }
+
+// indexCIState indexes the loaded pipelines, jobs, projects and deleted
+// runners, checking that they refer to what exists.
+func (s *Server) indexCIState() error {
+	for _, d := range s.st.DeletedRunners {
+		s.deletedTokens[d.TokenSHA256] = d.ID
+	}
+	for _, ps := range s.st.Projects {
+		if s.dir.projects[ps.ID] == nil {
+			return fmt.Errorf("state %s: project %d is not in the seed", s.cfg.StatePath, ps.ID)
+		}
+		s.projects[ps.ID] = ps
+	}
+	for _, pl := range s.st.Pipelines {
+		if s.dir.projects[pl.ProjectID] == nil {
+			return fmt.Errorf("state %s: pipeline %d belongs to project %d, which is not in the seed", s.cfg.StatePath, pl.ID, pl.ProjectID)
+		}
+		s.pipelines[pl.ID] = pl
+	}
+	for _, j := range s.st.Jobs {
+		if s.pipelines[j.PipelineID] == nil || j.Spec == nil {
+			return fmt.Errorf("state %s: job %d has no pipeline or no configuration", s.cfg.StatePath, j.ID)
+		}
+		s.jobs[j.ID] = j
+	}
+	return nil
+}
 
 func (s *Server) webURL(path string) string { return s.cfg.ExternalURL + "/" + path }
 

@@ -12,8 +12,9 @@ import (
 )
 
 // stateVersion is bumped when the state file's layout changes. Version 1
-// had no runner contact time and no minted tokens; it is read and upgraded.
-const stateVersion = 2
+// had no runner contact time and no minted tokens, version 2 no pipelines,
+// jobs, protected branches or 403 records; both are read and upgraded.
+const stateVersion = 3
 
 // stateFile is what is persisted: everything a restarted stand-in must still
 // know. Configured personal access tokens are not state; tokens minted
@@ -25,6 +26,29 @@ type stateFile struct {
 	NextTokenID  int64          `json:"next_token_id"`
 	Runners      []*runner      `json:"runners"`
 	Tokens       []*mintedToken `json:"personal_access_tokens"`
+
+	NextPipelineID        int64 `json:"next_pipeline_id"`
+	NextJobID             int64 `json:"next_job_id"`
+	NextProtectedBranchID int64 `json:"next_protected_branch_id"`
+	// Projects are the projects the stand-in has used (protected branches,
+	// pipeline iid counter); the others are as the seed describes them.
+	Projects  []*projectState `json:"projects,omitempty"`
+	Pipelines []*pipeline     `json:"pipelines,omitempty"`
+	Jobs      []*job          `json:"jobs,omitempty"`
+	// DeletedRunners remember the digests of deleted runners' tokens, so
+	// that a request with one is told apart from an unknown token.
+	DeletedRunners []*deletedRunner `json:"deleted_runners,omitempty"`
+	// Forbidden are the latest 403 answers on runner endpoints and
+	// ForbiddenTotal how many there were in all (see forbidden.go).
+	Forbidden      []ForbiddenRequest `json:"forbidden,omitempty"`
+	ForbiddenTotal int64              `json:"forbidden_total,omitempty"`
+}
+
+// deletedRunner is a runner that no longer exists.
+type deletedRunner struct {
+	ID          int64     `json:"id"`
+	TokenSHA256 string    `json:"token_sha256"`
+	DeletedAt   time.Time `json:"deleted_at"`
 }
 
 // mintedToken is a personal access token created through
@@ -41,7 +65,8 @@ type mintedToken struct {
 
 // loadState reads path; a missing file is an empty state.
 func loadState(path string) (*stateFile, error) {
-	st := &stateFile{Version: stateVersion, NextRunnerID: 1, NextManager: 1, NextTokenID: 1}
+	st := &stateFile{Version: stateVersion, NextRunnerID: 1, NextManager: 1, NextTokenID: 1,
+		NextPipelineID: 1, NextJobID: 1, NextProtectedBranchID: 1}
 	if path == "" {
 		return st, nil
 	}
@@ -66,6 +91,8 @@ func loadState(path string) (*stateFile, error) {
 			}
 		}
 		st.Version = stateVersion
+	case 2:
+		st.Version = stateVersion
 	case stateVersion:
 	default:
 		return nil, fmt.Errorf("state %s has version %d, want %d", path, st.Version, stateVersion)
@@ -80,6 +107,20 @@ func loadState(path string) (*stateFile, error) {
 	}
 	for _, t := range st.Tokens {
 		st.NextTokenID = max(st.NextTokenID, t.ID+1)
+	}
+	st.NextPipelineID = max(st.NextPipelineID, 1)
+	st.NextJobID = max(st.NextJobID, 1)
+	st.NextProtectedBranchID = max(st.NextProtectedBranchID, 1)
+	for _, p := range st.Pipelines {
+		st.NextPipelineID = max(st.NextPipelineID, p.ID+1)
+	}
+	for _, j := range st.Jobs {
+		st.NextJobID = max(st.NextJobID, j.ID+1)
+	}
+	for _, p := range st.Projects {
+		for _, b := range p.ProtectedBranches {
+			st.NextProtectedBranchID = max(st.NextProtectedBranchID, b.ID+1)
+		}
 	}
 	return st, nil
 }

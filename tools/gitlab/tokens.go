@@ -14,6 +14,10 @@ import (
 const (
 	RunnerTokenPrefix   = "glrt-"
 	PersonalTokenPrefix = "glpat-"
+	// JobTokenPrefix starts CI job tokens (CI_JOB_TOKEN). GitLab 18 puts a
+	// JWT after it; the runner treats the token as opaque (it only strips
+	// the prefix to shorten it, helpers/shorten_token.go).
+	JobTokenPrefix = "glcbt-"
 )
 
 // Scopes of personal access tokens that the stand-in checks.
@@ -88,6 +92,9 @@ func ParseTokenFlag(v string) (PersonalAccessToken, error) {
 // NewRunnerToken makes a runner authentication token: glrt- and 27 random
 // URL-safe characters (20 bytes from crypto/rand).
 func NewRunnerToken() string { return RunnerTokenPrefix + randomString(20) }
+
+// NewJobToken makes a job token: glcbt- and 27 random URL-safe characters.
+func NewJobToken() string { return JobTokenPrefix + randomString(20) }
 
 // NewPersonalToken makes a personal access token: glpat- and 27 random
 // URL-safe characters.

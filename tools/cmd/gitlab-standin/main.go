@@ -1,11 +1,12 @@
 // Command gitlab-standin serves the offline GitLab REST API stand-in of
-// package gitlab (runner endpoints only) so that the fleet program, the
+// package gitlab (the runner and job endpoints) so that the fleet program, the
 // stand-in pulumi-gitlab plugin and runner pods can be exercised without a
 // GitLab instance.
 //
 //	gitlab-standin --listen 127.0.0.1:18080 --state .local/gitlab/state.json \
 //	    --token-file .local/gitlab/admin-token [--seed seed.json] \
-//	    [--token NAME=TOKEN:scope1,scope2[@username]]... [--addr-file FILE]
+//	    [--token NAME=TOKEN:scope1,scope2[@username]]... [--addr-file FILE] \
+//	    [--long-poll-timeout 50s] [--trace-update-interval 30s]
 //
 // With --listen 127.0.0.1:0 the kernel picks a free port as the stand-in
 // binds it, so no other program can take it in between; --addr-file names a
@@ -19,6 +20,14 @@
 // users are minted with POST /api/v4/users/:id/personal_access_tokens as the
 // administrator, or given with --token ...@username. Each request is logged
 // to stderr without any token.
+//
+// --long-poll-timeout is how long a runner's job request is held while no
+// job arrives for it (Workhorse's apiCiLongPollingDuration; 50s is what the
+// GitLab Omnibus package sets, 0 answers at once). --trace-update-interval
+// is the X-GitLab-Trace-Update-Interval runners are told: how often they
+// send a running job's log and learn that it was canceled (GitLab: 30s, 3s
+// while someone watches the log). Job logs are kept in a traces directory
+// beside the --state file.
 package main
 
 import (
@@ -75,6 +84,10 @@ func run(log *slog.Logger, args []string) error {
 	externalURL := fs.String("external-url", "", "URL used in web_url fields (default http://LISTEN)")
 	seedPath := fs.String("seed", "", "JSON file with the users, groups, projects and tokens (default: the built-in seed)")
 	addrFile := fs.String("addr-file", "", "file to write the address listened on to (host:port), once listening")
+	longPoll := fs.Duration("long-poll-timeout", 50*time.Second,
+		"how long a job request is held while no job arrives (Workhorse's long polling; 0 answers at once)")
+	traceInterval := fs.Duration("trace-update-interval", gitlab.DefaultTraceUpdateInterval,
+		"how often runners are told to send a running job's log (X-GitLab-Trace-Update-Interval)")
 	var tokens tokenFlags
 	fs.Var(&tokens, "token", "extra personal access token NAME=TOKEN:scope1,scope2[@username] (repeatable; default user root)")
 	if err := fs.Parse(args); err != nil {
@@ -82,6 +95,12 @@ func run(log *slog.Logger, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *longPoll < 0 {
+		return fmt.Errorf("--long-poll-timeout %v is negative: give a duration such as 50s, or 0 to answer at once", *longPoll)
+	}
+	if *traceInterval < time.Second {
+		return fmt.Errorf("--trace-update-interval %v is under a second: GitLab sends whole seconds; give e.g. 3s or 30s", *traceInterval)
 	}
 
 	if *tokenFile != "" {
@@ -113,12 +132,16 @@ func run(log *slog.Logger, args []string) error {
 	if *externalURL == "" {
 		*externalURL = "http://" + ln.Addr().String()
 	}
-	srv, err := gitlab.New(gitlab.Config{StatePath: *statePath, Seed: seed, Tokens: tokens, ExternalURL: *externalURL, Logger: log})
+	srv, err := gitlab.New(gitlab.Config{StatePath: *statePath, Seed: seed, Tokens: tokens, ExternalURL: *externalURL,
+		Logger: log, LongPollTimeout: *longPoll, TraceUpdateInterval: *traceInterval})
 	if err != nil {
 		_ = ln.Close()
 		return err
 	}
 	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	// Held job requests end (204) when the server shuts down, rather than
+	// holding the shutdown up to the long polling duration.
+	httpSrv.RegisterOnShutdown(srv.Close)
 	if *addrFile != "" {
 		// The listener already queues connections: the address is usable
 		// as soon as a reader finds the file.
@@ -133,7 +156,8 @@ func run(log *slog.Logger, args []string) error {
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
 	log.Info("gitlab stand-in listening", "addr", ln.Addr().String(), "api", *externalURL+"/api/v4/",
-		"state", *statePath, "runners", srv.RunnerCount(), "version", gitlab.Version)
+		"state", *statePath, "runners", srv.RunnerCount(), "version", gitlab.Version,
+		"long_poll_timeout", *longPoll, "trace_update_interval", *traceInterval)
 
 	select {
 	case err := <-errc:
