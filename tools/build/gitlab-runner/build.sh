@@ -25,7 +25,7 @@ pseudo="$(go list -m -f '{{.Version}}' "$module")"
 dir="$(go list -m -f '{{.Dir}}' "$module")"
 
 # vX.Y.Z-0.YYYYMMDDhhmmss-abcdefabcdef
-if [[ ! "$pseudo" =~ -([0-9]{14})-([0-9a-f]{12})$ ]]; then
+if [[ ! "$pseudo" =~ [-.]([0-9]{14})-([0-9a-f]{12})$ ]]; then
 	echo "$module@$pseudo is not a pseudo-version: set VERSION, REVISION and BUILT by hand for a release" >&2
 	exit 1
 fi

@@ -8,9 +8,9 @@
 //     is what the real tables give with log_field_schema_version unset (0):
 //     every field is logged under its legacy name.
 //   - events/snowplow: the snowplow_billing usage-log writer (usage billing).
-//     Every call fails with a refusal.Error: the runner logs "Failed to create
-//     snowplow_billing writer" and runs without it, or panics where a call has
-//     no error to return.
+//     Every call fails with a refusal.Error, returned or panicked; the
+//     writer's options are built first and panic, so a manager configured
+//     with that writer stops when it loads the config, naming this stand-in.
 //
 // A Kubernetes-executor manager with this project's configs never reaches
 // events/snowplow: commands/multi.go creates the writer only for a
