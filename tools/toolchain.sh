@@ -29,7 +29,7 @@ KWOK_VERSION=v0.8.0
 GITLAB_PLUGIN_VERSION=8.11.0+offline.standin
 # GitLab Runner is built from the module version tools/build/gitlab-runner's
 # go.mod pins (a pseudo-version: see the README on which source the lab runs).
-GITLAB_RUNNER_VERSION="$(awk '$1 == "require" && $2 == "gitlab.com/gitlab-org/gitlab-runner" { print $3 }' \
+GITLAB_RUNNER_VERSION="$(awk '{ sub(/^require[ \t]+/, "") } $1 == "gitlab.com/gitlab-org/gitlab-runner" { print $2 }' \
 	"$root/tools/build/gitlab-runner/go.mod")"
 [ -n "$GITLAB_RUNNER_VERSION" ] || { echo "tools/build/gitlab-runner/go.mod pins no gitlab.com/gitlab-org/gitlab-runner" >&2; exit 1; }
 

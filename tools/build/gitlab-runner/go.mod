@@ -1,8 +1,30 @@
+// Builds GitLab Runner from its module (build.sh; README "The real GitLab
+// Runner"). The replace block swaps the modules the Go proxy refuses for
+// compile-only stand-ins under standins/. The runner's own tests import test
+// helpers of those modules that the stand-ins do not provide, so tidy this
+// file with `go mod tidy -e`.
 module gitlab-runner-fleet/tools/build/gitlab-runner
 
 go 1.26.6
 
-require gitlab.com/gitlab-org/gitlab-runner v1.11.1-0.20260903214710-fc1f1862bd91
+require (
+	github.com/sirupsen/logrus v1.10.0
+	github.com/stretchr/testify v1.12.0
+	gitlab-runner-fleet/tools/build/gitlab-runner/standins/refusal v0.0.0
+	gitlab.com/ajwalker/phrasestream v0.0.0-20250306164532-3b0af7cb1452
+	gitlab.com/gitlab-org/fleeting/fleeting v0.0.0-20260818191615-630980b76a04
+	gitlab.com/gitlab-org/fleeting/fleeting/metrics/prometheus v0.0.0-20260818191615-630980b76a04
+	gitlab.com/gitlab-org/fleeting/nesting v0.5.0
+	gitlab.com/gitlab-org/fleeting/taskscaler v0.0.0-20260805120041-8295dd4d1775
+	gitlab.com/gitlab-org/fleeting/taskscaler/metrics/prometheus v0.0.0-20260805120041-8295dd4d1775
+	gitlab.com/gitlab-org/gitlab-runner v1.11.1-0.20260903214710-fc1f1862bd91
+	gitlab.com/gitlab-org/gitlab-runner/helpers/runner_wrapper/api v0.1.1
+	gitlab.com/gitlab-org/labkit/v2 v2.29.2
+	gitlab.com/gitlab-org/moa v0.0.0-20260427132849-fad5ad756fe7
+	gitlab.com/gitlab-org/step-runner v0.44.0
+	go.yaml.in/yaml/v3 v3.0.5
+	golang.org/x/mod v0.39.0
+)
 
 require (
 	cel.dev/expr v0.25.2 // indirect
@@ -170,29 +192,16 @@ require (
 	github.com/saracen/zipextra v0.0.0-20250129175152-f1aa42d25216 // indirect
 	github.com/secure-systems-lab/go-securesystemslib v0.10.0 // indirect
 	github.com/shibumi/go-pathspec v1.3.0 // indirect
-	github.com/sirupsen/logrus v1.10.0 // indirect
 	github.com/spf13/pflag v1.0.10 // indirect
 	github.com/spiffe/go-spiffe/v2 v2.7.0 // indirect
 	github.com/stretchr/objx v0.5.3 // indirect
-	github.com/stretchr/testify v1.12.0 // indirect
 	github.com/tinylib/msgp v1.6.1 // indirect
 	github.com/urfave/cli v1.22.17 // indirect
 	github.com/vbatts/tar-split v0.12.3 // indirect
 	github.com/x448/float16 v0.8.4 // indirect
-	gitlab-runner-fleet/tools/build/gitlab-runner/standins/refusal v0.0.0 // indirect
-	gitlab.com/ajwalker/phrasestream v0.0.0-20250306164532-3b0af7cb1452 // indirect
-	gitlab.com/gitlab-org/fleeting/fleeting v0.0.0-20260818191615-630980b76a04 // indirect
 	gitlab.com/gitlab-org/fleeting/fleeting-artifact v0.0.0-20241018172108-3f6e6586dc5c // indirect
-	gitlab.com/gitlab-org/fleeting/fleeting/metrics/prometheus v0.0.0-20260818191615-630980b76a04 // indirect
-	gitlab.com/gitlab-org/fleeting/nesting v0.5.0 // indirect
-	gitlab.com/gitlab-org/fleeting/taskscaler v0.0.0-20260805120041-8295dd4d1775 // indirect
-	gitlab.com/gitlab-org/fleeting/taskscaler/metrics/prometheus v0.0.0-20260805120041-8295dd4d1775 // indirect
-	gitlab.com/gitlab-org/gitlab-runner/helpers/runner_wrapper/api v0.1.1 // indirect
 	gitlab.com/gitlab-org/gitlab-terminal v0.0.0-20230425165333-62e9b619707c // indirect
 	gitlab.com/gitlab-org/golang-cli-helpers v0.0.0-20220124161940-198f30295e7e // indirect
-	gitlab.com/gitlab-org/labkit/v2 v2.29.2 // indirect
-	gitlab.com/gitlab-org/moa v0.0.0-20260427132849-fad5ad756fe7 // indirect
-	gitlab.com/gitlab-org/step-runner v0.44.0 // indirect
 	go.mozilla.org/pkcs7 v0.10.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/contrib/detectors/gcp v1.44.0 // indirect
@@ -208,11 +217,9 @@ require (
 	go.opentelemetry.io/otel/trace v1.45.0 // indirect
 	go.opentelemetry.io/proto/otlp v1.11.0 // indirect
 	go.yaml.in/yaml/v2 v2.4.4 // indirect
-	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	go.yaml.in/yaml/v4 v4.0.0-rc.2 // indirect
 	gocloud.dev v0.46.0 // indirect
 	golang.org/x/crypto v0.55.0 // indirect
-	golang.org/x/mod v0.39.0 // indirect
 	golang.org/x/net v0.57.0 // indirect
 	golang.org/x/oauth2 v0.36.0 // indirect
 	golang.org/x/sync v0.22.0 // indirect

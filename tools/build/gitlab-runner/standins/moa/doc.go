@@ -7,7 +7,8 @@
 // step-runner's expression package), and to escape the FF_CONCRETE step's
 // configuration (EscapeTemplate). Every function and method fails: those that
 // return an error return a refusal.Error, the others panic with one. A job
-// payload with any input is refused when it is decoded.
+// payload with any input refuses to be decoded: the runner's job request
+// fails as a client error naming this stand-in, and the job does not start.
 //
 // One call succeeds: value.Object, which spec.NewJobInputs calls for every
 // job payload with an `inputs` key, even an empty one; the value it returns

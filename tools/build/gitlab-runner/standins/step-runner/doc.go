@@ -6,8 +6,9 @@
 // expression package evaluates ${{ inputs.* }}), and the `gitlab-runner
 // steps` / `gitlab-runner-helper steps` commands that serve it inside job
 // containers. Every function and method fails: those that return an error
-// return a refusal.Error, the others panic with one. Steps decoded from a job
-// payload fail to decode, so a job with `run:` is refused when it arrives.
+// return a refusal.Error, the others panic with one. Steps in a job payload
+// refuse to be decoded: the runner's job request fails as a client error
+// naming this stand-in, and the job does not start.
 //
 // Two calls succeed because the runner makes them for jobs that use none of
 // this: api.DefaultSocketPath (the default of the `steps` commands' --socket
