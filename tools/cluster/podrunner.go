@@ -121,8 +121,9 @@ func (c *Config) podRunnerConfig() podrunner.Config {
 }
 
 // kwokSandbox is kwok's sandbox: the host paths kwok reads, the job
-// binaries, and the runner image's folder (its gitlab-runner serves as the
-// helper image's gitlab-runner-helper).
+// binaries, the runner image's folder (its gitlab-runner serves as the
+// helper image's gitlab-runner-helper), and a network namespace that
+// reaches the API server and the pods' forwarded addresses only.
 func (c *Config) kwokSandbox() podrunner.SandboxConfig {
 	binds := []string{c.Dir, filepath.Dir(c.KwokBin), c.KwokStages, c.jobBinDir() + ":" + sandboxJobBin}
 	if dir, ok := c.PodRunner.Images[RunnerImageRepository]; ok {
@@ -132,33 +133,47 @@ func (c *Config) kwokSandbox() podrunner.SandboxConfig {
 		Scratch: c.kwokSandboxScratch(),
 		Binds:   binds,
 		Env:     append([]string{"PATH=" + sandboxPath}, c.Env(Kwok)...),
-		Argv:    append([]string{c.KwokBin}, c.Args(Kwok)...),
+		// kwok talks to the API server; jobs to the forwarded addresses.
+		Forwards: append([]string{fmt.Sprintf("127.0.0.1:%d", c.Ports.APIServer)}, c.PodRunner.Forwards...),
+		Expose:   []string{fmt.Sprintf("127.0.0.1:%d", c.Ports.Kwok)},
+		Argv:     append([]string{c.KwokBin}, c.Args(Kwok)...),
 	}
 }
 
 // jobExecConfig is kwok's ClusterExec: exec into a job pod's build or helper
-// container runs the command in kwok's sandbox, as JobUID, from /.
+// container runs the command in kwok's sandbox, as JobUID, from /. And its
+// ClusterLogs: their logs are empty (nothing runs as their own command),
+// which is what the runner's FF_WAIT_FOR_POD_TO_BE_REACHABLE reads.
 func jobExecConfig() string {
 	return fmt.Sprintf(`# Written by the cluster command: exec into the build and helper containers
 # of pods kwok plays (the runner's job pods) runs the command as a local
-# process in kwok's sandbox, as nobody.
+# process in kwok's sandbox, as nobody; their logs are empty.
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterLogs
+metadata:
+  name: glrf-job-containers
+spec:
+  logs:
+  - containers: [%[1]s]
+    logsFile: /dev/null
+---
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: ClusterExec
 metadata:
   name: glrf-job-containers
 spec:
   execs:
-  - containers: [%s]
+  - containers: [%[1]s]
     local:
       workDir: /
       envs:
       - name: HOME
         value: /tmp
       - name: PATH
-        value: %s
+        value: %[2]s
       securityContext:
-        runAsUser: %d
-        runAsGroup: %d
+        runAsUser: %[3]d
+        runAsGroup: %[4]d
 `, strings.Join(JobContainers, ", "), sandboxPath, JobUID, JobGID)
 }
 

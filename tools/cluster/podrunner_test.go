@@ -81,7 +81,10 @@ func TestPodRunnerFiles(t *testing.T) {
 			}
 		}
 	}
-	require.NoError(t, yaml.Unmarshal(data, &exec), string(data))
+	docs := strings.Split(string(data), "\n---\n")
+	require.Len(t, docs, 2)
+	assert.Contains(t, docs[0], "kind: ClusterLogs")
+	require.NoError(t, yaml.Unmarshal([]byte(docs[1]), &exec), docs[1])
 	assert.Equal(t, "ClusterExec", exec.Kind)
 	require.Len(t, exec.Spec.Execs, 1)
 	assert.Equal(t, JobContainers, exec.Spec.Execs[0].Containers)

@@ -1,6 +1,7 @@
 package podrunner
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -14,7 +15,9 @@ import (
 // forwarder serves host TCP addresses inside a pod's network namespace: it
 // listens inside, and copies each connection to one it dials from the
 // host's namespace. That is the only way out of the namespace, so a pod
-// reaches exactly the API server and the forwarded addresses.
+// reaches exactly the API server and the forwarded addresses. (It also
+// serves the other way round: kwok's sandbox exposes kwok's port on the
+// host.)
 type forwarder struct {
 	log       *slog.Logger
 	mu        sync.Mutex
@@ -37,6 +40,26 @@ func (f *forwarder) add(ns netns.NsHandle, listen, target string) error {
 	if err != nil {
 		return err
 	}
+	return f.serveOn(l, func(context.Context) (net.Conn, error) {
+		return net.DialTimeout("tcp", target, dialTimeout)
+	})
+}
+
+// expose serves addr inside ns at the same address on the host.
+func (f *forwarder) expose(ns netns.NsHandle, addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return f.serveOn(l, func(ctx context.Context) (net.Conn, error) {
+		ctx, cancel := context.WithTimeout(ctx, dialTimeout)
+		defer cancel()
+		return dialIn(ctx, ns, addr)
+	})
+}
+
+// serveOn copies each connection l accepts to one dial makes.
+func (f *forwarder) serveOn(l net.Listener, dial func(context.Context) (net.Conn, error)) error {
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
@@ -46,11 +69,11 @@ func (f *forwarder) add(ns netns.NsHandle, listen, target string) error {
 	f.listeners = append(f.listeners, l)
 	f.wg.Add(1)
 	f.mu.Unlock()
-	go f.serve(l, target)
+	go f.serve(l, dial)
 	return nil
 }
 
-func (f *forwarder) serve(l net.Listener, target string) {
+func (f *forwarder) serve(l net.Listener, dial func(context.Context) (net.Conn, error)) {
 	defer f.wg.Done()
 	for {
 		in, err := l.Accept()
@@ -61,7 +84,7 @@ func (f *forwarder) serve(l net.Listener, target string) {
 			in.Close()
 			return
 		}
-		go f.pipe(in, target)
+		go f.pipe(in, dial)
 	}
 }
 
@@ -83,11 +106,11 @@ func (f *forwarder) untrack(c net.Conn) {
 	c.Close()
 }
 
-func (f *forwarder) pipe(in net.Conn, target string) {
+func (f *forwarder) pipe(in net.Conn, dial func(context.Context) (net.Conn, error)) {
 	defer f.untrack(in)
-	out, err := net.DialTimeout("tcp", target, dialTimeout)
+	out, err := dial(context.Background())
 	if err != nil {
-		f.log.Warn("forward: dial failed", "target", target, "err", err)
+		f.log.Warn("forward: dial failed", "listen", in.LocalAddr().String(), "err", err)
 		return
 	}
 	if !f.track(out) {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -19,7 +20,11 @@ import (
 // of its own, in a mount namespace whose root is the host's root under a
 // tmpfs-backed overlay, with a fresh /tmp, /builds and /cache, and the
 // host paths kwok needs mounted read-only. Everything written vanishes when
-// kwok stops; every process it started dies with this one.
+// kwok stops; every process it started dies with this one. kwok also gets
+// a network namespace of its own: it reaches the host addresses forwarded
+// into it (the API server, the local GitLab), and its own port is exposed
+// on the host; job processes reach nothing else (not etcd, not the nodes'
+// kubelet endpoint).
 const SandboxCommand = "sandbox"
 
 // SandboxConfig is the sandbox's command line.
@@ -31,6 +36,12 @@ type SandboxConfig struct {
 	Binds []string
 	// Env is the environment kwok gets (nothing else of the caller's).
 	Env []string
+	// Forwards are host addresses (IP:port) served at the same address in
+	// kwok's network namespace.
+	Forwards []string
+	// Expose are addresses of kwok's network namespace served at the same
+	// address on the host (its server).
+	Expose []string
 	// Argv is kwok's command line.
 	Argv []string
 }
@@ -48,6 +59,12 @@ func (s SandboxConfig) Args() []string {
 	for _, e := range s.Env {
 		args = append(args, "--env="+e)
 	}
+	for _, f := range s.Forwards {
+		args = append(args, "--forward="+f)
+	}
+	for _, e := range s.Expose {
+		args = append(args, "--expose="+e)
+	}
 	return append(append(args, "--"), s.Argv...)
 }
 
@@ -57,13 +74,15 @@ func ParseSandboxArgs(args []string) (SandboxConfig, error) {
 	fs := flag.NewFlagSet(SandboxCommand, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&s.Scratch, "scratch", "", "")
-	var binds, env listFlag
+	var binds, env, forwards, expose listFlag
 	fs.Var(&binds, "bind", "")
 	fs.Var(&env, "env", "")
+	fs.Var(&forwards, "forward", "")
+	fs.Var(&expose, "expose", "")
 	if err := fs.Parse(args); err != nil {
 		return s, err
 	}
-	s.Binds, s.Env, s.Argv = binds, env, fs.Args()
+	s.Binds, s.Env, s.Forwards, s.Expose, s.Argv = binds, env, forwards, expose, fs.Args()
 	if s.Scratch == "" || len(s.Argv) == 0 {
 		return s, errors.New("sandbox: want --scratch=FOLDER [--bind=PATH]... [--env=K=V]... -- COMMAND [ARG]...")
 	}
@@ -98,6 +117,22 @@ func RunSandbox(cfg SandboxConfig, stderr io.Writer) int {
 	if err := pivotRoot(root, false); err != nil {
 		return fail(err)
 	}
+	ns, err := newNetns()
+	if err != nil {
+		return fail(err)
+	}
+	fwd := newForwarder(slog.New(slog.NewTextHandler(stderr, nil)).With("component", "kwok-sandbox"))
+	defer fwd.Close()
+	for _, f := range cfg.Forwards {
+		if err := fwd.add(ns, f, f); err != nil {
+			return fail(fmt.Errorf("serve %s in kwok's network namespace: %w", f, err))
+		}
+	}
+	for _, e := range cfg.Expose {
+		if err := fwd.expose(ns, e); err != nil {
+			return fail(fmt.Errorf("expose %s on the host: %w", e, err))
+		}
+	}
 	kids := newChildren()
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
@@ -106,10 +141,16 @@ func RunSandbox(cfg SandboxConfig, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	pid, exited, err := kids.start(exe, cfg.Argv, &syscall.ProcAttr{
-		Dir:   "/",
-		Env:   cfg.Env,
-		Files: []uintptr{os.Stdin.Fd(), os.Stdout.Fd(), os.Stderr.Fd()},
+	var pid int
+	var exited <-chan syscall.WaitStatus
+	err = inNetns(ns, func() error {
+		var err error
+		pid, exited, err = kids.start(exe, cfg.Argv, &syscall.ProcAttr{
+			Dir:   "/",
+			Env:   cfg.Env,
+			Files: []uintptr{os.Stdin.Fd(), os.Stdout.Fd(), os.Stderr.Fd()},
+		})
+		return err
 	})
 	if err != nil {
 		return fail(err)

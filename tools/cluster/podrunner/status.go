@@ -88,6 +88,12 @@ func (w *podWorker) buildStatus(cur *corev1.Pod) corev1.PodStatus {
 	switch {
 	case anyRunning:
 		status.Phase = corev1.PodRunning
+	case allTerminated && len(w.containers) > 0 && cur.DeletionTimestamp != nil:
+		// Stopped for its deletion: terminal, as the kubelet reports it.
+		status.Phase = corev1.PodFailed
+		if succeeded {
+			status.Phase = corev1.PodSucceeded
+		}
 	case allTerminated && len(w.containers) > 0 && cur.Spec.RestartPolicy == corev1.RestartPolicyNever:
 		status.Phase = corev1.PodFailed
 		if succeeded {

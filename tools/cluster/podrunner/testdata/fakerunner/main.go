@@ -8,7 +8,7 @@
 //	fakerunner prestop   the preStop hook: marks that it ran
 //
 // Settings (environment): FAKE_FILES, FAKE_STATFS (comma-separated paths to
-// report), FAKE_IGNORE_TERM=1 (never exit on SIGTERM), FAKE_RELEASE (a file
+// report), FAKE_FETCH (a URL to GET and report), FAKE_IGNORE_TERM=1 (never exit on SIGTERM), FAKE_RELEASE (a file
 // whose creation lets it exit after SIGTERM), FAKE_UNREADY (a file whose
 // existence makes /metrics answer 503).
 package main
@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -147,6 +148,19 @@ func run() {
 		cancel()
 	}
 	emit("whoami", whoami)
+
+	if u := os.Getenv("FAKE_FETCH"); u != "" {
+		fetch := map[string]any{"url": u}
+		client := &http.Client{Timeout: 30 * time.Second}
+		if resp, err := client.Get(u); err != nil {
+			fetch["error"] = err.Error()
+		} else {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+			resp.Body.Close()
+			fetch["status"], fetch["body"] = resp.StatusCode, string(body)
+		}
+		emit("fetch", fetch)
+	}
 
 	unready := os.Getenv("FAKE_UNREADY")
 	mux := http.NewServeMux()
