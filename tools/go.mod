@@ -5,6 +5,7 @@ module example.com/gitlab-runner-fleet/tools
 go 1.26.8
 
 require (
+	github.com/cyphar/filepath-securejoin v0.4.1
 	github.com/pulumi/pulumi/sdk/v3 v3.274.1
 	github.com/stretchr/testify v1.12.1
 	github.com/vishvananda/netlink v1.3.1

@@ -92,6 +92,13 @@ func TestPodRunner(t *testing.T) {
 		t.Fatalf("TestPodRunner needs the control-plane binaries: %v", err)
 	}
 	requirePodRunner(t)
+	// The ServiceAccount's mount path goes through the link /var/run ->
+	// /run on most systems: it must be followed inside the container's root.
+	const saDir = "/run/secrets/kubernetes.io/serviceaccount"
+	if _, err := os.Stat(saDir); err == nil {
+		t.Fatalf("%s exists on this machine: remove it, the test checks that the pod runner never creates it", saDir)
+	}
+	t.Cleanup(func() { assert.NoDirExists(t, saDir, "a container's mount point made on the host") })
 	bin := t.TempDir()
 	cfg.ClusterBin = buildTool(t, "../cmd/cluster", bin, "cluster")
 	imageDir := t.TempDir()
@@ -518,11 +525,12 @@ func (pc *podRunnerCluster) checkStart(t *testing.T, ctx context.Context, name s
 
 func (pc *podRunnerCluster) checkLivenessRestart(t *testing.T, ctx context.Context) {
 	pod := pc.createPod(t, ctx, fakePod{name: "runner-live", writableRoot: true, liveness: &corev1.Probe{
-		ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"sh", "-c", "test ! -e /dead"}}},
+		ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"sh", "-c", "test ! -e /var/tmp/dead"}}},
 		PeriodSeconds: 1, FailureThreshold: 1,
 	}})
 	pc.waitReady(t, ctx, pod.Name, true)
-	_, _, err := pc.exec(ctx, pc.ns, pod.Name, "runner", "", "touch", "/dead")
+	// /var/tmp is in the container's writable layer (no volume).
+	_, _, err := pc.exec(ctx, pc.ns, pod.Name, "runner", "", "touch", "/var/tmp/dead")
 	require.NoError(t, err)
 	var got *corev1.Pod
 	waitFor(t, ctx, "the container restarted and Ready again", func() bool {
@@ -533,7 +541,7 @@ func (pc *podRunnerCluster) checkLivenessRestart(t *testing.T, ctx context.Conte
 	cs := got.Status.ContainerStatuses[0]
 	require.NotNil(t, cs.LastTerminationState.Terminated, "the killed run is the last state")
 	require.NotNil(t, cs.State.Running)
-	_, _, err = pc.exec(ctx, pc.ns, pod.Name, "runner", "", "test", "!", "-e", "/dead")
+	_, _, err = pc.exec(ctx, pc.ns, pod.Name, "runner", "", "test", "!", "-e", "/var/tmp/dead")
 	assert.NoError(t, err, "the new run has a fresh writable layer")
 	assert.Len(t, pc.events(t, ctx, pod.Name, "start"), 1, "the logs are the current run's")
 	prev, err := pc.cs.CoreV1().Pods(pc.ns).GetLogs(pod.Name, &corev1.PodLogOptions{Container: "runner", Previous: true}).DoRaw(ctx)

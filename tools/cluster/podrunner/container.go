@@ -49,6 +49,11 @@ func (w *podWorker) planContainer(ctx context.Context, pod *corev1.Pod, c *corev
 	if err != nil {
 		return nil, err
 	}
+	// The addresses come from the sandbox, not from the pod's status,
+	// which may not have them yet.
+	pod = pod.DeepCopy()
+	pod.Status.PodIP, pod.Status.PodIPs = w.podIP.String(), []corev1.PodIP{{IP: w.podIP.String()}}
+	pod.Status.HostIP, pod.Status.HostIPs = w.r.cfg.NodeIP, []corev1.HostIP{{IP: w.r.cfg.NodeIP}}
 	env, err := containerEnv(ctx, w.r.src, pod, c)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	securejoin "github.com/cyphar/filepath-securejoin"
 	"golang.org/x/sys/unix"
 )
 
@@ -67,46 +68,82 @@ func buildRoot(spec rootSpec) (string, error) {
 	if err := unix.Mount("overlay", root, "overlay", 0, "lowerdir=/,upperdir="+upper+",workdir="+work); err != nil {
 		return "", fmt.Errorf("mount the root overlay: %w", err)
 	}
-	in := func(p string) string { return filepath.Join(root, p) }
-	if err := mkdirMount(in("/proc"), "proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+	// Every path is resolved inside the new root: a link such as
+	// /var/run -> /run must lead to the root's /run, never the host's.
+	in := func(p string) (string, error) {
+		resolved, err := securejoin.SecureJoin(root, p)
+		if err != nil {
+			return "", fmt.Errorf("resolve %s in the new root: %w", p, err)
+		}
+		return resolved, nil
+	}
+	proc, err := in("/proc")
+	if err != nil {
 		return "", err
 	}
-	if err := setupDev(in("/dev")); err != nil {
+	if err := mkdirMount(proc, "proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(in("/sys"), 0o555); err != nil {
+	dev, err := in("/dev")
+	if err != nil {
 		return "", err
 	}
-	if err := unix.Mount("/sys", in("/sys"), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+	if err := setupDev(dev); err != nil {
+		return "", err
+	}
+	sys, err := in("/sys")
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(sys, 0o555); err != nil {
+		return "", err
+	}
+	if err := unix.Mount("/sys", sys, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return "", fmt.Errorf("bind /sys: %w", err)
 	}
-	if err := readOnlyTree(in("/sys")); err != nil {
+	if err := readOnlyTree(sys); err != nil {
 		return "", err
 	}
 	for _, t := range spec.Tmpfs {
-		if err := mkdirMount(in(t), "tmpfs", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777"); err != nil {
+		target, err := in(t)
+		if err != nil {
+			return "", err
+		}
+		if err := mkdirMount(target, "tmpfs", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777"); err != nil {
 			return "", err
 		}
 	}
 	for _, m := range spec.Masks {
-		st, err := os.Stat(in(m))
+		target, err := in(m)
+		if err != nil {
+			return "", err
+		}
+		st, err := os.Stat(target)
 		if err != nil || !st.IsDir() {
 			continue
 		}
-		if err := unix.Mount("tmpfs", in(m), "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=000,size=4096"); err != nil {
+		if err := unix.Mount("tmpfs", target, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=000,size=4096"); err != nil {
 			return "", fmt.Errorf("mask %s: %w", m, err)
 		}
 	}
 	for _, d := range spec.Dirs {
-		if err := os.MkdirAll(in(d.Path), 0o755); err != nil {
+		target, err := in(d.Path)
+		if err != nil {
 			return "", err
 		}
-		if err := os.Chmod(in(d.Path), d.Mode); err != nil {
+		if err := os.MkdirAll(target, 0o755); err != nil {
+			return "", err
+		}
+		if err := os.Chmod(target, d.Mode); err != nil {
 			return "", err
 		}
 	}
 	for _, b := range spec.Binds {
-		if err := bind(b.Source, in(b.Target), b.ReadOnly); err != nil {
+		target, err := in(b.Target)
+		if err != nil {
+			return "", err
+		}
+		if err := bind(b.Source, target, b.ReadOnly); err != nil {
 			return "", fmt.Errorf("mount %s at %s: %w", b.Source, b.Target, err)
 		}
 	}
