@@ -2,6 +2,7 @@ package podrunner
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"syscall"
@@ -49,7 +50,7 @@ func RunContainerInit() {
 		fail(fmt.Errorf("read the container spec: %w", err))
 	}
 	if len(spec.Argv) == 0 {
-		fail(errNoPath)
+		fail(errors.New("no command"))
 	}
 	root, err := buildRoot(spec.Root)
 	if err != nil {
@@ -68,13 +69,7 @@ func RunContainerInit() {
 			fail(fmt.Errorf("working directory: %w", err))
 		}
 	}
-	path := ""
-	for _, e := range spec.Env {
-		if len(e) > 5 && e[:5] == "PATH=" {
-			path = e[5:]
-		}
-	}
-	exe, err := lookPath(spec.Argv[0], path)
+	exe, err := lookPath(spec.Argv[0], envValue(spec.Env, "PATH"))
 	if err != nil {
 		fail(err)
 	}

@@ -84,7 +84,7 @@ func ParseSandboxArgs(args []string) (SandboxConfig, error) {
 	}
 	s.Binds, s.Env, s.Forwards, s.Expose, s.Argv = binds, env, forwards, expose, fs.Args()
 	if s.Scratch == "" || len(s.Argv) == 0 {
-		return s, errors.New("sandbox: want --scratch=FOLDER [--bind=PATH]... [--env=K=V]... -- COMMAND [ARG]...")
+		return s, errors.New("sandbox: want --scratch=FOLDER, then any --bind, --env, --forward and --expose, then -- and the command")
 	}
 	return s, nil
 }

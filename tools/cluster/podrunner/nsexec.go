@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -201,19 +202,12 @@ func (r *Runner) execIn(ctx context.Context, req execRequest) (int32, error) {
 // process has exited (held open by a process it left behind).
 const outputDrainGrace = 2 * time.Second
 
-// envValue is name's value in env (NAME=value lines).
+// envValue is name's value in env (NAME=value lines; the last one wins).
 func envValue(env []string, name string) string {
 	for i := len(env) - 1; i >= 0; i-- {
-		if v, ok := cutPrefix(env[i], name+"="); ok {
+		if v, ok := strings.CutPrefix(env[i], name+"="); ok {
 			return v
 		}
 	}
 	return ""
-}
-
-func cutPrefix(s, prefix string) (string, bool) {
-	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
-		return s[len(prefix):], true
-	}
-	return "", false
 }

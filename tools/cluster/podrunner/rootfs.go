@@ -1,7 +1,6 @@
 package podrunner
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -279,6 +278,3 @@ func lookPath(file, path string) (string, error) {
 	}
 	return "", fmt.Errorf("%q: executable file not found in $PATH (%s)", file, path)
 }
-
-// errNoPath is a container without a command.
-var errNoPath = errors.New("no command")
