@@ -290,6 +290,10 @@ func (pc *podRunnerCluster) createPod(t *testing.T, ctx context.Context, p fakeP
 				Resources: corev1.ResourceRequirements{
 					Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
 				},
+				StartupProbe: &corev1.Probe{
+					ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(9252)}},
+					PeriodSeconds: 1, FailureThreshold: 60,
+				},
 				ReadinessProbe: &corev1.Probe{
 					ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/metrics", Port: intstr.FromString("metrics")}},
 					PeriodSeconds: 1, FailureThreshold: 1,
@@ -517,10 +521,16 @@ func (pc *podRunnerCluster) checkStart(t *testing.T, ctx context.Context, name s
 	require.Len(t, pod.Status.ContainerStatuses, 1)
 	cs := pod.Status.ContainerStatuses[0]
 	assert.True(t, cs.Ready)
-	assert.True(t, ptr.Deref(cs.Started, false))
+	assert.True(t, ptr.Deref(cs.Started, false), "the startup probe (tcpSocket) passed")
 	assert.Zero(t, cs.RestartCount)
 	require.NotNil(t, cs.State.Running)
 	assert.Equal(t, "127.0.0.1", pod.Status.HostIP)
+
+	events, err := pc.cs.CoreV1().Events(pc.ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + name + ",reason=Started"})
+	require.NoError(t, err)
+	require.NotEmpty(t, events.Items, "a Started event")
+	assert.Equal(t, "pod-runner", events.Items[0].Source.Component)
+	assert.Equal(t, "spec.containers{runner}", events.Items[0].InvolvedObject.FieldPath)
 }
 
 func (pc *podRunnerCluster) checkLivenessRestart(t *testing.T, ctx context.Context) {
@@ -547,6 +557,23 @@ func (pc *podRunnerCluster) checkLivenessRestart(t *testing.T, ctx context.Conte
 	prev, err := pc.cs.CoreV1().Pods(pc.ns).GetLogs(pod.Name, &corev1.PodLogOptions{Container: "runner", Previous: true}).DoRaw(ctx)
 	require.NoError(t, err)
 	assert.Contains(t, string(prev), `"event":"sigterm"`, "the previous run was stopped with SIGTERM")
+
+	// A container that exits (here on SIGTERM from inside) is restarted too,
+	// after a longer back-off.
+	_, _, err = pc.exec(ctx, pc.ns, pod.Name, "runner", "", "kill", "-TERM", "1")
+	if err != nil {
+		// When PID 1 exits first, the kernel kills the rest of its
+		// namespace, this kill included.
+		require.ErrorContains(t, err, "exit code 137")
+	}
+	waitFor(t, ctx, "the exited container restarted", func() bool {
+		got, err = pc.cs.CoreV1().Pods(pc.ns).Get(ctx, pod.Name, metav1.GetOptions{})
+		return err == nil && got.Status.ContainerStatuses[0].RestartCount == 2 && got.Status.ContainerStatuses[0].State.Running != nil
+	})
+	last := got.Status.ContainerStatuses[0].LastTerminationState.Terminated
+	require.NotNil(t, last)
+	assert.Equal(t, int32(0), last.ExitCode, "it exited on its own")
+	assert.Equal(t, "Completed", last.Reason)
 	require.NoError(t, pc.cs.CoreV1().Pods(pc.ns).Delete(ctx, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](1)}))
 }
 
@@ -639,6 +666,8 @@ func (pc *podRunnerCluster) checkGraceExhausted(t *testing.T, ctx context.Contex
 }
 
 func (pc *podRunnerCluster) checkRunnerCrash(t *testing.T, ctx context.Context, survivor string) {
+	old, err := pc.cs.CoreV1().Pods(pc.ns).Get(ctx, survivor, metav1.GetOptions{})
+	require.NoError(t, err)
 	before := pc.fakeProcesses()
 	require.NotEmpty(t, before)
 	pid := readPid(pc.cfg.Dir, PodRunner)
@@ -656,5 +685,6 @@ func (pc *podRunnerCluster) checkRunnerCrash(t *testing.T, ctx context.Context, 
 	pod, err := pc.cs.CoreV1().Pods(pc.ns).Get(ctx, survivor, metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, pod.Status.ContainerStatuses[0].RestartCount, int32(1), "started again as a restart")
+	assert.Equal(t, old.Status.PodIP, pod.Status.PodIP, "the pod keeps its IP")
 	assert.NotEmpty(t, pc.fakeProcesses())
 }
