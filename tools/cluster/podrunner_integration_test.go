@@ -63,7 +63,7 @@ func requirePodRunner(t *testing.T) {
 func buildTool(t *testing.T, pkg, dir, name string) string {
 	t.Helper()
 	out := filepath.Join(dir, name)
-	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd := exec.Command("go", append(append([]string{"build"}, testBuildFlags...), "-o", out, pkg)...)
 	output, err := cmd.CombinedOutput()
 	require.NoError(t, err, "go build %s: %s", pkg, output)
 	return out
@@ -126,6 +126,10 @@ func TestPodRunner(t *testing.T) {
 			t.Errorf("cleanup stop: %v", err)
 		}
 		assert.Empty(t, pc.fakeProcesses(), "no process of a pod left after stop")
+		// Built with -race when the test is: the runner's own report.
+		runnerLog, _ := os.ReadFile(logPath(cfg.Dir, PodRunner))
+		assert.NotContains(t, string(runnerLog), "DATA RACE")
+		assert.NotContains(t, string(runnerLog), "panic:")
 	})
 	ctx := testContext(t)
 	require.NoError(t, Start(ctx, cfg, &testWriter{t}))
