@@ -185,10 +185,13 @@ func (c *Config) jobBinaries() map[string]string {
 		// helper creates stay writable for the build container's user.
 		"gitlab-runner-build": "#!/bin/sh\numask 0000\nexec /bin/bash \"$@\"\n",
 	}
-	if _, ok := c.PodRunner.Images[RunnerImageRepository]; ok {
-		// The runner binary carries the helper's commands (artifacts,
-		// cache).
-		bins["gitlab-runner-helper"] = "#!/bin/sh\nexec " + sandboxImageBin + "/gitlab-runner \"$@\"\n"
+	if dir, ok := c.PodRunner.Images[RunnerImageRepository]; ok {
+		// A helper binary built beside the runner's is on PATH as it is;
+		// otherwise the runner binary, which carries the helper's commands
+		// (artifacts, cache), stands for it.
+		if _, err := os.Stat(filepath.Join(dir, "gitlab-runner-helper")); err != nil {
+			bins["gitlab-runner-helper"] = "#!/bin/sh\nexec " + sandboxImageBin + "/gitlab-runner \"$@\"\n"
+		}
 	}
 	return bins
 }

@@ -94,6 +94,13 @@ func TestPodRunnerFiles(t *testing.T) {
 		require.NoError(t, err, name)
 		assert.Equal(t, os.FileMode(0o755), st.Mode().Perm(), name)
 	}
+
+	// A real helper binary beside the runner's is used as it is.
+	runnerDir := cfg.PodRunner.Images[RunnerImageRepository]
+	require.NoError(t, os.WriteFile(filepath.Join(runnerDir, "gitlab-runner-helper"), nil, 0o755))
+	require.NoError(t, cfg.writePodRunnerFiles())
+	assert.NoFileExists(t, filepath.Join(cfg.jobBinDir(), "gitlab-runner-helper"))
+	assert.FileExists(t, filepath.Join(cfg.jobBinDir(), "gitlab-runner-build"))
 }
 
 func TestPodRunnerCheck(t *testing.T) {
