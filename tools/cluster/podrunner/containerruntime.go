@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vishvananda/netns"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -238,7 +239,12 @@ func (c *containerRuntime) run(ctx context.Context, pod *corev1.Pod, plan *conta
 	defer log.release()
 	_ = os.WriteFile(c.w.terminationLog(c.spec.Name), nil, 0o666)
 	containerID := fmt.Sprintf("podrunner://%s-%s-%d", pod.UID, c.spec.Name, restart)
-	proc, err := c.w.r.startContainer(c.w.sandbox.ns, &plan.spec, log)
+	var proc *process
+	err = c.w.currentSandbox().in(func(ns netns.NsHandle) error {
+		var err error
+		proc, err = c.w.r.startContainer(ns, &plan.spec, log)
+		return err
+	})
 	if err != nil {
 		c.w.event(corev1.EventTypeWarning, "Failed", c.spec.Name, "Error: %v", err)
 		c.update(func(s *corev1.ContainerStatus) { s.ContainerID = containerID })

@@ -164,13 +164,7 @@ func (a execAdapter) ExecInContainer(ctx context.Context, _ string, _ types.UID,
 // network namespace.
 func (a execAdapter) PortForward(ctx context.Context, _ string, _ types.UID, port int32, stream io.ReadWriteCloser) error {
 	defer stream.Close()
-	a.w.mu.Lock()
-	s, ip := a.w.sandbox, a.w.podIP
-	a.w.mu.Unlock()
-	if s == nil {
-		return errors.New("the pod has no network namespace yet")
-	}
-	conn, err := dialIn(ctx, s.ns, net.JoinHostPort(ip.String(), strconv.Itoa(int(port))))
+	conn, err := a.w.currentSandbox().dial(ctx, net.JoinHostPort(a.w.podIP.String(), strconv.Itoa(int(port))))
 	if err != nil {
 		return err
 	}

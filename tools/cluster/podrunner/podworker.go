@@ -37,16 +37,14 @@ type podWorker struct {
 	done    chan struct{} // closed when the worker has finished
 	dirty   chan struct{} // a status write is due
 
-	mu         sync.Mutex
-	pod        *corev1.Pod
-	podIP      net.IP
-	startTime  metav1.Time
-	sandbox    *sandbox
-	volumes    *volumes
-	containers []*containerRuntime
-	// waitReason tells why no container started yet (sandbox, volumes).
-	waitReason, waitMessage string
-	sandboxReady            bool
+	mu           sync.Mutex
+	pod          *corev1.Pod
+	podIP        net.IP
+	startTime    metav1.Time
+	sandbox      *sandbox
+	volumes      *volumes
+	containers   []*containerRuntime
+	sandboxReady bool
 	// started is set once the containers' loops run (only the worker's
 	// goroutine reads and writes it).
 	started bool
@@ -76,7 +74,6 @@ func newPodWorker(r *Runner, pod *corev1.Pod, podIP net.IP) *podWorker {
 	for _, c := range pod.Spec.Containers {
 		w.containers = append(w.containers, newContainerRuntime(w, c, previous[c.Name]))
 	}
-	w.waitReason = "ContainerCreating"
 	return w
 }
 
@@ -93,6 +90,14 @@ func (w *podWorker) update(pod *corev1.Pod) {
 		default:
 		}
 	}
+}
+
+// currentSandbox is the pod's sandbox (nil before it exists and after its
+// teardown).
+func (w *podWorker) currentSandbox() *sandbox {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.sandbox
 }
 
 // markGone tells the worker its pod left the API.
@@ -240,9 +245,6 @@ func (w *podWorker) prepare(ctx context.Context) error {
 
 // setWaiting sets why the pod's containers have not started yet.
 func (w *podWorker) setWaiting(reason, message string) {
-	w.mu.Lock()
-	w.waitReason, w.waitMessage = reason, message
-	w.mu.Unlock()
 	for _, c := range w.containers {
 		c.setWaiting(reason, message)
 	}

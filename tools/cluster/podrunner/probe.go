@@ -45,7 +45,7 @@ func (c *containerRuntime) runHandler(ctx context.Context, h corev1.ProbeHandler
 		if err != nil {
 			return false, err.Error()
 		}
-		conn, err := dialIn(ctx, c.w.sandbox.ns, addr)
+		conn, err := c.w.currentSandbox().dial(ctx, addr)
 		if err != nil {
 			return false, fmt.Sprintf("dial tcp %s: %v", addr, err)
 		}
@@ -114,11 +114,11 @@ func (c *containerRuntime) httpGet(ctx context.Context, g *corev1.HTTPGetAction)
 	if err != nil {
 		return false, err.Error()
 	}
-	ns := c.w.sandbox.ns
+	sb := c.w.currentSandbox()
 	client := &http.Client{
 		Transport: &http.Transport{
 			DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
-				return dialIn(ctx, ns, addr)
+				return sb.dial(ctx, addr)
 			},
 			// The kubelet does not verify a probe's certificate either.
 			TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // as the kubelet

@@ -1,12 +1,15 @@
 package podrunner
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/vishvananda/netns"
 	corev1 "k8s.io/api/core/v1"
@@ -16,8 +19,11 @@ import (
 // it on a real node: the network namespace with the pod IP, and the
 // forwarders that are its only way out.
 type sandbox struct {
-	ns  netns.NsHandle
 	fwd *forwarder
+	// mu guards ns: dials inside hold it for reading, so that close never
+	// closes the handle under them (its number could be another file's).
+	mu sync.RWMutex
+	ns netns.NsHandle
 }
 
 // kubernetesServicePort is the kubernetes Service's port.
@@ -58,9 +64,39 @@ func newSandbox(log *slog.Logger, cfg Config, podIP net.IP) (*sandbox, error) {
 // left in it).
 func (s *sandbox) close() {
 	s.fwd.Close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.ns.IsOpen() {
 		s.ns.Close()
 	}
+	s.ns = netns.None()
+}
+
+// errSandboxGone is an action on a pod whose sandbox was removed.
+var errSandboxGone = errors.New("the pod's network namespace is gone")
+
+// in runs f with the pod's network namespace, which stays open meanwhile.
+func (s *sandbox) in(f func(ns netns.NsHandle) error) error {
+	if s == nil {
+		return errSandboxGone
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if !s.ns.IsOpen() {
+		return errSandboxGone
+	}
+	return f(s.ns)
+}
+
+// dial connects to addr from inside the pod's network namespace.
+func (s *sandbox) dial(ctx context.Context, addr string) (net.Conn, error) {
+	var conn net.Conn
+	err := s.in(func(ns netns.NsHandle) error {
+		var err error
+		conn, err = dialIn(ctx, ns, addr)
+		return err
+	})
+	return conn, err
 }
 
 // writeHostsFile writes the pod's /etc/hosts, as the kubelet manages it.
