@@ -13,7 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"example.com/gitlab-runner-fleet/components"
+	"example.com/gitlab-runner-fleet/components/fleet"
 	"example.com/gitlab-runner-fleet/program"
 	"example.com/gitlab-runner-fleet/tests/mocks"
 )
@@ -283,7 +283,7 @@ func TestSeveralFleetsShareNamespacesWithoutCollisions(t *testing.T) {
 	require.NotNil(t, secret)
 	assert.True(t, mocks.ContainsSecret(secret.Inputs["stringData"]))
 	assert.Equal(t, "glrt-existing", mocks.String(secret.Inputs, "stringData", "runner-token"))
-	assert.Len(t, m.OfType(components.RunnerFleetType), 3, "one component per fleet")
+	assert.Len(t, m.OfType(fleet.RunnerFleetType), 3, "one component per fleet")
 }
 
 func TestGitlabURLDefaultsToTheProviderBaseURL(t *testing.T) {
