@@ -367,3 +367,41 @@ output_limit = 8192
 	assert.Contains(t, err.Error(), "kubernetes.volumes.nfs: config.toml key")
 	assert.Contains(t, err.Error(), "needs GitLab Runner 19.0 or later, but the managers run v18.6.0")
 }
+
+// The capabilities' parts of the manager pod come after the pod's own
+// variables and volumes, by name: the order capabilities run in never
+// changes the pod template (a change would roll the managers).
+func TestCapabilitiesAddTheirPartsToThePodByName(t *testing.T) {
+	s := groupFleet()
+	s.Cache = settings.CacheSettings{Type: "s3", S3: &settings.S3CacheSettings{BucketName: "ci-cache", AccessKeyConfigKey: "cacheAccessKey", SecretKeyConfigKey: "cacheSecretKey"}}
+	s.GitlabCA = &settings.CASettings{Secret: &settings.SecretKeyRef{Name: "gitlab-ca", Key: "bundle.pem"}}
+	s.Manager.ImagePullSecrets = []string{"mirror-pull"}
+	s.Manager.RegistryCredentialsConfigKey = "managerRegistry"
+	m := runFleetWith(t, valid(t, s), map[string]string{"cacheAccessKey": "a", "cacheSecretKey": "b", "managerRegistry": `{"auths":{"r":{}}}`})
+	pod := podSpecOf(t, m, "builds")
+	var names []string
+	for _, e := range managerContainer(t, m, "builds")["env"].ArrayValue() {
+		names = append(names, e.ObjectValue()["name"].StringValue())
+	}
+	assert.Equal(t, []string{"CI_SERVER_URL", "POD_NAME", "POD_NAMESPACE", "CONFIG_DIR", "TEMPLATE_DIR", "RUNNER_TOKEN_FILE",
+		"REGISTER_BUDGET_SECONDS", "DRAIN_SECONDS", "HOME", "CACHE_S3_ACCESS_KEY", "CACHE_S3_SECRET_KEY", "CI_SERVER_TLS_CA_FILE"}, names)
+	var volumes []string
+	for _, v := range pod["volumes"].ArrayValue() {
+		volumes = append(volumes, v.ObjectValue()["name"].StringValue())
+	}
+	assert.Equal(t, []string{"config", "tmp", "templates", "scripts", "token", "gitlab-ca"}, volumes)
+	var mounts []string
+	for _, v := range managerContainer(t, m, "builds")["volumeMounts"].ArrayValue() {
+		mounts = append(mounts, v.ObjectValue()["name"].StringValue())
+	}
+	assert.Equal(t, []string{"config", "tmp", "templates", "scripts", "token", "gitlab-ca"}, mounts)
+	var pull []string
+	for _, v := range pod["imagePullSecrets"].ArrayValue() {
+		pull = append(pull, v.ObjectValue()["name"].StringValue())
+	}
+	assert.Equal(t, []string{"mirror-pull", "builds-registry"}, pull)
+	ca := pod["volumes"].ArrayValue()[5].ObjectValue()["secret"].ObjectValue()
+	assert.Equal(t, "gitlab-ca", ca["secretName"].StringValue(), "an existing Secret is mounted as it is")
+	assert.Equal(t, "bundle.pem", ca["items"].ArrayValue()[0].ObjectValue()["key"].StringValue())
+	assert.Nil(t, m.Find(tSecret, "builds-gitlab-ca"), "no Secret is made for an existing one")
+}
