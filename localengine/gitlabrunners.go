@@ -8,6 +8,7 @@ import (
 	"time"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+	"golang.org/x/oauth2"
 )
 
 // gitlabRunners finds and deletes, for Recover, the runner a killed engine
@@ -38,7 +39,8 @@ var noRedirects = &http.Client{
 // newGitlabRunners reaches the API at baseURL (as gitlab:baseUrl; the
 // client adds api/v4/ when it is missing).
 func newGitlabRunners(baseURL, token string) (*gitlabRunners, error) {
-	client, err := gitlab.NewOAuthClient(token, gitlab.WithBaseURL(baseURL), gitlab.WithHTTPClient(noRedirects), gitlab.WithoutRetries())
+	bearer := gitlab.OAuthTokenSource{TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token})}
+	client, err := gitlab.NewAuthSourceClient(bearer, gitlab.WithBaseURL(baseURL), gitlab.WithHTTPClient(noRedirects), gitlab.WithoutRetries())
 	if err != nil {
 		return nil, fmt.Errorf("reaching GitLab at %s: %w", baseURL, err)
 	}

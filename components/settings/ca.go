@@ -42,6 +42,22 @@ func (c *CASettings) validate(ps *Problems, path string) {
 	}
 }
 
+// configValues are the stack settings the CA settings name.
+func (c *CASettings) configValues(path string) []ConfigValue {
+	if c == nil || c.ConfigKey == "" {
+		return nil
+	}
+	return []ConfigValue{{Path: path + ".configKey", Key: c.ConfigKey, Check: CheckCABundle}}
+}
+
+// references are the existing objects the CA settings name.
+func (c *CASettings) references(path, namespace string) []Reference {
+	if c == nil || c.Secret == nil {
+		return nil
+	}
+	return []Reference{{Path: path + ".secret", Kind: "Secret", Namespace: namespace, Name: c.Secret.Name, Key: c.Secret.Key}}
+}
+
 // SecretKey is the key of the bundle in its Secret.
 func (c *CASettings) SecretKey() string {
 	if c.Secret != nil && c.Secret.Key != "" {

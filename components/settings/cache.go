@@ -88,22 +88,68 @@ type CacheCredential struct {
 	Env string
 	// Key is the key in the Secret (the Helm chart's name for it).
 	Key string
+	// Setting is where its ConfigKey is set, under cache (e.g.
+	// "s3.accessKeyConfigKey").
+	Setting string
 	// ConfigKey is the secret stack setting the fleet's Secret takes it
 	// from; empty with an existing Secret or a workload identity.
 	ConfigKey string
 }
 
-// Credentials are the cache Secret's keys this configuration uses.
+// backendCredentials are the credentials of each backend that is set, in
+// the order s3, gcs, azure. A new credential of a backend is one more entry
+// here: the fleet's Secret, the manager's variables and the stack settings
+// read follow from it.
+func (c CacheSettings) backendCredentials() [][]CacheCredential {
+	var out [][]CacheCredential
+	if s := c.S3; s != nil {
+		out = append(out, []CacheCredential{
+			{"CACHE_S3_ACCESS_KEY", "accesskey", "s3.accessKeyConfigKey", s.AccessKeyConfigKey},
+			{"CACHE_S3_SECRET_KEY", "secretkey", "s3.secretKeyConfigKey", s.SecretKeyConfigKey},
+		})
+	}
+	if g := c.GCS; g != nil {
+		out = append(out, []CacheCredential{
+			{"CACHE_GCS_ACCESS_ID", "gcs-access-id", "gcs.accessIDConfigKey", g.AccessIDConfigKey},
+			{"CACHE_GCS_PRIVATE_KEY", "gcs-private-key", "gcs.privateKeyConfigKey", g.PrivateKeyConfigKey},
+		})
+	}
+	if a := c.Azure; a != nil {
+		out = append(out, []CacheCredential{
+			{"CACHE_AZURE_ACCOUNT_KEY", "azure-account-key", "azure.accountKeyConfigKey", a.AccountKeyConfigKey},
+		})
+	}
+	return out
+}
+
+// Credentials are the cache Secret's keys this configuration uses: its
+// backend's (Validate refuses more than one backend).
 func (c CacheSettings) Credentials() []CacheCredential {
-	switch {
-	case c.S3 != nil:
-		return []CacheCredential{{"CACHE_S3_ACCESS_KEY", "accesskey", c.S3.AccessKeyConfigKey}, {"CACHE_S3_SECRET_KEY", "secretkey", c.S3.SecretKeyConfigKey}}
-	case c.GCS != nil:
-		return []CacheCredential{{"CACHE_GCS_ACCESS_ID", "gcs-access-id", c.GCS.AccessIDConfigKey}, {"CACHE_GCS_PRIVATE_KEY", "gcs-private-key", c.GCS.PrivateKeyConfigKey}}
-	case c.Azure != nil:
-		return []CacheCredential{{"CACHE_AZURE_ACCOUNT_KEY", "azure-account-key", c.Azure.AccountKeyConfigKey}}
+	if all := c.backendCredentials(); len(all) > 0 {
+		return all[0]
 	}
 	return nil
+}
+
+// configValues are the secret stack settings the credentials name.
+func (c CacheSettings) configValues(path string) []ConfigValue {
+	var out []ConfigValue
+	for _, creds := range c.backendCredentials() {
+		for _, cred := range creds {
+			if cred.ConfigKey != "" {
+				out = append(out, ConfigValue{Path: path + "." + cred.Setting, Key: cred.ConfigKey, Secret: true})
+			}
+		}
+	}
+	return out
+}
+
+// references are the existing objects the cache settings name.
+func (c CacheSettings) references(path, namespace string) []Reference {
+	if c.ExistingSecret == "" {
+		return nil
+	}
+	return []Reference{{Path: path + ".existingSecret", Kind: "Secret", Namespace: namespace, Name: c.ExistingSecret}}
 }
 
 // CreatesSecret reports whether the fleet makes the cache Secret from stack settings.

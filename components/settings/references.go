@@ -63,68 +63,34 @@ func (r Reference) String() string {
 	return s
 }
 
-// ConfigValues lists the stack settings a (defaulted) fleet reads.
+// ConfigValues lists the stack settings a (defaulted) fleet reads; each
+// capability's file says which of its settings name one.
 func (s FleetSettings) ConfigValues(path string) []ConfigValue {
+	at := func(field string) string { return path + "." + field }
 	var out []ConfigValue
-	add := func(setting, key string, secret bool, check ...func(string) error) {
-		if key != "" {
-			v := ConfigValue{Path: path + "." + setting, Key: key, Secret: secret}
-			if len(check) > 0 {
-				v.Check = check[0]
-			}
-			out = append(out, v)
-		}
+	if s.TokenConfigKey != "" {
+		out = append(out, ConfigValue{Path: at("tokenConfigKey"), Key: s.TokenConfigKey, Secret: true, Check: checkRunnerToken})
 	}
-	add("tokenConfigKey", s.TokenConfigKey, true, checkRunnerToken)
-	c := s.Cache
-	if c.S3 != nil {
-		add("cache.s3.accessKeyConfigKey", c.S3.AccessKeyConfigKey, true)
-		add("cache.s3.secretKeyConfigKey", c.S3.SecretKeyConfigKey, true)
-	}
-	if c.GCS != nil {
-		add("cache.gcs.accessIDConfigKey", c.GCS.AccessIDConfigKey, true)
-		add("cache.gcs.privateKeyConfigKey", c.GCS.PrivateKeyConfigKey, true)
-	}
-	if c.Azure != nil {
-		add("cache.azure.accountKeyConfigKey", c.Azure.AccountKeyConfigKey, true)
-	}
-	if s.GitlabCA != nil {
-		add("gitlabCA.configKey", s.GitlabCA.ConfigKey, false, CheckCABundle)
-	}
-	add("manager.registryCredentialsConfigKey", s.Manager.RegistryCredentialsConfigKey, true, CheckDockerConfig)
-	add("executor.registryCredentialsConfigKey", s.Executor.RegistryCredentialsConfigKey, true, CheckDockerConfig)
+	out = append(out, s.Cache.configValues(at("cache"))...)
+	out = append(out, s.GitlabCA.configValues(at("gitlabCA"))...)
+	out = append(out, registryConfigValues(at("manager"), s.Manager.RegistryCredentialsConfigKey)...)
+	out = append(out, registryConfigValues(at("executor"), s.Executor.RegistryCredentialsConfigKey)...)
 	return out
 }
 
-// References lists the objects a (defaulted) fleet expects to exist.
+// References lists the objects a (defaulted) fleet expects to exist; each
+// capability's file says which of its settings name one.
 func (s FleetSettings) References(path string) []Reference {
+	at := func(field string) string { return path + "." + field }
 	var out []Reference
 	if r := s.TokenSecret; r != nil {
-		out = append(out, Reference{Path: path + ".tokenSecret", Kind: "Secret", Namespace: s.Namespace, Name: r.Name, Key: r.Key})
+		out = append(out, Reference{Path: at("tokenSecret"), Kind: "Secret", Namespace: s.Namespace, Name: r.Name, Key: r.Key})
 	}
-	if c := s.Cache.ExistingSecret; c != "" {
-		out = append(out, Reference{Path: path + ".cache.existingSecret", Kind: "Secret", Namespace: s.Namespace, Name: c})
-	}
-	if ca := s.GitlabCA; ca != nil && ca.Secret != nil {
-		out = append(out, Reference{Path: path + ".gitlabCA.secret", Kind: "Secret", Namespace: s.Namespace, Name: ca.Secret.Name, Key: ca.Secret.Key})
-	}
-	for i, name := range s.Manager.ImagePullSecrets {
-		out = append(out, Reference{Path: fmt.Sprintf("%s.manager.imagePullSecrets[%d]", path, i), Kind: "Secret", Namespace: s.Namespace, Name: name})
-	}
-	for i, name := range s.Executor.ImagePullSecrets {
-		out = append(out, Reference{Path: fmt.Sprintf("%s.executor.imagePullSecrets[%d]", path, i), Kind: "Secret", Namespace: s.JobNamespace, Name: name})
-	}
-	for i, v := range s.Executor.Volumes {
-		at := fmt.Sprintf("%s.executor.volumes[%d]", path, i)
-		switch {
-		case v.ConfigMap != "":
-			out = append(out, Reference{Path: at + ".configMap", Kind: "ConfigMap", Namespace: s.JobNamespace, Name: v.ConfigMap})
-		case v.Secret != "":
-			out = append(out, Reference{Path: at + ".secret", Kind: "Secret", Namespace: s.JobNamespace, Name: v.Secret})
-		case v.PVC != "":
-			out = append(out, Reference{Path: at + ".pvc", Kind: "PersistentVolumeClaim", Namespace: s.JobNamespace, Name: v.PVC})
-		}
-	}
+	out = append(out, s.Cache.references(at("cache"), s.Namespace)...)
+	out = append(out, s.GitlabCA.references(at("gitlabCA"), s.Namespace)...)
+	out = append(out, pullSecretReferences(at("manager"), s.Namespace, s.Manager.ImagePullSecrets)...)
+	out = append(out, pullSecretReferences(at("executor"), s.JobNamespace, s.Executor.ImagePullSecrets)...)
+	out = append(out, volumeReferences(at("executor.volumes"), s.JobNamespace, s.Executor.Volumes)...)
 	return out
 }
 

@@ -45,3 +45,22 @@ func CheckDockerConfig(text string) error {
 	}
 	return nil
 }
+
+// registryConfigValues are the Docker configs the registry settings of the
+// manager or executor at path name.
+func registryConfigValues(path, configKey string) []ConfigValue {
+	if configKey == "" {
+		return nil
+	}
+	return []ConfigValue{{Path: path + ".registryCredentialsConfigKey", Key: configKey, Secret: true, Check: CheckDockerConfig}}
+}
+
+// pullSecretReferences are the pull Secrets the manager or executor at path
+// names, in namespace.
+func pullSecretReferences(path, namespace string, names []string) []Reference {
+	var out []Reference
+	for i, name := range names {
+		out = append(out, Reference{Path: fmt.Sprintf("%s.imagePullSecrets[%d]", path, i), Kind: "Secret", Namespace: namespace, Name: name})
+	}
+	return out
+}

@@ -123,3 +123,21 @@ func validateVolumes(ps *Problems, setting string, volumes []JobVolume) {
 		}
 	}
 }
+
+// volumeReferences are the ConfigMaps, Secrets and PVCs job volumes name,
+// in the job namespace.
+func volumeReferences(path, namespace string, volumes []JobVolume) []Reference {
+	var out []Reference
+	for i, v := range volumes {
+		at := fmt.Sprintf("%s[%d]", path, i)
+		switch {
+		case v.ConfigMap != "":
+			out = append(out, Reference{Path: at + ".configMap", Kind: "ConfigMap", Namespace: namespace, Name: v.ConfigMap})
+		case v.Secret != "":
+			out = append(out, Reference{Path: at + ".secret", Kind: "Secret", Namespace: namespace, Name: v.Secret})
+		case v.PVC != "":
+			out = append(out, Reference{Path: at + ".pvc", Kind: "PersistentVolumeClaim", Namespace: namespace, Name: v.PVC})
+		}
+	}
+	return out
+}
