@@ -5,8 +5,9 @@ import (
 	"strings"
 )
 
-// CacheSettings configure the distributed cache ([runners.cache]): S3 (and S3-compatible servers
-// such as MinIO), Google Cloud Storage or Azure Blob Storage.
+// CacheSettings configure the distributed cache ([runners.cache]): S3 (and
+// S3-compatible servers such as MinIO), Google Cloud Storage or Azure Blob
+// Storage.
 //
 // The runner manager signs the cache URLs that job pods' helpers download
 // and upload through, so the credentials belong to the manager, never to
@@ -23,8 +24,6 @@ import (
 // azure-account-name and azure-account-key for Azure), or none: workload
 // identity (S3 with authenticationType iam, GCS or Azure with the manager's
 // cloud identity), set up through manager.serviceAccountAnnotations.
-
-// CacheSettings configure the distributed cache.
 type CacheSettings struct {
 	// Type is s3, gcs or azure; empty: no distributed cache.
 	Type string `json:"type,omitempty"`

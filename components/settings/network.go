@@ -25,8 +25,6 @@ import (
 // pod addresses: there, list the pod and service ranges in
 // network.jobDeniedCidrs so that the "any address" rule cannot reach pods the
 // namespace rule keeps out.
-
-// NetworkSettings configure the fleet's NetworkPolicies.
 type NetworkSettings struct {
 	// Policies creates the NetworkPolicies (default true). Turning them off
 	// leaves jobs able to reach the managers, the API server and the cloud
