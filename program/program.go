@@ -7,11 +7,13 @@ package program
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/glrf/gitlab-runner-fleet/components/fleet"
@@ -53,6 +55,25 @@ type Options struct {
 	Kube func(KubeAccess) (kubernetes.Interface, error)
 	// Now is the clock token rotation reads (default: time.Now).
 	Now func() time.Time
+	// Getenv reads the environment the providers see (default: os.Getenv);
+	// the gitlab provider takes GITLAB_TOKEN and GITLAB_BASE_URL from it.
+	Getenv func(string) string
+	// Gitlab connects to GitLab's API (default: GitlabAccess.Client).
+	Gitlab func(GitlabAccess) (*gitlab.Client, error)
+}
+
+func (o Options) getenv(key string) string {
+	if o.Getenv != nil {
+		return o.Getenv(key)
+	}
+	return os.Getenv(key)
+}
+
+func (o Options) gitlabClient(a GitlabAccess) (*gitlab.Client, error) {
+	if o.Gitlab != nil {
+		return o.Gitlab(a)
+	}
+	return a.Client()
 }
 
 // Run is the program. Nothing is registered unless every setting is valid.
@@ -67,14 +88,19 @@ func (o Options) Run(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
+	// What the settings name outside the stack, in GitLab and in the
+	// clusters, is checked before anything is created; all problems at once.
+	session, problems := o.checkGitlab(ctx, stack)
 	access := KubeAccess{Kubeconfig: config.Get(ctx, "kubernetes:kubeconfig"), Context: config.Get(ctx, "kubernetes:context")}
+	problems = append(problems, o.checkPrerequisites(ctx, stack, stack.accesses(access))...)
+	if err := problems.Err(); err != nil {
+		return err
+	}
 	targets, err := stack.targets(ctx, access)
 	if err != nil {
 		return err
 	}
-	if err := o.checkPrerequisites(ctx, stack, targets); err != nil {
-		return err
-	}
+	_ = session
 	fleets := make([]*fleet.RunnerFleet, len(stack.Plans))
 	outputs := pulumi.Map{}
 	for i, p := range stack.Plans {
