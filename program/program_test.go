@@ -66,6 +66,8 @@ func TestMalformedConfigurationsAreRejectedBeforeAnyResource(t *testing.T) {
 	fleet := func(extra string) map[string]string { return baseConfig(fleetWith(t, extra)) }
 	with := func(c map[string]string, key, value string) map[string]string { c[key] = value; return c }
 	without := func(c map[string]string, key string) map[string]string { delete(c, key); return c }
+	gitlab := newFakeGitlab(t)
+	inGitlab := func(token, fleets string) map[string]string { c, _ := gitlabConfig(gitlab, token, fleets); return c }
 	cases := []tc{
 		{"no fleets", without(baseConfig(""), fleetsKey), nil, []string{"fleets: is required"}},
 		{"misspelt key", fleet(`{"manager":{"replica":3}}`), nil, []string{"fleets[0].manager.replica: unknown setting (did you mean \"replicas\"?)"}},
@@ -99,6 +101,12 @@ func TestMalformedConfigurationsAreRejectedBeforeAnyResource(t *testing.T) {
 		{"extra config overriding the token", fleet(`{"executor":{"extraConfig":"token = \"glrt-x\""}}`), nil, []string{"fleets[0].executor.extraConfig: token belongs to the fleet"}},
 		{"api server setting malformed", with(baseConfig(`[`+groupFleet+`]`), "gitlab-runner-fleet:apiServer", `{"cidrs":["10.0.0.1"],"port":0}`), nil,
 			[]string{`apiServer.cidrs[0]: "10.0.0.1" is not an address range`, "apiServer.port: must be a TCP port, got 0"}},
+		{"GitLab group that does not exist", inGitlab(ownerToken, `[{"name":"x","runner":{"type":"group_type","groupId":1000}}]`), []string{"gitlab:token"},
+			[]string{"fleets[0].runner.groupId: GitLab has no group 1000 that the token's user (group-owner) can see"}},
+		{"GitLab group the token cannot manage", inGitlab(developerToken, `[{"name":"x","runner":{"type":"group_type","groupId":1}}]`), []string{"gitlab:token"},
+			[]string{"fleets[0].runner.groupId: the token's user (developer) may not manage the runners of group 1"}},
+		{"GitLab project that does not exist", inGitlab(ownerToken, `[{"name":"x","runner":{"type":"project_type","projectId":1000}}]`), []string{"gitlab:token"},
+			[]string{"fleets[0].runner.projectId: GitLab has no project 1000"}},
 		{"several problems at once", fleet(`{"manager":{"replicas":-1,"logFormat":"xml"},"runner":{"maximumTimeout":1}}`), nil,
 			[]string{"3 problem(s)", "manager.replicas", "manager.logFormat", "runner.maximumTimeout"}},
 	}
