@@ -27,8 +27,13 @@ type fakeGitlab struct {
 	down bool
 	// runners by id: what GET /runners/:id and POST /runners/verify see.
 	runners map[int]fakeRunner
+	// anyRunner answers for a runner id not in runners (the mocks give
+	// runners ids of their own).
+	anyRunner *fakeRunner
 	// requests are the paths asked for, in order.
 	requests []string
+	// verified are the bodies of POST /runners/verify.
+	verified []map[string]string
 }
 
 type fakeUser struct {
@@ -105,6 +110,7 @@ func (f *fakeGitlab) serve(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost && path == "runners/verify" {
 		var body map[string]string
 		_ = json.NewDecoder(r.Body).Decode(&body)
+		f.verified = append(f.verified, body)
 		for id, rn := range f.runners {
 			if rn.Token == body["token"] {
 				answer(200, map[string]any{"id": id, "token": rn.Token, "token_expires_at": rn.ExpiresAt})
@@ -173,6 +179,9 @@ func (f *fakeGitlab) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		rn, ok := f.runners[id(1)]
+		if !ok && f.anyRunner != nil {
+			rn, ok = *f.anyRunner, true
+		}
 		if !ok {
 			answer(404, map[string]string{"message": "404 Runner Not Found"})
 			return

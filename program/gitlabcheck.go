@@ -15,12 +15,10 @@ import (
 
 // gitlabSession is the program's own connection to GitLab for one run: nil
 // client when there is no token or GitLab cannot be reached (then nothing
-// the program reads from GitLab is known, and it says so).
+// the program reads from GitLab is known, and checkGitlab said so).
 type gitlabSession struct {
 	access GitlabAccess
 	client *gitlab.Client
-	// why explains a nil client, for the outputs it leaves empty.
-	why string
 }
 
 // GitLab's access levels (Developer 30, Maintainer 40, Owner 50).
@@ -58,10 +56,8 @@ func (o Options) checkGitlab(ctx *pulumi.Context, stack *Stack) (*gitlabSession,
 	}
 	session := &gitlabSession{access: access}
 	if access.Token == "" {
-		session.why = "no GitLab token (gitlab:token or GITLAB_TOKEN) to ask GitLab with"
-		if stack.managesRunners() {
-			_ = ctx.Log.Warn("the groups, projects and rights the fleets name are not checked: "+session.why, nil)
-		}
+		_ = ctx.Log.Warn("the groups, projects and rights the fleets name are not checked, and the runners' pages and tokens' expiry not read (outputs runnerUrl, tokenExpiresAt): "+
+			"no GitLab token (gitlab:token or GITLAB_TOKEN) to ask GitLab with", nil)
 		return session, nil
 	}
 	client, err := o.gitlabClient(access)
@@ -72,8 +68,7 @@ func (o Options) checkGitlab(ctx *pulumi.Context, stack *Stack) (*gitlabSession,
 	c := &gitlabChecker{ctx: context.Background(), client: client, access: access}
 	ps, unreachable := c.check(stack)
 	if unreachable != nil {
-		session.why = "GitLab could not be reached: " + redact(unreachable.Error(), access.secrets())
-		_ = ctx.Log.Warn(fmt.Sprintf("cannot reach GitLab at %s to check the groups, projects and rights the fleets name (%s); `up` meets any problem there itself",
+		_ = ctx.Log.Warn(fmt.Sprintf("cannot reach GitLab at %s to check the groups, projects and rights the fleets name, nor to read the runners' pages and tokens' expiry (%s); `up` meets any problem there itself",
 			access.BaseURL, redact(unreachable.Error(), access.secrets())), nil)
 		return session, nil
 	}

@@ -133,7 +133,7 @@ func TestAnUnreachableGitlabIsAWarning(t *testing.T) {
 	delete(config, "gitlab:token")
 	m, err = mocks.RunPreview(noEnv.Run, config, nil)
 	require.NoError(t, err)
-	assert.Len(t, warningsAbout(m, "are not checked: no GitLab token (gitlab:token or GITLAB_TOKEN)"), 1)
+	assert.Len(t, warningsAbout(m, "are not checked, and the runners' pages and tokens' expiry not read (outputs runnerUrl, tokenExpiresAt): no GitLab token (gitlab:token or GITLAB_TOKEN)"), 1)
 	for _, w := range m.Warnings() {
 		assert.False(t, strings.Contains(w, ownerToken))
 	}

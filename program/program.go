@@ -100,7 +100,6 @@ func (o Options) Run(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
-	_ = session
 	fleets := make([]*fleet.RunnerFleet, len(stack.Plans))
 	outputs := pulumi.Map{}
 	for i, p := range stack.Plans {
@@ -128,6 +127,10 @@ func (o Options) Run(ctx *pulumi.Context) error {
 		}
 		fleets[i] = f
 		output := f.Outputs()
+		facts := o.runnerFacts(ctx, session, f, p.Settings)
+		for _, key := range []string{runnerIDOutput, runnerURLOutput, tokenExpiresAtOutput} {
+			output[key] = facts.MapIndex(pulumi.String(key))
+		}
 		output["rollout"] = o.reportRollout(ctx, target, f, p.Settings)
 		if p.Settings.Cluster != "" {
 			output["cluster"] = pulumi.String(p.Settings.Cluster)

@@ -69,6 +69,9 @@ type RunnerFleet struct {
 
 	// Namespaces this fleet created, by name, for fleets that share them.
 	Namespaces map[string]pulumi.StringOutput
+
+	// token is the runner token, when the stack knows it (RunnerToken).
+	token pulumi.StringOutput
 }
 
 // Outputs are the component's outputs by name, as it registers them.
@@ -101,6 +104,7 @@ func NewRunnerFleet(ctx *pulumi.Context, name string, args *RunnerFleetArgs, opt
 	if err != nil {
 		return nil, err
 	}
+	fleet.token = token.token
 	var parent pulumi.ResourceOption = pulumi.Parent(fleet)
 	if token.runner != nil {
 		parent = pulumi.Composite(parent, pulumi.DependsOn([]pulumi.Resource{token.runner}))
