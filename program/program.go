@@ -96,6 +96,7 @@ func (o Options) Run(ctx *pulumi.Context) error {
 	if err := problems.Err(); err != nil {
 		return err
 	}
+	warnUnservedRunners(ctx, stack)
 	targets, err := stack.targets(ctx, access)
 	if err != nil {
 		return err

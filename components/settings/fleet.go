@@ -60,7 +60,8 @@ type RunnerSettings struct {
 	Untagged *bool `json:"untagged,omitempty"`
 	// Locked ties a project runner to its project.
 	Locked bool `json:"locked,omitempty"`
-	// Paused runners take no new jobs.
+	// Paused runners take no new jobs. Always true while manager.replicas is
+	// 0: no manager serves the runner then.
 	Paused bool `json:"paused,omitempty"`
 	// AccessLevel is not_protected (default) or ref_protected.
 	AccessLevel string `json:"accessLevel,omitempty"`
