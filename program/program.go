@@ -133,6 +133,7 @@ func (o Options) Run(ctx *pulumi.Context) error {
 			output[key] = facts.MapIndex(pulumi.String(key))
 		}
 		output["rollout"] = o.reportRollout(ctx, target, f, p.Settings)
+		output["tokenRotatesAfter"] = o.explainRotation(ctx, f, p.Settings, clusterAccess{access: target.access, secrets: target.secrets})
 		if p.Settings.Cluster != "" {
 			output["cluster"] = pulumi.String(p.Settings.Cluster)
 		}
