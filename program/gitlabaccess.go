@@ -39,12 +39,19 @@ type GitlabAccess struct {
 // gitlabAccessOf reads the provider's settings from the stack; getenv
 // stands for the environment the provider sees.
 func gitlabAccessOf(ctx *pulumi.Context, getenv func(string) string) (GitlabAccess, error) {
+	return ReadGitlabAccess(func(key string) string { return config.Get(ctx, key) }, getenv)
+}
+
+// ReadGitlabAccess reads the gitlab provider's settings as the provider
+// does: get reads a stack setting by its full key ("gitlab:baseUrl"),
+// getenv the environment.
+func ReadGitlabAccess(get, getenv func(string) string) (GitlabAccess, error) {
 	a := GitlabAccess{
-		BaseURL:        config.Get(ctx, "gitlab:baseUrl"),
-		Token:          config.Get(ctx, "gitlab:token"),
-		CACertFile:     config.Get(ctx, "gitlab:cacertFile"),
-		ClientCert:     config.Get(ctx, "gitlab:clientCert"),
-		ClientKey:      config.Get(ctx, "gitlab:clientKey"),
+		BaseURL:        get("gitlab:baseUrl"),
+		Token:          get("gitlab:token"),
+		CACertFile:     get("gitlab:cacertFile"),
+		ClientCert:     get("gitlab:clientCert"),
+		ClientKey:      get("gitlab:clientKey"),
 		EarlyAuthCheck: true,
 	}
 	if a.BaseURL == "" {
@@ -54,7 +61,7 @@ func gitlabAccessOf(ctx *pulumi.Context, getenv func(string) string) (GitlabAcce
 		a.Token = getenv("GITLAB_TOKEN")
 	}
 	for key, into := range map[string]*bool{"gitlab:insecure": &a.Insecure, "gitlab:earlyAuthCheck": &a.EarlyAuthCheck} {
-		if raw := config.Get(ctx, key); raw != "" {
+		if raw := get(key); raw != "" {
 			v, err := strconv.ParseBool(raw)
 			if err != nil {
 				return a, fmt.Errorf("%s: %q is not true or false", key, raw)
@@ -62,10 +69,13 @@ func gitlabAccessOf(ctx *pulumi.Context, getenv func(string) string) (GitlabAcce
 			*into = v
 		}
 	}
-	if raw := config.Get(ctx, "gitlab:headers"); raw != "" {
+	if raw := get("gitlab:headers"); raw != "" {
 		if err := json.Unmarshal([]byte(raw), &a.Headers); err != nil {
 			return a, fmt.Errorf("gitlab:headers: must be an object of header names to values: %v", err)
 		}
+	}
+	if a.BaseURL == "" {
+		a.BaseURL = defaultGitlabBaseURL
 	}
 	return a, nil
 }

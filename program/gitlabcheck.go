@@ -51,9 +51,6 @@ func (o Options) checkGitlab(ctx *pulumi.Context, stack *Stack) (*gitlabSession,
 		ps.Add("gitlab", "%v", err)
 		return nil, ps
 	}
-	if access.BaseURL == "" {
-		access.BaseURL = defaultGitlabBaseURL
-	}
 	session := &gitlabSession{access: access}
 	if access.Token == "" {
 		_ = ctx.Log.Warn("the groups, projects and rights the fleets name are not checked, and the runners' pages and tokens' expiry not read (outputs runnerUrl, tokenExpiresAt): "+
@@ -76,7 +73,7 @@ func (o Options) checkGitlab(ctx *pulumi.Context, stack *Stack) (*gitlabSession,
 	return session, ps
 }
 
-// defaultGitlabBaseURL is the provider's default baseUrl.
+// defaultGitlabBaseURL is the provider's default baseUrl (GitLab.com).
 const defaultGitlabBaseURL = "https://gitlab.com/api/v4/"
 
 func (s *Stack) managesRunners() bool {
