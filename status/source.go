@@ -124,4 +124,3 @@ func (s Stack) Sources() (Sources, error) {
 	}
 	return src, nil
 }
-
