@@ -184,7 +184,7 @@ func Load(ctx *pulumi.Context) (*Stack, error) {
 	values := map[string]map[string]pulumi.StringOutput{}
 	for i, f := range fleets {
 		values[f.Name] = map[string]pulumi.StringOutput{}
-		for _, cv := range f.ConfigValues(settings.FleetPath(i)) {
+		for _, cv := range f.ConfigValues(settings.FleetPath(i, f.Name)) {
 			if !settings.ValidTokenConfigKey(cv.Key) {
 				continue // a key that cannot name a setting is reported by Validate, never echoed
 			}
