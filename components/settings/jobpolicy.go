@@ -31,7 +31,7 @@ type DNSSettings struct {
 // NodeRequirement is one match expression of the job pods' required node affinity.
 type NodeRequirement struct {
 	Key      string   `json:"key"`
-	Operator string   `json:"operator"`
+	Operator string   `json:"operator" enum:"In,NotIn,Exists,DoesNotExist,Gt,Lt"`
 	Values   []string `json:"values,omitempty"`
 }
 
@@ -46,7 +46,7 @@ type HostAlias struct {
 type PodSpecPatchSettings struct {
 	Name string `json:"name"`
 	// PatchType: strategic (default), merge or json.
-	PatchType string `json:"patchType,omitempty"`
+	PatchType string `json:"patchType,omitempty" enum:"strategic,merge,json"`
 	// Patch is JSON (or YAML) text.
 	Patch string `json:"patch"`
 }
@@ -71,9 +71,9 @@ type OverwriteSettings struct {
 
 var (
 	envNameRe      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	dnsPolicies    = []string{"ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"}
-	nodeOperators  = []string{"In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"}
-	podPatchTypes  = []string{"strategic", "merge", "json"}
+	dnsPolicies    = enumOf[ExecutorSettings]("DNSPolicy")
+	nodeOperators  = enumOf[NodeRequirement]("Operator")
+	podPatchTypes  = enumOf[PodSpecPatchSettings]("PatchType")
 	runnerEnvNames = []string{"CI_SERVER_URL", "CI_SERVER_TLS_CA_FILE", "DOCKER_HOST", "DOCKER_TLS_CERTDIR", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"}
 )
 

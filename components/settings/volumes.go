@@ -34,7 +34,7 @@ type JobVolume struct {
 // EmptyDirSource is an emptyDir volume.
 type EmptyDirSource struct {
 	// Medium: "" (node disk) or Memory.
-	Medium    string `json:"medium,omitempty"`
+	Medium    string `json:"medium,omitempty" enum:",Memory"`
 	SizeLimit string `json:"sizeLimit,omitempty"`
 }
 
