@@ -34,6 +34,8 @@ type CacheSettings struct {
 	// ExistingSecret holds the credentials (keys as in the Helm chart).
 	ExistingSecret string `json:"existingSecret,omitempty"`
 
+	// S3, GCS and Azure are the settings of the cache's type (one of them,
+	// the one type names).
 	S3    *S3CacheSettings    `json:"s3,omitempty"`
 	GCS   *GCSCacheSettings   `json:"gcs,omitempty"`
 	Azure *AzureCacheSettings `json:"azure,omitempty"`
@@ -43,7 +45,8 @@ type CacheSettings struct {
 type S3CacheSettings struct {
 	// ServerAddress is host[:port] of the S3 endpoint (s3.amazonaws.com, or a MinIO server).
 	ServerAddress string `json:"serverAddress,omitempty"`
-	BucketName    string `json:"bucketName"`
+	// BucketName is the bucket holding the cache.
+	BucketName string `json:"bucketName"`
 	// BucketLocation is the region.
 	BucketLocation string `json:"bucketLocation,omitempty"`
 	// Insecure talks plain http to the server (a MinIO in the cluster, say).
@@ -62,6 +65,7 @@ type S3CacheSettings struct {
 
 // GCSCacheSettings configure a Google Cloud Storage cache.
 type GCSCacheSettings struct {
+	// BucketName is the bucket holding the cache.
 	BucketName string `json:"bucketName"`
 	// AccessIDConfigKey and PrivateKeyConfigKey name secret stack settings
 	// (a service account's e-mail and private key); without them the
@@ -72,8 +76,12 @@ type GCSCacheSettings struct {
 
 // AzureCacheSettings configure an Azure Blob Storage cache.
 type AzureCacheSettings struct {
+	// ContainerName is the blob container holding the cache.
 	ContainerName string `json:"containerName"`
-	AccountName   string `json:"accountName,omitempty"`
+	// AccountName is the storage account of the container.
+	AccountName string `json:"accountName,omitempty"`
+	// StorageDomain is the storage service's domain (default: Azure's,
+	// blob.core.windows.net).
 	StorageDomain string `json:"storageDomain,omitempty"`
 	// AccountKeyConfigKey names a secret stack setting.
 	AccountKeyConfigKey string `json:"accountKeyConfigKey,omitempty"`

@@ -236,6 +236,8 @@ type ExecutorSettings struct {
 
 // ContainerResources are Kubernetes quantities ("500m", "1Gi"); empty means unset.
 type ContainerResources struct {
+	// CPURequest, CPULimit, MemoryRequest and MemoryLimit are the
+	// container's requests and limits.
 	CPURequest    string `json:"cpuRequest,omitempty"`
 	CPULimit      string `json:"cpuLimit,omitempty"`
 	MemoryRequest string `json:"memoryRequest,omitempty"`
@@ -248,10 +250,12 @@ type ContainerResources struct {
 
 // Toleration lets pods schedule onto tainted nodes.
 type Toleration struct {
+	// Key is the taint's key.
 	Key string `json:"key,omitempty"`
 	// Operator: Equal (default) or Exists.
 	Operator string `json:"operator,omitempty" enum:"Equal,Exists"`
-	Value    string `json:"value,omitempty"`
+	// Value is the taint's value (with operator Equal).
+	Value string `json:"value,omitempty"`
 	// Effect: NoSchedule, PreferNoSchedule, NoExecute, or empty for all.
 	Effect string `json:"effect,omitempty" enum:",NoSchedule,PreferNoSchedule,NoExecute"`
 }
