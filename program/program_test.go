@@ -210,5 +210,5 @@ func TestUpReportsTheRolloutFromTheFleetsCluster(t *testing.T) {
 	asked = nil
 	_, err = mocks.RunPreview(opts.Run, config, nil)
 	require.NoError(t, err)
-	assert.Empty(t, asked, "a preview reads nothing")
+	assert.Equal(t, []program.KubeAccess{{Context: "production"}}, asked, "a preview reads the rollout as it stands, once, from the same cluster")
 }
