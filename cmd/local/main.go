@@ -5,7 +5,7 @@
 //	go run ./cmd/local [--stack dev] up [--yes] [--skip-preview] [--target URN] [--replace URN] ...
 //	go run ./cmd/local [--stack dev] refresh|destroy [--yes] ...
 //	go run ./cmd/local [--stack dev] config set [--secret] KEY [VALUE]
-//	go run ./cmd/local [--stack dev] stack output [NAME] [--json] | stack rm [--force]
+//	go run ./cmd/local [--stack dev] stack [--show-urns] | stack output [NAME] [--json] | stack rm [--force]
 //	go run ./cmd/local [--stack dev] recover | outputs
 //
 // `go run ./cmd/local help` lists them; `COMMAND --help` shows a command's
@@ -57,7 +57,7 @@ var commands = []struct {
 	{"refresh", "refresh [flags]", "read the resources' real state into the stack's state"},
 	{"destroy", "destroy [flags]", "delete every resource of the stack"},
 	{"config", "config set [--secret] [--path] KEY [VALUE] | config get KEY | config rm KEY", "read and write the stack's settings (Pulumi.<stack>.yaml)"},
-	{"stack", "stack output [NAME] [--json] [--show-secrets] | stack rm [--force] [--yes]", "the stack's outputs; remove the stack"},
+	{"stack", "stack [--show-urns] | stack output [NAME] [--json] [--show-secrets] | stack rm [--force] [--yes]", "the stack's resources (--show-urns: the URNs --target and --replace take); stack output; stack rm"},
 	{"outputs", "outputs", "the stack's outputs as JSON, secrets masked (stack output --json)"},
 	{"recover", "recover", "make a stack usable again after its engine was killed mid-update"},
 }

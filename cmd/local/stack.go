@@ -7,16 +7,18 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"text/tabwriter"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optremove"
 )
 
 // stackCommand is `pulumi stack` for this backend: stack output and stack rm.
 func (d *driver) stackCommand(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprintln(d.errOut, "usage: go run ./cmd/local stack output [NAME] [--json] [--show-secrets] | stack rm [NAME] [--force] [--yes] [--preserve-config]")
-		return errUsage
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return d.stackResources(ctx, args)
 	}
 	switch args[0] {
 	case "output":
@@ -24,8 +26,51 @@ func (d *driver) stackCommand(ctx context.Context, args []string) error {
 	case "rm":
 		return d.stackRemove(ctx, args[1:])
 	}
-	fmt.Fprintf(d.errOut, "unknown stack command %q: use output or rm\n", args[0])
+	fmt.Fprintf(d.errOut, "unknown stack command %q\nusage: go run ./cmd/local stack [--show-urns] | stack output [NAME] [--json] [--show-secrets] | stack rm [NAME] [--force] [--yes] [--preserve-config]\n", args[0])
 	return errUsage
+}
+
+// stackResources lists the stack's resources as pulumi stack
+// --show-urns does: type and name, with --show-urns the URN that
+// --target and --replace take.
+func (d *driver) stackResources(ctx context.Context, args []string) error {
+	fs := newFlags("stack", "stack [--show-urns]", d.errOut)
+	d.stackFlags(fs)
+	var showURNs bool
+	fs.bool(&showURNs, "show-urns", "u", "show each resource's URN")
+	if _, err := parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	stack, _, err := d.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	exported, err := stack.Export(ctx)
+	if err != nil {
+		return engineError(err)
+	}
+	var state struct {
+		Resources []struct {
+			URN  resource.URN `json:"urn"`
+			Type string       `json:"type"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal(exported.Deployment, &state); err != nil {
+		return fmt.Errorf("reading the stack's state: %w", err)
+	}
+	fmt.Fprintf(d.out, "Current stack is %s:\n    Managed by the local backend (.local/state)\n\nCurrent stack resources (%d):\n", d.stackName, len(state.Resources))
+	width := len("TYPE")
+	for _, r := range state.Resources {
+		width = max(width, len(r.Type))
+	}
+	fmt.Fprintf(d.out, "    %-*s  NAME\n", width, "TYPE")
+	for _, r := range state.Resources {
+		fmt.Fprintf(d.out, "    %-*s  %s\n", width, r.Type, r.URN.Name())
+		if showURNs {
+			fmt.Fprintf(d.out, "        URN: %s\n", r.URN)
+		}
+	}
+	return nil
 }
 
 // stackOutput prints the stack's outputs as pulumi stack output does: a
