@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
@@ -57,7 +58,7 @@ func (d *driver) engineCommand(ctx context.Context, command string, args []strin
 	if err != nil {
 		return err
 	}
-	e := engine{stack: stack, flags: f, out: d}
+	e := engine{stack: stack, flags: f, out: d.out, errOut: d.errOut}
 	switch command {
 	case "preview":
 		return e.preview(ctx)
@@ -91,20 +92,21 @@ func (d *driver) afterPreview(ctx context.Context, f engineFlags, preview func(c
 	return run(ctx)
 }
 
-// engine runs one command's engine operations with its flags.
+// engine runs one command's engine operations with its flags, the
+// engine's output going to out and errOut as it runs.
 type engine struct {
-	stack auto.Stack
-	flags engineFlags
-	out   *driver
+	stack       auto.Stack
+	flags       engineFlags
+	out, errOut io.Writer
 }
 
 func (e engine) preview(ctx context.Context) error {
 	f := e.flags
-	opts := []optpreview.Option{optpreview.ProgressStreams(e.out.out), optpreview.ErrorProgressStreams(e.out.errOut),
+	opts := []optpreview.Option{optpreview.ProgressStreams(e.out), optpreview.ErrorProgressStreams(e.errOut),
 		optpreview.Target(f.target), optpreview.Replace(f.replace), optpreview.Parallel(f.parallel), optpreview.Message(f.message)}
 	if f.diff {
 		texts := collectTextChanges()
-		defer texts.print(e.out.out)
+		defer texts.print(e.out)
 		opts = append(opts, optpreview.Diff(), optpreview.EventStreams(texts.events))
 	}
 	if f.targetDependents {
@@ -130,11 +132,11 @@ func (e engine) preview(ctx context.Context) error {
 
 func (e engine) up(ctx context.Context) error {
 	f := e.flags
-	opts := []optup.Option{optup.ProgressStreams(e.out.out), optup.ErrorProgressStreams(e.out.errOut),
+	opts := []optup.Option{optup.ProgressStreams(e.out), optup.ErrorProgressStreams(e.errOut),
 		optup.Target(f.target), optup.Replace(f.replace), optup.Parallel(f.parallel), optup.Message(f.message)}
 	if f.diff {
 		texts := collectTextChanges()
-		defer texts.print(e.out.out)
+		defer texts.print(e.out)
 		opts = append(opts, optup.Diff(), optup.EventStreams(texts.events))
 	}
 	if f.targetDependents {
@@ -152,7 +154,7 @@ func (e engine) up(ctx context.Context) error {
 
 func (e engine) refreshOptions() []optrefresh.Option {
 	f := e.flags
-	opts := []optrefresh.Option{optrefresh.ProgressStreams(e.out.out), optrefresh.ErrorProgressStreams(e.out.errOut),
+	opts := []optrefresh.Option{optrefresh.ProgressStreams(e.out), optrefresh.ErrorProgressStreams(e.errOut),
 		optrefresh.Target(f.target), optrefresh.Parallel(f.parallel), optrefresh.Message(f.message)}
 	if f.diff {
 		opts = append(opts, optrefresh.Diff())
@@ -181,7 +183,7 @@ func (e engine) refresh(ctx context.Context) error {
 
 func (e engine) destroyOptions() []optdestroy.Option {
 	f := e.flags
-	opts := []optdestroy.Option{optdestroy.ProgressStreams(e.out.out), optdestroy.ErrorProgressStreams(e.out.errOut),
+	opts := []optdestroy.Option{optdestroy.ProgressStreams(e.out), optdestroy.ErrorProgressStreams(e.errOut),
 		optdestroy.Target(f.target), optdestroy.Parallel(f.parallel), optdestroy.Message(f.message)}
 	if f.diff {
 		opts = append(opts, optdestroy.Diff())
