@@ -99,29 +99,30 @@ func fieldDocs(st *ast.StructType) map[string]string {
 // paragraph joins a comment's lines into one line.
 func paragraph(text string) string { return strings.Join(strings.Fields(text), " ") }
 
-// camelName is a Go field name that cannot be an ordinary word of a
-// sentence (TokenConfigKey, GitlabCIDRs, FSGroup, PVC; not Secret or Image).
-var camelName = regexp.MustCompile(`[a-z][A-Z]|[A-Z]{2}`)
+// kindArticle is what precedes a word that names a kind of object rather
+// than a field ("an existing Secret", "the ConfigMap").
+var kindArticle = regexp.MustCompile(`(?i)\b(a|an|the|existing|its|their)\s+$`)
 
 // userText rewrites a field's doc for users: the Go names of the struct's
-// fields become the keys they write in the stack file. The field's own name
-// opening its doc ("Replicas of the manager") and any name that cannot be a
-// word of a sentence are replaced; a plain word such as Secret, which may
-// mean the Kubernetes kind, is left as it is.
-func userText(doc, ownGoName string, jsonNames map[string]string) string {
+// fields become the keys they write in the stack file ("Replicas of the
+// manager" reads "`replicas` of the manager"), except where a name follows
+// an article and so names a kind of object ("an existing Secret").
+func userText(doc string, jsonNames map[string]string) string {
 	for goName, key := range jsonNames {
-		if camelName.MatchString(goName) {
-			doc = regexp.MustCompile(`\b`+regexp.QuoteMeta(goName)+`\b`).ReplaceAllString(doc, "`"+key+"`")
+		word := regexp.MustCompile(`\b` + regexp.QuoteMeta(goName) + `\b`)
+		var b strings.Builder
+		last := 0
+		for _, m := range word.FindAllStringIndex(doc, -1) {
+			b.WriteString(doc[last:m[0]])
+			if kindArticle.MatchString(doc[:m[0]]) {
+				b.WriteString(goName)
+			} else {
+				b.WriteString("`" + key + "`")
+			}
+			last = m[1]
 		}
-	}
-	if key, ok := jsonNames[ownGoName]; ok && !camelName.MatchString(ownGoName) {
-		if rest, found := strings.CutPrefix(doc, ownGoName); found && (rest == "" || !isWordChar(rest[0])) {
-			doc = "`" + key + "`" + rest
-		}
+		b.WriteString(doc[last:])
+		doc = b.String()
 	}
 	return doc
-}
-
-func isWordChar(c byte) bool {
-	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }

@@ -175,7 +175,7 @@ func (b *builder) walk(t reflect.Type, s *Setting, defaultPath string, fleet boo
 			child := &Setting{
 				Key:         key,
 				Path:        join(s.Path, key),
-				Description: userText(b.docs.fields[t.Name()][f.Name], f.Name, jsonNames),
+				Description: userText(b.docs.fields[t.Name()][f.Name], jsonNames),
 				Required:    !strings.Contains(f.Tag.Get("json"), ",omitempty") && f.Type.Kind() != reflect.Struct,
 			}
 			if child.Description == "" {
