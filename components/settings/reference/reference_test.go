@@ -216,3 +216,23 @@ func field(t *testing.T, s *Setting, path string) *Setting {
 	}
 	return s
 }
+
+// A field's Go name reads as its key, except where an article makes it a
+// kind of object; a field without a comment takes the one before that
+// names it.
+func TestDescriptionsReadAsKeys(t *testing.T) {
+	keys := map[string]string{"Secret": "secret", "ConfigMap": "configMap", "PVC": "pvc"}
+	assert.Equal(t, "`secret` is an existing Secret in the managers' namespace",
+		userText("Secret is an existing Secret in the managers' namespace", keys))
+	assert.Equal(t, "`configMap`, `secret` and `pvc` name an existing object",
+		userText("ConfigMap, Secret and PVC name an existing object", keys))
+
+	m := build(t)
+	volume := find(t, m, "fleets").Item
+	for _, f := range field(t, volume, "executor").Fields {
+		if f.Key == "volumes" {
+			volume = f.Item
+		}
+	}
+	assert.Equal(t, field(t, volume, "configMap").Description, field(t, volume, "pvc").Description, "pvc shares the comment that names it")
+}
