@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -23,6 +24,25 @@ import (
 
 	"github.com/glrf/gitlab-runner-fleet/localengine"
 )
+
+var (
+	driverOnce  sync.Once
+	driverBuilt string
+)
+
+// sharedDriver builds cmd/local once for the tests of this file, into the
+// suite's temporary folder (removed when the suite ends).
+func sharedDriver(t *testing.T) string {
+	t.Helper()
+	driverOnce.Do(func() {
+		dir := filepath.Join(filepath.Dir(h.stateDir), "local-driver")
+		if err := os.MkdirAll(dir, 0o755); err == nil {
+			driverBuilt = localDriver(t, dir)
+		}
+	})
+	require.NotEmpty(t, driverBuilt, "building cmd/local failed in an earlier test")
+	return driverBuilt
+}
 
 // driverProject is a project folder the driver runs in, as a clone's root.
 type driverProject struct {
@@ -33,7 +53,7 @@ type driverProject struct {
 func newDriverProject(t *testing.T, stack, passphrase string, config map[string]any) *driverProject {
 	t.Helper()
 	p := &driverProject{dir: t.TempDir(), stack: stack, passphrase: passphrase}
-	p.bin = localDriver(t, t.TempDir())
+	p.bin = sharedDriver(t)
 	data, err := os.ReadFile(filepath.Join(h.root, "Pulumi.yaml"))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(p.dir, "Pulumi.yaml"), data, 0o644))
