@@ -50,16 +50,16 @@ var errUsage = errors.New("usage")
 // commands are the driver's commands, each with what it does, in the
 // order `help` lists them.
 var commands = []struct {
-	name, usage, summary string
+	name, summary string
 }{
-	{"preview", "preview [flags]", "show what up would change (--diff for every property)"},
-	{"up", "up [flags]", "preview, ask, then create or update the stack's resources"},
-	{"refresh", "refresh [flags]", "read the resources' real state into the stack's state"},
-	{"destroy", "destroy [flags]", "delete every resource of the stack"},
-	{"config", "config set [--secret] [--path] KEY [VALUE] | config get KEY | config rm KEY", "read and write the stack's settings (Pulumi.<stack>.yaml)"},
-	{"stack", "stack [--show-urns] | stack output [NAME] [--json] [--show-secrets] | stack rm [--force] [--yes]", "the stack's resources (--show-urns: the URNs --target and --replace take); stack output; stack rm"},
-	{"outputs", "outputs", "the stack's outputs as JSON, secrets masked (stack output --json)"},
-	{"recover", "recover", "make a stack usable again after its engine was killed mid-update"},
+	{"preview", "show what up would change (--diff for every property)"},
+	{"up", "preview, ask, then create or update the stack's resources"},
+	{"refresh", "read the resources' real state into the stack's state"},
+	{"destroy", "delete every resource of the stack"},
+	{"config", "read and write the stack's settings (Pulumi.<stack>.yaml)"},
+	{"stack", "the stack's resources (--show-urns: the URNs --target and --replace take); stack output; stack rm"},
+	{"outputs", "the stack's outputs as JSON, secrets masked (stack output --json)"},
+	{"recover", "make a stack usable again after its engine was killed mid-update"},
 }
 
 func (d *driver) usage() {
