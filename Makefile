@@ -10,19 +10,21 @@ STATICCHECK := go run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # tool locations: GLRF_PULUMI, GLRF_KUBE_BIN, GLRF_KWOK_BIN, PULUMI_HOME...
 TOOLCHAIN := eval "$$(tools/toolchain.sh --env)"
 KUBECTL := kubectl --kubeconfig .local/cluster/kubeconfig
+# The local driver: `up --yes` previews, then deploys without asking (as
+# `pulumi up --yes`); `destroy --yes` likewise.
 LOCAL := go run ./cmd/local --stack $(STACK)
 
 .PHONY: up preview destroy down tools cluster cluster-down gitlab gitlab-down test lint unit e2e bench
 
 up: cluster gitlab
-	$(TOOLCHAIN) && $(LOCAL) preview && $(LOCAL) up
+	$(TOOLCHAIN) && $(LOCAL) up --yes
 	$(KUBECTL) get statefulsets,pods -A -l app.kubernetes.io/part-of=gitlab-runner-fleet -o wide
 
 preview: cluster gitlab
 	$(TOOLCHAIN) && $(LOCAL) preview
 
 destroy: cluster gitlab
-	$(TOOLCHAIN) && $(LOCAL) destroy
+	$(TOOLCHAIN) && $(LOCAL) destroy --yes
 
 # Destroys the dev stack, then stops everything local.
 down: destroy cluster-down gitlab-down

@@ -145,13 +145,19 @@ func (o Options) Run(ctx *pulumi.Context) error {
 
 // reportRollout reads (and with manager.rolloutTimeout, waits for) the
 // managers' rollout once `up` has applied the StatefulSet, and logs it. It
-// never fails `up` (see rollout.go); previews report nothing.
+// never fails `up` (see rollout.go).
+//
+// A preview reads the rollout as it stands, once, without waiting or
+// logging: so a preview that changes nothing shows the same output as the
+// `up` before it (the rollout it recorded, when it has not moved since),
+// rather than an output that changes on every preview. A fleet whose
+// managers do not exist yet shows "".
 func (o Options) reportRollout(ctx *pulumi.Context, target clusterTarget, f *fleet.RunnerFleet, s settings.FleetSettings) pulumi.StringOutput {
 	return pulumi.All(f.Namespace, f.StatefulSetName).ApplyT(func(v []any) string {
-		if ctx.DryRun() {
-			return ""
-		}
 		namespace, name := v[0].(string), v[1].(string)
+		if ctx.DryRun() {
+			return previewRollout(o.Kube, target, namespace, name)
+		}
 		log := func(r Rollout) {
 			_ = ctx.Log.Info(fmt.Sprintf("fleet %s: rollout %s", s.Name, r), &pulumi.LogArgs{Resource: f})
 		}
@@ -174,6 +180,21 @@ func (o Options) reportRollout(ctx *pulumi.Context, target clusterTarget, f *fle
 		}
 		return r.String()
 	}).(pulumi.StringOutput)
+}
+
+// previewRollout is the rollout a preview shows: read once, "" when it
+// cannot be read (a fleet not created yet, a cluster out of reach: the
+// preview's own steps report those).
+func previewRollout(kube func(KubeAccess) (kubernetes.Interface, error), target clusterTarget, namespace, name string) string {
+	client, err := kube(target.access)
+	if err != nil {
+		return ""
+	}
+	r, err := ReadRollout(context.Background(), client, namespace, name)
+	if err != nil {
+		return ""
+	}
+	return r.String()
 }
 
 // Load reads and validates every setting of the stack, reporting all
@@ -215,7 +236,7 @@ func Load(ctx *pulumi.Context) (*Stack, error) {
 	values := map[string]map[string]pulumi.StringOutput{}
 	for i, f := range fleets {
 		values[f.Name] = map[string]pulumi.StringOutput{}
-		for _, cv := range f.ConfigValues(settings.FleetPath(i)) {
+		for _, cv := range f.ConfigValues(settings.FleetPath(i, f.Name)) {
 			if !settings.ValidTokenConfigKey(cv.Key) {
 				continue // a key that cannot name a setting is reported by Validate, never echoed
 			}

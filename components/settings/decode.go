@@ -46,7 +46,9 @@ func DecodeFleets(raw string) ([]FleetSettings, Problems) {
 	}
 	fleets := make([]FleetSettings, len(items))
 	for i, item := range items {
-		decodeValue(&ps, FleetPath(i), item, reflect.ValueOf(&fleets[i]).Elem())
+		// The name is read first, so that every problem of the fleet names it.
+		name, _ := item.(map[string]any)["name"].(string)
+		decodeValue(&ps, FleetPath(i, name), item, reflect.ValueOf(&fleets[i]).Elem())
 	}
 	return fleets, ps
 }
