@@ -125,7 +125,7 @@ func (c *gitlabChecker) check(stack *Stack) (settings.Problems, error) {
 		if !s.ManagesRunner() {
 			continue
 		}
-		path := settings.FleetPath(i) + ".runner"
+		path := settings.FleetPath(i, s.Name) + ".runner"
 		key := fmt.Sprintf("%s/%d/%d", s.Runner.Type, s.Runner.GroupID, s.Runner.ProjectID)
 		if seen[key] {
 			continue // the same group or project answers the same for every fleet

@@ -38,17 +38,17 @@ func TestGitlabRefusalsAreReportedBeforeAnythingIsCreated(t *testing.T) {
 		want                []string
 	}{
 		{"a group that does not exist", ownerToken, group("1000"),
-			[]string{"fleets[0].runner.groupId: GitLab has no group 1000 that the token's user (group-owner) can see: it does not exist, or the user is not a member of it; fix the id, or use a token of the group's Owner"}},
+			[]string{"fleets[0] (builds).runner.groupId: GitLab has no group 1000 that the token's user (group-owner) can see: it does not exist, or the user is not a member of it; fix the id, or use a token of the group's Owner"}},
 		{"a group the user may not manage", developerToken, group("1"),
-			[]string{"fleets[0].runner.groupId: the token's user (developer) may not manage the runners of group 1: creating a group runner needs the group's Owner role"}},
+			[]string{"fleets[0] (builds).runner.groupId: the token's user (developer) may not manage the runners of group 1: creating a group runner needs the group's Owner role"}},
 		{"a group's Maintainer", "glpat-maintainer", group("5"),
-			[]string{"fleets[0].runner.groupId: the token's user (maintainer) is a Maintainer of group 5, but creating a group runner needs the Owner role"}},
+			[]string{"fleets[0] (builds).runner.groupId: the token's user (maintainer) is a Maintainer of group 5, but creating a group runner needs the Owner role"}},
 		{"a project that does not exist", ownerToken, `[{"name":"release","runner":{"type":"project_type","projectId":1000}}]`,
-			[]string{"fleets[0].runner.projectId: GitLab has no project 1000 that the token's user (group-owner) can see"}},
+			[]string{"fleets[0] (release).runner.projectId: GitLab has no project 1000 that the token's user (group-owner) can see"}},
 		{"a project the user is not in", developerToken, `[{"name":"release","runner":{"type":"project_type","projectId":7}}]`,
-			[]string{"fleets[0].runner.projectId: GitLab has no project 7"}},
+			[]string{"fleets[0] (release).runner.projectId: GitLab has no project 7"}},
 		{"an instance runner without an administrator", ownerToken, `[{"name":"shared","runner":{"type":"instance_type"}}]`,
-			[]string{"fleets[0].runner.type: is instance_type, but creating an instance runner needs an administrator's token, and the token's user (group-owner) is not one"}},
+			[]string{"fleets[0] (shared).runner.type: is instance_type, but creating an instance runner needs an administrator's token, and the token's user (group-owner) is not one"}},
 		{"a token without read_user", "glpat-create-only", group("1"),
 			[]string{"gitlab:token: lacks the read_user scope (or read_api, api) that the gitlab provider's authentication check needs"}},
 		{"a token without manage_runner", "glpat-no-manage", group("1"),
@@ -57,7 +57,7 @@ func TestGitlabRefusalsAreReportedBeforeAnythingIsCreated(t *testing.T) {
 			[]string{"gitlab:token: GitLab at " + f.api() + " refuses it (401 Unauthorized): it is wrong, expired or revoked"}},
 		{"every fleet's problem at once", ownerToken,
 			`[{"name":"a","runner":{"type":"group_type","groupId":1000}},{"name":"b","runner":{"type":"project_type","projectId":2000}},{"name":"c","runner":{"type":"group_type","groupId":3}}]`,
-			[]string{"2 problem(s)", "fleets[0].runner.groupId: GitLab has no group 1000", "fleets[1].runner.projectId: GitLab has no project 2000"}},
+			[]string{"2 problem(s)", "fleets[0] (a).runner.groupId: GitLab has no group 1000", "fleets[1] (b).runner.projectId: GitLab has no project 2000"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

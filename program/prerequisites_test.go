@@ -66,12 +66,12 @@ func TestAMissingSecretGetsTheSameAnswerEveryTime(t *testing.T) {
 				m, err := run.run(opts.Run, created, nil)
 				require.NoError(t, err, "a namespace the stack creates")
 				assert.Len(t, warningsAbout(m, "existingSecret"), 1)
-				assert.Contains(t, warningsAbout(m, "existingSecret")[0], "fleets[0].cache.existingSecret: names Secret gitlab-runner-builds/cache-keys, which does not exist (yet): its namespace is the stack's")
+				assert.Contains(t, warningsAbout(m, "existingSecret")[0], "fleets[0] (builds).cache.existingSecret: names Secret gitlab-runner-builds/cache-keys, which does not exist (yet): its namespace is the stack's")
 				assert.NotEmpty(t, m.OfType("kubernetes:apps/v1:StatefulSet"))
 
 				_, err = run.run(opts.Run, existing, nil)
 				require.Error(t, err, "a namespace the stack does not create")
-				assert.Contains(t, err.Error(), "fleets[0].cache.existingSecret: names Secret runners/cache-keys")
+				assert.Contains(t, err.Error(), "fleets[0] (builds).cache.existingSecret: names Secret runners/cache-keys")
 				if objects == nil {
 					assert.Contains(t, err.Error(), "but its namespace runners does not exist either; create both first")
 				} else {
