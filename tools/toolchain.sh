@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds (or reuses) the local toolchain from Go modules, pinned by version:
-# the pulumi CLI, the Kubernetes provider plugin, etcd and the Kubernetes
-# control plane, and kwok. Nothing here can be downloaded as a binary, so each
+# the pulumi CLI and its YAML language host, the Kubernetes provider plugin,
+# etcd and the Kubernetes control plane, and kwok. Nothing here can be downloaded as a binary, so each
 # tool is compiled once into a cache outside the repository, keyed by version,
 # and reused by every clone. A cold build takes about 20 minutes on 2 cores.
 #
@@ -26,11 +26,15 @@ K8S_PROVIDER_VERSION=4.25.0+f47bc2d6f199
 KUBE_VERSION=v1.34.4
 KWOK_VERSION=v0.8.0
 GITLAB_PLUGIN_VERSION=8.11.0+offline.standin
+# The newest pulumi-yaml release the module proxy serves (the proxy refuses
+# its version list; exact versions were tried).
+PULUMI_YAML_VERSION=v1.38.3
 
 pulumi_dir="$cache/pulumi-$PULUMI_VERSION"
 provider_dir="$cache/kubernetes-provider-$K8S_PROVIDER_VERSION"
 kube_dir="$cache/kube-$KUBE_VERSION"
 kwok_dir="$cache/kwok-$KWOK_VERSION"
+pulumi_yaml_dir="$cache/pulumi-yaml-$PULUMI_YAML_VERSION"
 
 log() { printf '[toolchain] %s\n' "$*" >&2; }
 
@@ -100,6 +104,14 @@ build_kwok() {
 	chmod -R u+w "$1/stages"
 }
 
+# The language host of Pulumi YAML programs (examples/yaml); a normal Pulumi
+# install ships it next to the CLI.
+build_pulumi_yaml() {
+	cd "$root/tools/build/pulumi-yaml"
+	go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=$PULUMI_YAML_VERSION" \
+		-o "$1/pulumi-language-yaml" github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
+}
+
 # One build at a time per cache: a second run (another clone, `make e2e`
 # next to `make up`, the e2e suite calling this script) waits for the first
 # and then reuses what it built, instead of building into the same folders.
@@ -126,6 +138,7 @@ fi
 build kubernetes-provider "$provider_dir" build_provider
 build kube "$kube_dir" build_kube
 build kwok "$kwok_dir" build_kwok
+build pulumi-yaml "$pulumi_yaml_dir" build_pulumi_yaml
 
 # Progress while the background builds run.
 start=$SECONDS
@@ -171,6 +184,10 @@ install_plugin() {
 }
 install_plugin kubernetes "$K8S_PROVIDER_VERSION" "$provider_dir/pulumi-resource-kubernetes"
 install_plugin gitlab "$GITLAB_PLUGIN_VERSION" "$local_dir/bin/pulumi-resource-gitlab"
+# The CLI finds a language host on PATH, next to itself, or here (the newest
+# language-yaml-v* when the project names no version).
+mkdir -p "$plugins/language-yaml-$PULUMI_YAML_VERSION"
+ln -sf "$pulumi_yaml_dir/pulumi-language-yaml" "$plugins/language-yaml-$PULUMI_YAML_VERSION/pulumi-language-yaml"
 log "plugins installed in $plugins"
 
 if [ "${1:-}" = "--env" ]; then
