@@ -42,22 +42,31 @@ gitlab: tools
 gitlab-down:
 	tools/local-gitlab.sh stop
 
+# The runner build's stand-ins are modules of their own, replaced in its
+# go.mod: they are checked by their module paths from there.
+RUNNER_BUILD := tools/build/gitlab-runner
+RUNNER_STANDINS := go list -m -f '{{if .Replace}}{{.Path}}/...{{end}}' all
+
 lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	go vet ./...
 	cd tools && go vet ./...
+	cd $(RUNNER_BUILD) && go vet ./... $$($(RUNNER_STANDINS))
 	$(STATICCHECK) ./...
 	cd tools && $(STATICCHECK) ./...
+	cd $(RUNNER_BUILD) && $(STATICCHECK) ./... $$($(RUNNER_STANDINS))
 
 # Unit and mock tests: no toolchain needed.
 unit:
 	go test ./components/... ./program/... ./localengine/... ./cmd/... ./tests/ ./tests/mocks/...
 	cd tools && go test ./gitlab/... ./gitlabprovider/... ./cmd/...
 
-# Everything that needs the built toolchain: the control plane's own tests and
-# the end-to-end suite through the real engine.
+# Everything that needs the built toolchain: the control plane's own tests,
+# the runner build's (stand-ins and the built binaries) and the end-to-end
+# suite through the real engine.
 e2e: tools
 	$(TOOLCHAIN) && cd tools && go test -count=1 ./cluster/...
+	$(TOOLCHAIN) && cd $(RUNNER_BUILD) && go test -count=1 ./...
 	$(TOOLCHAIN) && go test -count=1 -timeout 45m ./tests/e2e/...
 
 test: lint unit e2e

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds (or reuses) the local toolchain from Go modules, pinned by version:
 # the pulumi CLI and its YAML language host, the Kubernetes provider plugin,
-# etcd and the Kubernetes control plane, and kwok. Nothing here can be downloaded as a binary, so each
+# etcd and the Kubernetes control plane, kwok, and GitLab Runner (gitlab-runner
+# and gitlab-runner-helper). Nothing here can be downloaded as a binary, so each
 # tool is compiled once into a cache outside the repository, keyed by version,
 # and reused by every clone. A cold build takes about 20 minutes on 2 cores.
 #
@@ -29,12 +30,18 @@ GITLAB_PLUGIN_VERSION=8.11.0+offline.standin
 # The newest pulumi-yaml release the module proxy serves (the proxy refuses
 # its version list; exact versions were tried).
 PULUMI_YAML_VERSION=v1.38.3
+# GitLab Runner is built from the module version tools/build/gitlab-runner's
+# go.mod pins (a pseudo-version: see the README on which source the lab runs).
+GITLAB_RUNNER_VERSION="$(awk '{ sub(/^require[ \t]+/, "") } $1 == "gitlab.com/gitlab-org/gitlab-runner" { print $2 }' \
+	"$root/tools/build/gitlab-runner/go.mod")"
+[ -n "$GITLAB_RUNNER_VERSION" ] || { echo "tools/build/gitlab-runner/go.mod pins no gitlab.com/gitlab-org/gitlab-runner" >&2; exit 1; }
 
 pulumi_dir="$cache/pulumi-$PULUMI_VERSION"
 provider_dir="$cache/kubernetes-provider-$K8S_PROVIDER_VERSION"
 kube_dir="$cache/kube-$KUBE_VERSION"
 kwok_dir="$cache/kwok-$KWOK_VERSION"
 pulumi_yaml_dir="$cache/pulumi-yaml-$PULUMI_YAML_VERSION"
+runner_dir="$cache/gitlab-runner-$GITLAB_RUNNER_VERSION"
 
 log() { printf '[toolchain] %s\n' "$*" >&2; }
 
@@ -112,6 +119,18 @@ build_pulumi_yaml() {
 		-o "$1/pulumi-language-yaml" github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
 }
 
+# The runner build also compiles the stand-ins in tools/build/gitlab-runner,
+# which live in this repository: the cached build records a digest of that
+# folder (tests aside) and is rebuilt when it differs.
+build_gitlab_runner() {
+	"$root/tools/build/gitlab-runner/build.sh" "$1"
+	runner_sources >"$1/sources.sha256"
+}
+runner_sources() {
+	(cd "$root/tools/build/gitlab-runner" && find . -type f ! -name '*_test.go' ! -path './testdata/*' -print0 |
+		LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
+}
+
 # One build at a time per cache: a second run (another clone, `make e2e`
 # next to `make up`, the e2e suite calling this script) waits for the first
 # and then reuses what it built, instead of building into the same folders.
@@ -139,6 +158,11 @@ build kubernetes-provider "$provider_dir" build_provider
 build kube "$kube_dir" build_kube
 build kwok "$kwok_dir" build_kwok
 build pulumi-yaml "$pulumi_yaml_dir" build_pulumi_yaml
+if [ -e "$runner_dir/.complete" ] && [ "$(cat "$runner_dir/sources.sha256" 2>/dev/null)" != "$(runner_sources)" ]; then
+	log "gitlab-runner: tools/build/gitlab-runner changed since $runner_dir was built; rebuilding"
+	rm -f "$runner_dir/.complete"
+fi
+build gitlab-runner "$runner_dir" build_gitlab_runner
 
 # Progress while the background builds run.
 start=$SECONDS
@@ -196,6 +220,7 @@ export GLRF_PULUMI=$pulumi_bin
 export GLRF_KUBE_BIN=$kube_dir
 export GLRF_KWOK_BIN=$kwok_dir/kwok
 export GLRF_KWOK_STAGES=$kwok_dir/stages
+export GLRF_RUNNER_BIN=$runner_dir/bin
 export PULUMI_HOME=$local_dir/pulumi-home
 EOF
 fi
