@@ -25,8 +25,9 @@ import (
 const (
 	ServiceClusterIPRange = "10.0.0.0/24"
 	ServiceClusterIP      = "10.0.0.1"
-	// PodCIDR is the range kwok hands out fake pod IPs from (kwok's own
-	// default, 10.0.0.0/24, overlaps the Service range).
+	// PodCIDR is the range pod IPs come from (kwok's own default,
+	// 10.0.0.0/24, overlaps the Service range): kwok's half and the pod
+	// runner's half (KwokPodCIDR, RunnerPodCIDR).
 	PodCIDR = "10.244.0.0/16"
 )
 
@@ -45,6 +46,7 @@ const (
 	CertControllerManager        = "kube-controller-manager"
 	CertScheduler                = "kube-scheduler"
 	CertKwok                     = "kwok"
+	CertPodRunner                = "pod-runner"
 	CertControllerManagerServing = "kube-controller-manager-serving"
 	CertSchedulerServing         = "kube-scheduler-serving"
 	CertKwokServing              = "kwok-serving"
@@ -95,6 +97,10 @@ func CertSpecs() []CertSpec {
 		{Name: CertControllerManager, CommonName: "system:kube-controller-manager", ExtKeyUsage: client},
 		{Name: CertScheduler, CommonName: "system:kube-scheduler", ExtKeyUsage: client},
 		{Name: CertKwok, CommonName: "kwok-controller", Organization: []string{"system:masters"}, ExtKeyUsage: client},
+		// The pod runner, like kwok, acts for every fake node (pod status,
+		// pod removal, events) and asks for every pod's ServiceAccount
+		// tokens, which no narrower built-in role covers.
+		{Name: CertPodRunner, CommonName: "glrf-pod-runner", Organization: []string{"system:masters"}, ExtKeyUsage: client},
 		{Name: CertFrontProxyClient, CommonName: "front-proxy-client", ExtKeyUsage: client},
 		{Name: CertControllerManagerServing, CommonName: "kube-controller-manager", DNSNames: loopbackDNS, IPs: loopbackIPs, ExtKeyUsage: server},
 		{Name: CertSchedulerServing, CommonName: "kube-scheduler", DNSNames: loopbackDNS, IPs: loopbackIPs, ExtKeyUsage: server},

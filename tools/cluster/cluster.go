@@ -58,6 +58,12 @@ type Config struct {
 	// StopGrace is how long `stop` waits after SIGTERM before SIGKILL (it
 	// goes on as soon as the process has exited).
 	StopGrace time.Duration
+	// PodRunner, when it selects pods, runs their containers for real
+	// (see PodRunnerConfig).
+	PodRunner PodRunnerConfig
+	// ClusterBin is the cluster command's binary (tools/cmd/cluster), which
+	// runs the pod runner and kwok's sandbox; needed with PodRunner only.
+	ClusterBin string
 }
 
 // ToolsCache is where the toolchain caches binaries: $GLRF_TOOLS_CACHE, or
@@ -168,8 +174,12 @@ func (c *Config) normalize() error {
 	if c.Ports == (Ports{}) {
 		c.Ports = DefaultPorts()
 	}
+	if c.Ports.PodRunner == 0 {
+		// State recorded before the pod runner existed.
+		c.Ports.PodRunner = DefaultPorts().PodRunner
+	}
 	seen := map[int]string{}
-	for _, name := range ComponentNames() {
+	for _, name := range c.components() {
 		for _, port := range c.ports(name) {
 			if port <= 0 || port > 65535 {
 				return fmt.Errorf("%s: invalid port %d", name, port)
@@ -186,7 +196,7 @@ func (c *Config) normalize() error {
 // MissingBinaries lists the binaries and stage folders that are not there.
 func (c *Config) MissingBinaries() []string {
 	var missing []string
-	for _, name := range ComponentNames() {
+	for _, name := range c.components() {
 		path := c.Binary(name)
 		if st, err := os.Stat(path); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
 			missing = append(missing, path)
@@ -214,10 +224,11 @@ func (c *Config) CheckBinaries() error {
 }
 
 // State is what `start` records in DIR/cluster.json so that later commands
-// use the same ports.
+// use the same ports and pod runner.
 type State struct {
-	Ports Ports `json:"ports"`
-	Nodes int   `json:"nodes"`
+	Ports     Ports           `json:"ports"`
+	Nodes     int             `json:"nodes"`
+	PodRunner PodRunnerConfig `json:"podRunner"`
 }
 
 func statePath(dir string) string { return filepath.Join(dir, "cluster.json") }
@@ -236,7 +247,7 @@ func LoadState(dir string) (*State, error) {
 }
 
 func (c *Config) saveState() error {
-	data, err := json.MarshalIndent(State{Ports: c.Ports, Nodes: c.Nodes}, "", "  ")
+	data, err := json.MarshalIndent(State{Ports: c.Ports, Nodes: c.Nodes, PodRunner: c.PodRunner}, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -356,7 +367,7 @@ func Status(ctx context.Context, cfg Config) (Report, error) {
 
 func (c *Config) status(ctx context.Context) Report {
 	r := Report{Nodes: c.Nodes}
-	for _, name := range ComponentNames() {
+	for _, name := range c.components() {
 		s := ComponentStatus{Name: name, Pid: readPid(c.Dir, name)}
 		s.Running = alive(s.Pid, c.Dir)
 		if !s.Running {
@@ -399,6 +410,9 @@ func Start(ctx context.Context, cfg Config, out io.Writer) error {
 	if err := c.CheckBinaries(); err != nil {
 		return err
 	}
+	if err := c.PodRunner.check(c.ClusterBin); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 
@@ -424,7 +438,7 @@ func Start(ctx context.Context, cfg Config, out io.Writer) error {
 	} else {
 		c.removePidFiles()
 	}
-	for _, name := range ComponentNames() {
+	for _, name := range c.components() {
 		for _, port := range c.ports(name) {
 			if err := checkPortFree(port); err != nil {
 				return fmt.Errorf("%s: 127.0.0.1:%d is not free (is another cluster running? pick other ports with the flags): %w", name, port, err)
@@ -450,6 +464,9 @@ func Start(ctx context.Context, cfg Config, out io.Writer) error {
 	if err := c.writeKwokStages(); err != nil {
 		return err
 	}
+	if err := c.writePodRunnerFiles(); err != nil {
+		return err
+	}
 	if err := c.saveState(); err != nil {
 		return err
 	}
@@ -460,7 +477,7 @@ func Start(ctx context.Context, cfg Config, out io.Writer) error {
 		return fmt.Errorf("%s did not become healthy: %w (start timeout %s)\n--- last lines of %s ---\n%s",
 			name, err, c.Timeout, logPath(c.Dir, name), tail(logPath(c.Dir, name), 25))
 	}
-	for _, name := range ComponentNames() {
+	for _, name := range c.components() {
 		if name == Kwok {
 			if err := c.dropNodeLeases(ctx); err != nil {
 				return fail(name, err)
@@ -485,8 +502,11 @@ func Start(ctx context.Context, cfg Config, out io.Writer) error {
 // upToDate reports whether every running component has the command line
 // this configuration renders (it does not after an upgrade of this tool).
 func (c *Config) upToDate(out io.Writer) bool {
-	for _, name := range ComponentNames() {
-		want := append([]string{c.Binary(name)}, c.Args(name)...)
+	for _, name := range allComponentNames() {
+		want := c.Command(name)
+		if !slices.Contains(c.components(), name) {
+			want = nil // not to run: none should
+		}
 		if !slices.Equal(cmdline(readPid(c.Dir, name)), want) {
 			fmt.Fprintf(out, "%s runs with other flags or binary than this configuration: restarting the cluster\n", name)
 			return false
@@ -497,7 +517,7 @@ func (c *Config) upToDate(out io.Writer) bool {
 
 // allAlive reports whether every component's recorded process runs.
 func (c *Config) allAlive() bool {
-	for _, name := range ComponentNames() {
+	for _, name := range c.components() {
 		if !alive(readPid(c.Dir, name), c.Dir) {
 			return false
 		}
@@ -510,7 +530,7 @@ func (c *Config) allAlive() bool {
 func (c *Config) waitRunningHealthy(ctx context.Context, grace time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, grace)
 	defer cancel()
-	for _, name := range ComponentNames() {
+	for _, name := range c.components() {
 		pid := readPid(c.Dir, name)
 		if err := c.waitHealthy(ctx, name, func() bool { return alive(pid, c.Dir) }); err != nil {
 			return fmt.Errorf("%s (pid %d): %w", name, pid, err)
@@ -620,7 +640,7 @@ func (c *Config) waitHealthy(ctx context.Context, name string, up func() bool) e
 }
 
 func (c *Config) anythingRunning() bool {
-	for _, name := range ComponentNames() {
+	for _, name := range allComponentNames() {
 		if alive(readPid(c.Dir, name), c.Dir) {
 			return true
 		}
@@ -629,7 +649,7 @@ func (c *Config) anythingRunning() bool {
 }
 
 func (c *Config) removePidFiles() {
-	for _, name := range ComponentNames() {
+	for _, name := range allComponentNames() {
 		_ = os.Remove(pidPath(c.Dir, name))
 	}
 }
@@ -651,7 +671,7 @@ func Stop(cfg Config, out io.Writer, purge bool) error {
 		return err
 	}
 	var errs []error
-	names := slices.Clone(ComponentNames())
+	names := allComponentNames()
 	slices.Reverse(names)
 	for _, name := range names {
 		pid := readPid(c.Dir, name)

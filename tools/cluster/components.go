@@ -6,6 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
+
+	"example.com/gitlab-runner-fleet/tools/cluster/podrunner"
 )
 
 // Component names, in start order.
@@ -15,11 +18,28 @@ const (
 	ControllerManager = "kube-controller-manager"
 	Scheduler         = "kube-scheduler"
 	Kwok              = "kwok"
+	// PodRunner runs the selected pods' containers for real (package
+	// podrunner); it runs only when Config.PodRunner selects pods.
+	PodRunner = "pod-runner"
 )
 
-// ComponentNames lists the components in start order (stop goes backwards).
+// ComponentNames lists the components that always run, in start order.
 func ComponentNames() []string {
 	return []string{Etcd, APIServer, ControllerManager, Scheduler, Kwok}
+}
+
+// allComponentNames are every component that may run, in start order
+// (stop goes backwards through them, whatever the configuration).
+func allComponentNames() []string {
+	return append(ComponentNames(), PodRunner)
+}
+
+// components are the components this configuration runs, in start order.
+func (c *Config) components() []string {
+	if c.PodRunner.Enabled() {
+		return allComponentNames()
+	}
+	return ComponentNames()
 }
 
 // Ports are the loopback ports the control plane listens on.
@@ -30,6 +50,9 @@ type Ports struct {
 	ControllerManager int `json:"controllerManager"`
 	Scheduler         int `json:"scheduler"`
 	Kwok              int `json:"kwok"`
+	// PodRunner is the fake nodes' kubelet endpoint when the pod runner
+	// runs (it hands kwok what is not its own).
+	PodRunner int `json:"podRunner,omitempty"`
 }
 
 // DefaultPorts keeps clear of the usual ports (2379/2380, 6443, 10257,
@@ -42,6 +65,7 @@ func DefaultPorts() Ports {
 		ControllerManager: 17257,
 		Scheduler:         17259,
 		Kwok:              17247,
+		PodRunner:         17250,
 	}
 }
 
@@ -58,6 +82,8 @@ func (p Ports) Of(component string) int {
 		return p.Scheduler
 	case Kwok:
 		return p.Kwok
+	case PodRunner:
+		return p.PodRunner
 	}
 	return 0
 }
@@ -126,10 +152,27 @@ func loopbackURL(scheme string, port int) string {
 
 // Binary returns the executable of a component.
 func (c *Config) Binary(name string) string {
-	if name == Kwok {
+	switch name {
+	case Kwok:
 		return c.KwokBin
+	case PodRunner:
+		return c.ClusterBin
 	}
 	return filepath.Join(c.KubeBin, name)
+}
+
+// Command is a component's whole command line: its binary and Args, or,
+// with the pod runner, kwok inside its sandbox and the pod runner as a
+// subcommand of the cluster binary.
+func (c *Config) Command(name string) []string {
+	switch {
+	case name == PodRunner:
+		return append([]string{c.ClusterBin, podrunner.RunCommand}, c.Args(name)...)
+	case name == Kwok && c.PodRunner.Enabled():
+		sb := c.kwokSandbox()
+		return append([]string{c.ClusterBin, podrunner.SandboxCommand}, sb.Args()...)
+	}
+	return append([]string{c.Binary(name)}, c.Args(name)...)
 }
 
 // Args renders the command-line flags of a component.
@@ -225,19 +268,32 @@ func (c *Config) Args(name string) []string {
 			args = append(args, "--config="+filepath.Join(c.KwokStages, d))
 		}
 		args = append(args, "--config="+c.kwokOwnStages())
+		// Fake nodes report this address and port as their kubelet, so the
+		// apiserver's kubelet calls (logs, exec) reach kwok, or the pod
+		// runner, which hands kwok what is not its own.
+		nodePort := p.Kwok
+		if c.PodRunner.Enabled() {
+			nodePort = p.PodRunner
+			args = append(args,
+				"--config="+c.kwokJobExec(),
+				// The pods the runner runs are its own: no stage of kwok's
+				// (ready, complete, delete) touches them.
+				"--disregard-status-with-label-selector="+c.PodRunner.Selector,
+			)
+		}
 		return append(args,
 			"--manage-all-nodes=false",
 			"--manage-nodes-with-annotation-selector="+KwokNodeAnnotation+"="+KwokNodeAnnotationValue,
 			"--server-address=127.0.0.1:"+strconv.Itoa(p.Kwok),
-			// Fake nodes report this address and port as their kubelet, so
-			// the apiserver's kubelet calls (logs, exec) reach kwok.
 			"--node-ip=127.0.0.1",
-			"--node-port="+strconv.Itoa(p.Kwok),
+			"--node-port="+strconv.Itoa(nodePort),
 			"--tls-cert-file="+pki.CertFile(CertKwokServing),
 			"--tls-private-key-file="+pki.KeyFile(CertKwokServing),
-			"--cidr="+PodCIDR,
+			"--cidr="+KwokPodCIDR,
 			"--node-lease-duration-seconds=40",
 		)
+	case PodRunner:
+		return c.podRunnerConfig().Args()
 	}
 	panic(fmt.Sprintf("unknown component %q", name))
 }
@@ -266,19 +322,26 @@ func (c *Config) healthURL(name string) string {
 		return loopbackURL("https", p.Scheduler) + "/healthz"
 	case Kwok:
 		return loopbackURL("https", p.Kwok) + "/healthz"
+	case PodRunner:
+		return loopbackURL("https", p.PodRunner) + "/healthz"
 	}
 	return ""
 }
 
 func (c *Config) process(name string) process {
-	return process{
+	p := process{
 		name:    name,
-		dir:     c.Dir,
-		binary:  c.Binary(name),
-		args:    c.Args(name),
+		argv:    c.Command(name),
 		env:     c.Env(name),
+		dir:     c.Dir,
 		workDir: c.Dir,
 	}
+	if name == PodRunner || (name == Kwok && c.PodRunner.Enabled()) {
+		// PID 1 of a PID namespace with a mount namespace of its own: its
+		// processes and mounts end with it, whatever ends it.
+		p.cloneflags = syscall.CLONE_NEWPID | syscall.CLONE_NEWNS
+	}
+	return p
 }
 
 // ports lists each component's listening ports, for the free-port check.

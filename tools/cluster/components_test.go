@@ -43,7 +43,7 @@ func flagValue(args []string, name string) (string, bool) {
 
 func TestDefaultPorts(t *testing.T) {
 	assert.Equal(t, Ports{EtcdClient: 12379, EtcdPeer: 12380, APIServer: 16443,
-		ControllerManager: 17257, Scheduler: 17259, Kwok: 17247}, DefaultPorts())
+		ControllerManager: 17257, Scheduler: 17259, Kwok: 17247, PodRunner: 17250}, DefaultPorts())
 }
 
 func TestArgsLoopbackOnlyAndPorts(t *testing.T) {
@@ -123,7 +123,10 @@ func TestArgsLoopbackOnlyAndPorts(t *testing.T) {
 	assert.Contains(t, kwok, "--manage-all-nodes=false")
 	assert.Contains(t, kwok, "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake")
 	assert.Contains(t, kwok, "--server-address=127.0.0.1:17247")
+	assert.Contains(t, kwok, "--node-port=17247", "without the pod runner, kwok is the nodes' kubelet")
+	assert.Contains(t, kwok, "--cidr=10.244.0.0/17", "kwok's half of the pod range")
 	assert.Contains(t, cfg.Env(Kwok), "HOME="+filepath.Join(cfg.Dir, "kwok"))
+	assert.Equal(t, ComponentNames(), cfg.components(), "no pod runner unless it selects pods")
 
 	assert.Equal(t, "/opt/kube/kube-apiserver", cfg.Binary(APIServer))
 	assert.Equal(t, "/opt/kwok/kwok", cfg.Binary(Kwok))
@@ -139,6 +142,13 @@ func TestArgsFollowPorts(t *testing.T) {
 	assert.Contains(t, cfg.Args(ControllerManager), "--secure-port=4")
 	assert.Contains(t, cfg.Args(Scheduler), "--secure-port=5")
 	assert.Contains(t, cfg.Args(Kwok), "--node-port=6")
+	cfg.Ports.PodRunner = 7
+	cfg.PodRunner.Selector = "app=x"
+	assert.Contains(t, cfg.Args(Kwok), "--node-port=7", "with the pod runner, it is the nodes' kubelet")
+	assert.Contains(t, cfg.Args(Kwok), "--server-address=127.0.0.1:6")
+	assert.Contains(t, cfg.Args(PodRunner), "--listen=127.0.0.1:7")
+	assert.Contains(t, cfg.Args(PodRunner), "--kwok=127.0.0.1:6")
+	assert.Contains(t, cfg.Args(PodRunner), "--apiserver=127.0.0.1:3")
 	assert.Equal(t, "https://127.0.0.1:3", cfg.APIServerURL())
 	assert.Equal(t, "https://127.0.0.1:3/readyz", cfg.healthURL(APIServer))
 }
@@ -171,6 +181,9 @@ func TestOwnedBy(t *testing.T) {
 	assert.False(t, ownedBy([]string{"tail", "-f", "/state/cluster/logs/etcd.log"}, dir), "not a component")
 	assert.False(t, ownedBy([]string{"/usr/bin/go", "run", "./cmd/cluster", "stop", "--dir", "/state/cluster"}, dir))
 	assert.False(t, ownedBy(nil, dir))
+	assert.True(t, ownedBy([]string{"/x/cluster", "pod-runner", "--state-dir=/state/cluster/run/pod-runner"}, dir), "the pod runner")
+	assert.True(t, ownedBy([]string{"/x/cluster", "sandbox", "--scratch=/state/cluster/kwok-sandbox", "--", "/k/kwok"}, dir), "kwok's sandbox")
+	assert.False(t, ownedBy([]string{"/x/cluster", "status", "--dir=/state/cluster"}, dir), "another cluster command")
 	assert.True(t, slices.Equal(ComponentNames(), []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"}))
 }
 

@@ -40,6 +40,7 @@ func (c *Config) kubeconfigCerts() map[string]string {
 		c.componentKubeconfig(ControllerManager): CertControllerManager,
 		c.componentKubeconfig(Scheduler):         CertScheduler,
 		c.componentKubeconfig(Kwok):              CertKwok,
+		c.componentKubeconfig(PodRunner):         CertPodRunner,
 	}
 }
 

@@ -50,7 +50,7 @@ func FreePorts() (Ports, error) {
 	if from := max(high+1, freePortFloor); from <= 65535 {
 		spans = append(spans, portSpan{from, 65535})
 	}
-	picked, err := pickPorts(spans, 6)
+	picked, err := pickPorts(spans, 7)
 	if err != nil {
 		return Ports{}, err
 	}
@@ -61,6 +61,7 @@ func FreePorts() (Ports, error) {
 		ControllerManager: picked[3],
 		Scheduler:         picked[4],
 		Kwok:              picked[5],
+		PodRunner:         picked[6],
 	}, nil
 }
 

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"example.com/gitlab-runner-fleet/tools/cluster/podrunner"
 )
 
 // process is one control-plane binary run in the background: its output
@@ -19,11 +21,12 @@ import (
 // folder.
 type process struct {
 	name    string
-	dir     string // state folder (absolute)
-	binary  string
-	args    []string
+	dir     string   // state folder (absolute)
+	argv    []string // binary and arguments
 	env     []string // added to the environment of the caller
 	workDir string
+	// cloneflags are namespaces the process gets of its own.
+	cloneflags uintptr
 }
 
 func logPath(dir, name string) string { return filepath.Join(dir, "logs", name+".log") }
@@ -42,13 +45,13 @@ func (p process) start() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	fmt.Fprintf(logFile, "\n==== %s starting %s %s\n", time.Now().Format(time.RFC3339), p.binary, strings.Join(p.args, " "))
-	cmd := exec.Command(p.binary, p.args...)
+	fmt.Fprintf(logFile, "\n==== %s starting %s\n", time.Now().Format(time.RFC3339), strings.Join(p.argv, " "))
+	cmd := exec.Command(p.argv[0], p.argv[1:]...)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.Env = append(os.Environ(), p.env...)
 	cmd.Dir = p.workDir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Cloneflags: p.cloneflags}
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return 0, fmt.Errorf("start %s: %w", p.name, err)
@@ -92,11 +95,17 @@ func cmdline(pid int) []string {
 }
 
 // ownedBy reports whether args is one of this cluster's processes: a
-// component binary whose arguments name the state folder. Checking both
-// guards against pid reuse and never matches, say, an editor or `tail -f`
-// that has a log of the folder open.
+// component binary (or the cluster binary running the pod runner or kwok's
+// sandbox) whose arguments name the state folder. Checking both guards
+// against pid reuse and never matches, say, an editor or `tail -f` that has
+// a log of the folder open.
 func ownedBy(args []string, dir string) bool {
-	if len(args) == 0 || !slices.Contains(ComponentNames(), filepath.Base(args[0])) {
+	if len(args) == 0 {
+		return false
+	}
+	component := slices.Contains(ComponentNames(), filepath.Base(args[0]))
+	wrapper := len(args) > 1 && (args[1] == podrunner.RunCommand || args[1] == podrunner.SandboxCommand)
+	if !component && !wrapper {
 		return false
 	}
 	for _, a := range args[1:] {

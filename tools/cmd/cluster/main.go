@@ -1,7 +1,13 @@
 // Command cluster starts, stops and inspects the local Kubernetes control
-// plane with kwok fake nodes (see package cluster).
+// plane with kwok fake nodes (see package cluster), and, with --run-pods,
+// the pod runner that runs selected pods' containers for real (see package
+// podrunner).
 //
 //	go run ./cmd/cluster [flags] start|stop|status|kubeconfig [flags]
+//
+// The same binary runs the pod runner, kwok's sandbox and the containers'
+// init (subcommands pod-runner, sandbox and container-init, which `start`
+// and the pod runner use; not meant to be typed).
 package main
 
 import (
@@ -11,12 +17,16 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 
 	"example.com/gitlab-runner-fleet/tools/cluster"
+	"example.com/gitlab-runner-fleet/tools/cluster/podrunner"
 )
 
 const usage = `usage: cluster [flags] <start|stop|status|kubeconfig> [flags]
@@ -26,11 +36,73 @@ const usage = `usage: cluster [flags] <start|stop|status|kubeconfig> [flags]
   status      show each component; exits 1 unless all are healthy
   kubeconfig  print the admin kubeconfig path
 
+With --run-pods SELECTOR, start also runs the pod runner: the pods the
+label selector matches get their containers run for real, as host
+processes in namespaces of their own, each image mapped to a host folder of
+binaries (--image); exec into job pods' build and helper containers runs
+local processes in kwok's sandbox. It needs root. Pod runner settings not
+given are those of the last start in the folder.
+
 flags:
 `
 
 func main() {
+	// The subcommands the cluster's own processes run.
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case podrunner.ContainerInitCommand:
+			podrunner.RunContainerInit()
+		case podrunner.RunCommand:
+			os.Exit(runPodRunner(os.Args[2:]))
+		case podrunner.SandboxCommand:
+			os.Exit(runSandbox(os.Args[2:]))
+		}
+	}
 	os.Exit(run(os.Args[1:]))
+}
+
+// runPodRunner runs the pod runner until SIGTERM or SIGINT.
+func runPodRunner(args []string) int {
+	cfg, err := podrunner.ParseArgs(args)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pod-runner:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := podrunner.Run(ctx, cfg, log); err != nil {
+		log.Error("pod runner failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// runSandbox runs kwok in its sandbox.
+func runSandbox(args []string) int {
+	cfg, err := podrunner.ParseSandboxArgs(args)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	return podrunner.RunSandbox(cfg, os.Stderr)
+}
+
+// listFlag is a repeatable flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// envList splits a comma-separated variable.
+func envList(name string) listFlag {
+	var l listFlag
+	for _, v := range strings.Split(os.Getenv(name), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			l = append(l, v)
+		}
+	}
+	return l
 }
 
 // invocation is a parsed command line.
@@ -69,6 +141,11 @@ func parse(args []string, stderr io.Writer) (invocation, int) {
 	fset.IntVar(&cfg.Ports.ControllerManager, "controller-manager-port", def.Ports.ControllerManager, "kube-controller-manager secure port")
 	fset.IntVar(&cfg.Ports.Scheduler, "scheduler-port", def.Ports.Scheduler, "kube-scheduler secure port")
 	fset.IntVar(&cfg.Ports.Kwok, "kwok-port", def.Ports.Kwok, "kwok server port (fake kubelet endpoint)")
+	fset.IntVar(&cfg.Ports.PodRunner, "pod-runner-port", def.Ports.PodRunner, "pod runner port (the fake nodes' kubelet endpoint, with --run-pods)")
+	fset.StringVar(&cfg.PodRunner.Selector, "run-pods", os.Getenv("GLRF_RUN_PODS"), "start: run the pods this label selector matches for real (e.g. "+cluster.RunnerManagerSelector+"); empty: kwok plays every pod; env GLRF_RUN_PODS")
+	images, forwards := envList("GLRF_RUN_IMAGES"), envList("GLRF_POD_FORWARDS")
+	fset.Var(&images, "image", "start: REPOSITORY=FOLDER, the host folder of binaries a container of that image gets on its PATH (repeatable); env GLRF_RUN_IMAGES (comma-separated); "+cluster.RunnerImageRepository+" defaults to $GLRF_RUNNER_BIN")
+	fset.Var(&forwards, "pod-forward", "start: a host IP:port each run pod reaches at the same address (repeatable; e.g. the local GitLab, 127.0.0.1:18080); env GLRF_POD_FORWARDS (comma-separated)")
 	fset.IntVar(&cfg.Nodes, "nodes", def.Nodes, "number of kwok fake nodes")
 	fset.DurationVar(&cfg.Timeout, "timeout", def.Timeout, "how long start may take")
 	fset.DurationVar(&cfg.StopGrace, "stop-grace", def.StopGrace, "how long stop waits after SIGTERM before SIGKILL")
@@ -115,6 +192,7 @@ func parse(args []string, stderr io.Writer) (invocation, int) {
 		{"controller-manager-port", &cfg.Ports.ControllerManager, func(p cluster.Ports) int { return p.ControllerManager }},
 		{"scheduler-port", &cfg.Ports.Scheduler, func(p cluster.Ports) int { return p.Scheduler }},
 		{"kwok-port", &cfg.Ports.Kwok, func(p cluster.Ports) int { return p.Kwok }},
+		{"pod-runner-port", &cfg.Ports.PodRunner, func(p cluster.Ports) int { return p.PodRunner }},
 	}
 	useUnset := func(from cluster.Ports) {
 		for _, p := range ports {
@@ -123,12 +201,26 @@ func parse(args []string, stderr io.Writer) (invocation, int) {
 			}
 		}
 	}
+	// Pod runner settings given neither as flags nor in the environment are
+	// those of the last start.
+	given := func(flag, env string) bool { return set[flag] || os.Getenv(env) != "" }
 	st, err := cluster.LoadState(cfg.Dir)
 	switch {
 	case err == nil:
 		useUnset(st.Ports)
 		if !set["nodes"] && st.Nodes > 0 {
 			cfg.Nodes = st.Nodes
+		}
+		if !given("run-pods", "GLRF_RUN_PODS") {
+			cfg.PodRunner.Selector = st.PodRunner.Selector
+		}
+		if !given("image", "GLRF_RUN_IMAGES") {
+			for repo, dir := range st.PodRunner.Images {
+				images = append(images, repo+"="+dir)
+			}
+		}
+		if !given("pod-forward", "GLRF_POD_FORWARDS") {
+			forwards = append(forwards, st.PodRunner.Forwards...)
 		}
 	case !errors.Is(err, fs.ErrNotExist):
 		fmt.Fprintln(stderr, "warning:", err)
@@ -144,7 +236,36 @@ func parse(args []string, stderr io.Writer) (invocation, int) {
 		useUnset(picked)
 	}
 
+	if cfg.PodRunner.Enabled() {
+		if cfg.PodRunner.Images, err = podrunner.ParseImages(images); err != nil {
+			fmt.Fprintln(stderr, err)
+			return invocation{}, 2
+		}
+		if _, ok := cfg.PodRunner.Images[cluster.RunnerImageRepository]; !ok {
+			if dir := runnerBinDir(); dir != "" {
+				cfg.PodRunner.Images[cluster.RunnerImageRepository] = dir
+			}
+		}
+		cfg.PodRunner.Forwards = slices.Compact(forwards)
+		if cfg.ClusterBin, err = os.Executable(); err != nil {
+			fmt.Fprintln(stderr, "the cluster binary's path:", err)
+			return invocation{}, 1
+		}
+	}
 	return invocation{command: command, cfg: cfg, purge: *purge}, -1
+}
+
+// runnerBinDir is the folder of $GLRF_RUNNER_BIN (a gitlab-runner binary,
+// or the folder holding one).
+func runnerBinDir() string {
+	v := os.Getenv("GLRF_RUNNER_BIN")
+	if v == "" {
+		return ""
+	}
+	if st, err := os.Stat(v); err == nil && !st.IsDir() {
+		return filepath.Dir(v)
+	}
+	return v
 }
 
 // do runs the command.

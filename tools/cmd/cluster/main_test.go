@@ -73,3 +73,39 @@ func TestParseRefusesBadCommandLines(t *testing.T) {
 		assert.NotEmpty(t, stderr.String(), "%v says why", args)
 	}
 }
+
+func TestParsePodRunner(t *testing.T) {
+	dir := t.TempDir()
+	runnerDir := t.TempDir()
+	t.Setenv("GLRF_RUNNER_BIN", filepath.Join(runnerDir, "gitlab-runner"))
+	require.NoError(t, os.WriteFile(filepath.Join(runnerDir, "gitlab-runner"), []byte("#!/bin/sh\n"), 0o755))
+
+	off := mustParse(t, "start", "--dir", dir)
+	assert.False(t, off.cfg.PodRunner.Enabled(), "off unless asked for")
+
+	on := mustParse(t, "start", "--dir", dir, "--run-pods", cluster.RunnerManagerSelector,
+		"--image", "registry.example/other=/opt/other", "--pod-forward", "127.0.0.1:18080")
+	assert.Equal(t, cluster.RunnerManagerSelector, on.cfg.PodRunner.Selector)
+	assert.Equal(t, map[string]string{
+		"registry.example/other":      "/opt/other",
+		cluster.RunnerImageRepository: runnerDir,
+	}, on.cfg.PodRunner.Images, "the runner image defaults to $GLRF_RUNNER_BIN's folder")
+	assert.Equal(t, []string{"127.0.0.1:18080"}, on.cfg.PodRunner.Forwards)
+	self, err := os.Executable()
+	require.NoError(t, err)
+	assert.Equal(t, self, on.cfg.ClusterBin, "the pod runner is this binary's subcommand")
+
+	// A later command without the flags keeps the last start's pod runner.
+	data, err := json.Marshal(cluster.State{Ports: cluster.DefaultPorts(), Nodes: 3, PodRunner: on.cfg.PodRunner})
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "cluster.json"), data, 0o644))
+	again := mustParse(t, "start", "--dir", dir)
+	assert.Equal(t, on.cfg.PodRunner, again.cfg.PodRunner)
+	turnedOff := mustParse(t, "start", "--dir", dir, "--run-pods", "")
+	assert.False(t, turnedOff.cfg.PodRunner.Enabled(), "--run-pods '' turns it off")
+
+	var stderr bytes.Buffer
+	_, code := parse([]string{"start", "--dir", t.TempDir(), "--run-pods", "a=b", "--image", "no-folder"}, &stderr)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr.String(), "want REPOSITORY=FOLDER")
+}

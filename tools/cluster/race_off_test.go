@@ -1,0 +1,6 @@
+//go:build !race
+
+package cluster
+
+// testBuildFlags are added to the go build of the tools a test starts.
+var testBuildFlags []string
