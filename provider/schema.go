@@ -129,8 +129,8 @@ func Schema() (string, error) {
 		Repository:  "https://github.com/glrf/gitlab-runner-fleet",
 		License:     "Apache-2.0",
 		Resources: map[string]resourceSpec{fleet.RunnerFleetType: {
-			IsComponent: true,
-			Description: "One GitLab runner fleet: a runner in GitLab and the StatefulSet of managers serving it, with their namespaces, RBAC, NetworkPolicies and quotas. Its properties are the settings of one fleet of the program's stack file (README \"Configuration\"), checked alike.",
+			IsComponent:     true,
+			Description:     "One GitLab runner fleet: a runner in GitLab and the StatefulSet of managers serving it, with their namespaces, RBAC, NetworkPolicies and quotas. Its properties are the settings of one fleet of the program's stack file (README \"Configuration\"), checked alike.",
 			InputProperties: inputs,
 			Properties:      outputs,
 			Required:        slices.Sorted(maps.Keys(outputs)),

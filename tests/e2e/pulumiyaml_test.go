@@ -75,8 +75,17 @@ func newYamlProgram(t *testing.T, stack string, edit func(string) string) *yamlP
 	entries, err := os.ReadDir(suitePlugins)
 	require.NoError(t, err)
 	for _, e := range entries {
-		if e.IsDir() {
-			require.NoError(t, os.Symlink(filepath.Join(suitePlugins, e.Name()), filepath.Join(home, "plugins", e.Name())))
+		if !e.IsDir() {
+			continue // the CLI's .lock and .lastused records
+		}
+		// The CLI lists plugins by folder and skips linked folders: a folder
+		// of links to the plugin's files.
+		dir := filepath.Join(home, "plugins", e.Name())
+		require.NoError(t, os.Mkdir(dir, 0o755))
+		files, err := os.ReadDir(filepath.Join(suitePlugins, e.Name()))
+		require.NoError(t, err)
+		for _, f := range files {
+			require.NoError(t, os.Symlink(filepath.Join(suitePlugins, e.Name(), f.Name()), filepath.Join(dir, f.Name())))
 		}
 	}
 	p.env = append(os.Environ(),
@@ -191,7 +200,6 @@ func TestPulumiYamlSchema(t *testing.T) {
 	for _, key := range []string{"name", "runner", "manager", "executor", "cache", "network", "apiServer", "gitlabUrl"} {
 		assert.Contains(t, inputs, key, "input property %s", key)
 	}
-	assert.Contains(t, fleet["requiredInputs"], "name")
 	outputs, _ := fleet["properties"].(map[string]any)
 	for _, key := range []string{"namespace", "jobNamespace", "statefulSetName", "runnerId", "tokenRotatesAfter"} {
 		assert.Contains(t, outputs, key, "output property %s", key)
@@ -254,20 +262,32 @@ func TestPulumiYamlLifecycle(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, status, "the runner is gone from GitLab")
 }
 
-// A mistake in the YAML program's settings is reported by the provider
-// like the Go program reports it, naming the setting and the fix, and
-// nothing is created.
+// Mistakes in the YAML program's settings: a misspelt key is refused by
+// the YAML type checker, from the package's schema (made from the settings
+// types); a value no type can refuse is refused by the provider with the
+// program's own check, naming the setting and the fix. Nothing is created.
 func TestPulumiYamlBadSettings(t *testing.T) {
-	p := newYamlProgram(t, "yaml-bad", func(program string) string {
+	typo := newYamlProgram(t, "yaml-typo", func(program string) string {
 		return strings.Replace(program, "replicas: 1", "replica: 1", 1)
 	})
-	out, err := p.run("preview", "--non-interactive")
+	out, err := typo.run("preview", "--non-interactive")
 	require.Error(t, err, "a preview with a misspelt setting fails:\n%s", out)
-	assert.Contains(t, out, `manager.replica: unknown setting (did you mean "replicas"?)`)
+	assert.Contains(t, out, "Property replica does not exist on 'gitlab-runner-fleet:index:ManagerSettings'")
+	assert.Contains(t, out, "Existing properties are: replicas")
 
-	_, err = p.run("up", "--yes", "--skip-preview", "--non-interactive")
-	require.Error(t, err)
-	stack := p.mustRun(t, "stack", "export")
+	bad := newYamlProgram(t, "yaml-bad", func(program string) string {
+		program = strings.Replace(program, "replicas: 1", "replicas: 99", 1)
+		return strings.Replace(program, "tags: [yaml]", "tags: [yaml, yaml]", 1)
+	})
+	out, err = bad.run("preview", "--non-interactive")
+	require.Error(t, err, "a preview with bad values fails:\n%s", out)
+	assert.Contains(t, out, `RunnerFleet "builds": invalid arguments (2 problem(s)); nothing was created`)
+	assert.Contains(t, out, "manager.replicas: must be between 0 and 50, got 99")
+	assert.Contains(t, out, "runner.tags")
+
+	out, err = bad.run("up", "--yes", "--skip-preview", "--non-interactive")
+	require.Error(t, err, out)
+	stack := bad.mustRun(t, "stack", "export")
 	assert.NotContains(t, stack, "gitlab:index/userRunner:UserRunner", "no runner was created")
 	assert.NotContains(t, stack, "kubernetes:", "no Kubernetes object was created")
 }
