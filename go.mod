@@ -1,4 +1,4 @@
-module example.com/gitlab-runner-fleet
+module github.com/glrf/gitlab-runner-fleet
 
 go 1.26.8
 

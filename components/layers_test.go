@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-const module = "example.com/gitlab-runner-fleet/"
+const module = "github.com/glrf/gitlab-runner-fleet/"
 
 // layers lists, bottom up, each package of components/, the project
 // packages it may depend on (directly or not), and whether it may depend on

@@ -9,8 +9,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
-	"example.com/gitlab-runner-fleet/components/fleet"
-	"example.com/gitlab-runner-fleet/components/settings"
+	"github.com/glrf/gitlab-runner-fleet/components/fleet"
+	"github.com/glrf/gitlab-runner-fleet/components/settings"
 )
 
 // clustersKey is the stack setting of the clusters fleets run in.

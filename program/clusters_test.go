@@ -10,9 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"k8s.io/client-go/kubernetes"
 
-	"example.com/gitlab-runner-fleet/components/fleet"
-	"example.com/gitlab-runner-fleet/program"
-	"example.com/gitlab-runner-fleet/tests/mocks"
+	"github.com/glrf/gitlab-runner-fleet/components/fleet"
+	"github.com/glrf/gitlab-runner-fleet/program"
+	"github.com/glrf/gitlab-runner-fleet/tests/mocks"
 )
 
 const (

@@ -13,9 +13,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 	"k8s.io/client-go/kubernetes"
 
-	"example.com/gitlab-runner-fleet/components/fleet"
-	"example.com/gitlab-runner-fleet/components/plan"
-	"example.com/gitlab-runner-fleet/components/settings"
+	"github.com/glrf/gitlab-runner-fleet/components/fleet"
+	"github.com/glrf/gitlab-runner-fleet/components/plan"
+	"github.com/glrf/gitlab-runner-fleet/components/settings"
 )
 
 // Project is the Pulumi project name, the namespace of its stack settings.

@@ -22,11 +22,11 @@ import (
 	"k8s.io/pod-security-admission/api"
 	"k8s.io/pod-security-admission/policy"
 
-	"example.com/gitlab-runner-fleet/components/fleet"
-	"example.com/gitlab-runner-fleet/components/runnerconfig"
-	"example.com/gitlab-runner-fleet/components/settings"
-	"example.com/gitlab-runner-fleet/program"
-	"example.com/gitlab-runner-fleet/tests/mocks"
+	"github.com/glrf/gitlab-runner-fleet/components/fleet"
+	"github.com/glrf/gitlab-runner-fleet/components/runnerconfig"
+	"github.com/glrf/gitlab-runner-fleet/components/settings"
+	"github.com/glrf/gitlab-runner-fleet/program"
+	"github.com/glrf/gitlab-runner-fleet/tests/mocks"
 )
 
 // loadStackConfig reads a Pulumi.<stack>.yaml into the flat form the engine

@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"example.com/gitlab-runner-fleet/components/entrypoint"
+	"github.com/glrf/gitlab-runner-fleet/components/entrypoint"
 )
 
 func TestEntrypointIsValidPOSIXShell(t *testing.T) {

@@ -7,11 +7,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"example.com/gitlab-runner-fleet/components/fleet"
-	"example.com/gitlab-runner-fleet/components/plan"
-	"example.com/gitlab-runner-fleet/components/runnerconfig"
-	"example.com/gitlab-runner-fleet/components/settings"
-	"example.com/gitlab-runner-fleet/tests/mocks"
+	"github.com/glrf/gitlab-runner-fleet/components/fleet"
+	"github.com/glrf/gitlab-runner-fleet/components/plan"
+	"github.com/glrf/gitlab-runner-fleet/components/runnerconfig"
+	"github.com/glrf/gitlab-runner-fleet/components/settings"
+	"github.com/glrf/gitlab-runner-fleet/tests/mocks"
 )
 
 // runFleets registers several fleets, planned together, against mocks.

@@ -12,9 +12,9 @@ import (
 	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"example.com/gitlab-runner-fleet/components/entrypoint"
-	"example.com/gitlab-runner-fleet/components/runnerconfig"
-	"example.com/gitlab-runner-fleet/components/settings"
+	"github.com/glrf/gitlab-runner-fleet/components/entrypoint"
+	"github.com/glrf/gitlab-runner-fleet/components/runnerconfig"
+	"github.com/glrf/gitlab-runner-fleet/components/settings"
 )
 
 // RunnerFleetType is the component's type token.

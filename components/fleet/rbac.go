@@ -8,8 +8,8 @@ import (
 	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"example.com/gitlab-runner-fleet/components/runnerversion"
-	"example.com/gitlab-runner-fleet/components/settings"
+	"github.com/glrf/gitlab-runner-fleet/components/runnerversion"
+	"github.com/glrf/gitlab-runner-fleet/components/settings"
 )
 
 // PolicyRule is one RBAC rule: verbs on resources of one API group.

@@ -4,7 +4,7 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"example.com/gitlab-runner-fleet/components/runnerconfig"
+	"github.com/glrf/gitlab-runner-fleet/components/runnerconfig"
 )
 
 // registries give the manager pod its image pull Secrets

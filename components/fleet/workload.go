@@ -10,8 +10,8 @@ import (
 	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"example.com/gitlab-runner-fleet/components/entrypoint"
-	"example.com/gitlab-runner-fleet/components/settings"
+	"github.com/glrf/gitlab-runner-fleet/components/entrypoint"
+	"github.com/glrf/gitlab-runner-fleet/components/settings"
 )
 
 // Paths inside the manager container.

@@ -9,8 +9,8 @@
 package plan
 
 import (
-	"example.com/gitlab-runner-fleet/components/runnerconfig"
-	"example.com/gitlab-runner-fleet/components/settings"
+	"github.com/glrf/gitlab-runner-fleet/components/runnerconfig"
+	"github.com/glrf/gitlab-runner-fleet/components/settings"
 )
 
 // Fleets decodes the `fleets` stack setting of stack, completes each fleet

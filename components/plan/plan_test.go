@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"example.com/gitlab-runner-fleet/components/plan"
+	"github.com/glrf/gitlab-runner-fleet/components/plan"
 )
 
 // A valid stack: every fleet defaulted, its namespaces planned.

@@ -1,6 +1,6 @@
 package runnerconfig
 
-import "example.com/gitlab-runner-fleet/components/settings"
+import "github.com/glrf/gitlab-runner-fleet/components/settings"
 
 // Where the manager container finds GitLab's CA bundle (gitlabCA): the fleet
 // mounts it there, the runner reads it from tls-ca-file.

@@ -1,6 +1,6 @@
 package runnerconfig
 
-import "example.com/gitlab-runner-fleet/components/settings"
+import "github.com/glrf/gitlab-runner-fleet/components/settings"
 
 // CacheConfig is [runners.cache] (the runner's cacheconfig.Config, named
 // CacheConfig in its key history).

@@ -1,6 +1,6 @@
 package runnerconfig
 
-import "example.com/gitlab-runner-fleet/components/settings"
+import "github.com/glrf/gitlab-runner-fleet/components/settings"
 
 // Check checks what the runner would receive from a fleet's (defaulted)
 // settings, against the runner's own facts: every rendered key and feature

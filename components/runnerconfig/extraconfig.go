@@ -9,8 +9,8 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"example.com/gitlab-runner-fleet/components/runnerversion"
-	"example.com/gitlab-runner-fleet/components/settings"
+	"github.com/glrf/gitlab-runner-fleet/components/runnerversion"
+	"github.com/glrf/gitlab-runner-fleet/components/settings"
 )
 
 // fleetOwnedKeys may never come from extraConfig (paths in the [[runners]] entry).

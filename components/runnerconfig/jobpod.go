@@ -13,7 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"k8s.io/utils/ptr"
 
-	"example.com/gitlab-runner-fleet/components/runnerversion"
+	"github.com/glrf/gitlab-runner-fleet/components/runnerversion"
 )
 
 // JobPod builds the pod GitLab Runner's Kubernetes executor creates for a job

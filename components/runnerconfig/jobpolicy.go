@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"example.com/gitlab-runner-fleet/components/runnerversion"
-	"example.com/gitlab-runner-fleet/components/settings"
+	"github.com/glrf/gitlab-runner-fleet/components/runnerversion"
+	"github.com/glrf/gitlab-runner-fleet/components/settings"
 )
 
 func init() { addPart("jobpolicy", applyJobPolicy) }

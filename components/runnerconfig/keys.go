@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"example.com/gitlab-runner-fleet/components/runnerversion"
+	"github.com/glrf/gitlab-runner-fleet/components/runnerversion"
 )
 
 // UnsupportedRunnerKeys walks a rendered configuration value (the structs of

@@ -1,6 +1,6 @@
 package runnerconfig
 
-import "example.com/gitlab-runner-fleet/components/settings"
+import "github.com/glrf/gitlab-runner-fleet/components/settings"
 
 // RegistrySecretName is the pull Secret the fleet makes from a
 // registryCredentialsConfigKey, in the managers' namespace for the manager

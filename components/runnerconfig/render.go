@@ -9,7 +9,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"k8s.io/utils/ptr"
 
-	"example.com/gitlab-runner-fleet/components/settings"
+	"github.com/glrf/gitlab-runner-fleet/components/settings"
 )
 
 // RenderGlobalConfig encodes config.toml's global settings.

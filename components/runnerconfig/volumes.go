@@ -1,6 +1,6 @@
 package runnerconfig
 
-import "example.com/gitlab-runner-fleet/components/settings"
+import "github.com/glrf/gitlab-runner-fleet/components/settings"
 
 // KubernetesVolumes is [runners.kubernetes.volumes].
 type KubernetesVolumes struct {

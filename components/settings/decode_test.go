@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"example.com/gitlab-runner-fleet/components/settings"
+	"github.com/glrf/gitlab-runner-fleet/components/settings"
 )
 
 // One decoder for every setting object: each unknown key and each value of

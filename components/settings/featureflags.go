@@ -5,7 +5,7 @@ import (
 	"regexp"
 	"slices"
 
-	"example.com/gitlab-runner-fleet/components/runnerversion"
+	"github.com/glrf/gitlab-runner-fleet/components/runnerversion"
 )
 
 // OwnedFeatureFlags are set on every fleet's runners; settings may not

@@ -1,6 +1,6 @@
 package settings
 
-import "example.com/gitlab-runner-fleet/components/runnerversion"
+import "github.com/glrf/gitlab-runner-fleet/components/runnerversion"
 
 // FleetSettings describe one runner fleet: a runner in GitLab and the
 // StatefulSet of runner managers that serve it.

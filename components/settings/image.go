@@ -5,7 +5,7 @@ import (
 
 	"github.com/distribution/reference"
 
-	"example.com/gitlab-runner-fleet/components/runnerversion"
+	"github.com/glrf/gitlab-runner-fleet/components/runnerversion"
 )
 
 // imageRef is an image reference as every setting that names an image is

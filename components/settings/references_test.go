@@ -5,7 +5,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"example.com/gitlab-runner-fleet/components/settings"
+	"github.com/glrf/gitlab-runner-fleet/components/settings"
 )
 
 // Each capability says which stack settings and existing objects its

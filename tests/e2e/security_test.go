@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	runnerfleet "example.com/gitlab-runner-fleet/components/fleet"
-	"example.com/gitlab-runner-fleet/components/settings"
+	runnerfleet "github.com/glrf/gitlab-runner-fleet/components/fleet"
+	"github.com/glrf/gitlab-runner-fleet/components/settings"
 )
 
 // canI asks the API server whether the fleet's ServiceAccount may do verb on
