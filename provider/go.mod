@@ -3,12 +3,12 @@
 // (pkg/v3) and newer gRPC and OpenTelemetry modules, none of which the
 // program or a Go program using the component should have to build with.
 // The replace builds it from this repository's component.
-module example.com/gitlab-runner-fleet/provider
+module github.com/glrf/gitlab-runner-fleet/provider
 
 go 1.26.8
 
 require (
-	example.com/gitlab-runner-fleet v0.0.0-00010101000000-000000000000
+	github.com/glrf/gitlab-runner-fleet v0.0.0-00010101000000-000000000000
 	github.com/pulumi/pulumi-go-provider v1.5.0
 	github.com/pulumi/pulumi/sdk/v3 v3.274.1
 )
@@ -169,4 +169,4 @@ require (
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
 
-replace example.com/gitlab-runner-fleet => ../
+replace github.com/glrf/gitlab-runner-fleet => ../

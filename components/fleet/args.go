@@ -7,8 +7,8 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"example.com/gitlab-runner-fleet/components/plan"
-	"example.com/gitlab-runner-fleet/components/settings"
+	"github.com/glrf/gitlab-runner-fleet/components/plan"
+	"github.com/glrf/gitlab-runner-fleet/components/settings"
 )
 
 // preparedArgs are a fleet's arguments once completed and checked: the

@@ -10,7 +10,7 @@ import (
 
 	p "github.com/pulumi/pulumi-go-provider"
 
-	"example.com/gitlab-runner-fleet/provider"
+	"github.com/glrf/gitlab-runner-fleet/provider"
 )
 
 func main() {
