@@ -65,15 +65,17 @@ lint:
 unit:
 	go test ./components/... ./program/... ./localengine/... ./cmd/... ./tests/ ./tests/mocks/...
 	cd tools && go test ./gitlab/... ./gitlabprovider/... ./cmd/...
-	for m in $(COMPONENT_MODULES); do (cd $$m && go test ./...); done
+	for m in $(COMPONENT_MODULES); do (cd $$m && go test $$(go list ./... | grep -v /sdkcheck)); done
 
 # Everything that needs the built toolchain: the control plane's own tests,
 # the runner build's (stand-ins and the built binaries) and the end-to-end
-# suite through the real engine.
+# suite through the real engine; then the package's TypeScript and Python
+# SDKs compiled (npm and python3).
 e2e: tools
 	$(TOOLCHAIN) && cd tools && go test -count=1 ./cluster/...
 	$(TOOLCHAIN) && cd $(RUNNER_BUILD) && go test -count=1 ./...
 	$(TOOLCHAIN) && go test -count=1 -timeout 45m ./tests/e2e/...
+	cd provider && go test -count=1 ./sdkcheck/...
 
 test: lint unit e2e
 
