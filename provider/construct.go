@@ -79,16 +79,21 @@ func fleetArgs(ctx *pulumi.Context, name string, raw property.Map, inputs comPro
 	if api != nil {
 		args.APIServer = fleet.StaticAPIServer(api.CIDRs, api.Port)
 	}
-	if len(pending) > 0 {
-		runner, err := input(inputs, "runner")
+	// The composable settings not known yet go in as the component's inputs.
+	for path := range pending {
+		top, rest, _ := strings.Cut(path, ".")
+		object, err := input(inputs, top)
 		if err != nil {
 			return nil, err
 		}
-		if pending["runner.groupId"] {
-			args.GroupID = wholeNumber(runner, "groupId")
-		}
-		if pending["runner.projectId"] {
-			args.ProjectID = wholeNumber(runner, "projectId")
+		keys := strings.Split(rest, ".")
+		switch path {
+		case "runner.groupId":
+			args.GroupID = wholeNumber(object, path, keys...)
+		case "runner.projectId":
+			args.ProjectID = wholeNumber(object, path, keys...)
+		default: // the cache's bucket
+			args.CacheBucket = text(object, path, keys...)
 		}
 	}
 
@@ -185,16 +190,35 @@ func input(inputs comProvider.ConstructInputs, key string) (pulumi.Output, error
 	return pulumi.ToOutput(m[key]), nil
 }
 
-// wholeNumber is the number at key of an object output.
-func wholeNumber(object pulumi.Output, key string) pulumi.IntOutput {
+// wholeNumber is the number at keys of an object output; path names it.
+func wholeNumber(object pulumi.Output, path string, keys ...string) pulumi.IntOutput {
 	return object.ApplyT(func(v any) (int, error) {
-		m, _ := v.(map[string]any)
-		n, ok := m[key].(float64)
+		n, ok := nested(v, keys).(float64)
 		if !ok || n != float64(int(n)) {
-			return 0, fmt.Errorf("runner.%s: must be a whole number, got %v", key, m[key])
+			return 0, fmt.Errorf("%s: must be a whole number, got %v", path, nested(v, keys))
 		}
 		return int(n), nil
 	}).(pulumi.IntOutput)
+}
+
+// text is the string at keys of an object output; path names it.
+func text(object pulumi.Output, path string, keys ...string) pulumi.StringOutput {
+	return object.ApplyT(func(v any) (string, error) {
+		s, ok := nested(v, keys).(string)
+		if !ok {
+			return "", fmt.Errorf("%s: must be a string, got %v", path, nested(v, keys))
+		}
+		return s, nil
+	}).(pulumi.StringOutput)
+}
+
+// nested is the value at keys of nested objects, nil where one is missing.
+func nested(v any, keys []string) any {
+	for _, key := range keys {
+		m, _ := v.(map[string]any)
+		v = m[key]
+	}
+	return v
 }
 
 func slicesSorted(m map[string]bool) []string {

@@ -120,6 +120,40 @@ func TestConstructWithAGroupIDNotKnownYet(t *testing.T) {
 	assert.True(t, ok, "the workload is previewed too")
 }
 
+// A cache bucket not known yet leaves the rendered configuration unknown
+// in a preview; once known, it is rendered in.
+func TestConstructWithACacheBucketNotKnownYet(t *testing.T) {
+	cache := func(bucket property.Value) property.Value {
+		return object(map[string]property.Value{
+			"type":           property.New("s3"),
+			"existingSecret": property.New("cache-keys"),
+			"s3": object(map[string]property.Value{
+				"serverAddress": property.New("minio.storage:9000"),
+				"bucketName":    bucket,
+			}),
+		})
+	}
+	r, _, err := constructFleet(t, true, map[string]property.Value{
+		"runner":    runner(property.New(42.0)),
+		"cache":     cache(property.New(property.Computed)),
+		"apiServer": apiServer,
+	})
+	require.NoError(t, err)
+	config, ok := r.find("kubernetes:core/v1:ConfigMap", "builds-config")
+	require.True(t, ok)
+	assert.True(t, config.Inputs.Get("data").HasComputed(), "data: %v", config.Inputs.Get("data"))
+
+	r, _, err = constructFleet(t, false, map[string]property.Value{
+		"runner":    runner(property.New(42.0)),
+		"cache":     cache(property.New("team-cache")),
+		"apiServer": apiServer,
+	})
+	require.NoError(t, err)
+	config, ok = r.find("kubernetes:core/v1:ConfigMap", "builds-config")
+	require.True(t, ok)
+	assert.Contains(t, config.Inputs.Get("data").AsMap().Get("runner-template.toml").AsString(), `BucketName = "team-cache"`)
+}
+
 // Inputs the settings decoder or the checks refuse are one error naming
 // each setting, and nothing is registered.
 func TestConstructRefusesBadInputs(t *testing.T) {
@@ -142,7 +176,7 @@ func TestConstructRefusesBadInputs(t *testing.T) {
 		{"an unknown value where a plain one is needed", map[string]property.Value{
 			"runner":  runner(property.New(42.0)),
 			"manager": object(map[string]property.Value{"image": property.New(property.Computed)}),
-		}, []string{"manager.image: is not known until another resource exists; only runner.groupId, runner.projectId may be outputs"}},
+		}, []string{"manager.image: is not known until another resource exists; only cache.azure.containerName, cache.gcs.bucketName, cache.s3.bucketName, runner.groupId, runner.projectId may be outputs"}},
 		{"a secret setting", map[string]property.Value{
 			"runner": runner(property.New(42.0).WithSecret(true)),
 		}, []string{"runner.groupId: is a secret"}},

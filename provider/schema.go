@@ -44,8 +44,11 @@ var notInputs = map[string]bool{"cluster": true}
 // other setting is a plain value, known when the fleet is created, since
 // it decides which objects the fleet makes.
 var composable = map[string]bool{
-	"runner.groupId":   true,
-	"runner.projectId": true,
+	"runner.groupId":            true,
+	"runner.projectId":          true,
+	"cache.s3.bucketName":       true,
+	"cache.gcs.bucketName":      true,
+	"cache.azure.containerName": true,
 }
 
 // spec is the part of a Pulumi package schema this package uses.

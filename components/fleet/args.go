@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/glrf/gitlab-runner-fleet/components/plan"
+	"github.com/glrf/gitlab-runner-fleet/components/runnerconfig"
 	"github.com/glrf/gitlab-runner-fleet/components/settings"
 )
 
@@ -59,6 +61,17 @@ func (given *RunnerFleetArgs) prepare(stack, name string) (*preparedArgs, error)
 		checked.Runner.ProjectID = inputStandsIn
 	}
 
+	if args.CacheBucket != nil {
+		switch bucket := cacheBucket(&checked.Cache); {
+		case bucket == nil:
+			ps.Add("cache.type", "CacheBucket is given, but the cache is not s3, gcs or azure with its settings object; set cache.type and cache.%s", cmp.Or(checked.Cache.Type, "s3"))
+		case *bucket != "":
+			ps.Add("cache", "the bucket is given twice, in Settings (%q) and as CacheBucket; keep one", *bucket)
+		default:
+			*bucket = bucketStandsIn
+		}
+	}
+
 	const path = "fleet"
 	if args.Stack == nil {
 		plans, problems := plan.Plan([]settings.FleetSettings{checked})
@@ -100,6 +113,40 @@ func (given *RunnerFleetArgs) prepare(stack, name string) (*preparedArgs, error)
 		args.Stack.SharedNamespaces = map[string]pulumi.StringInput{}
 	}
 	return args, nil
+}
+
+// bucketStandsIn is the bucket name the checks read for a bucket given as
+// an input; the bucket itself is checked once known (renderWithBucket).
+const bucketStandsIn = "bucket-given-as-input"
+
+// cacheBucket points to the setting that names the cache's bucket in c, a
+// copy of the settings' cache whose objects it copies; nil without one.
+func cacheBucket(c *settings.CacheSettings) *string {
+	switch {
+	case c.Type == "s3" && c.S3 != nil:
+		s3 := *c.S3
+		c.S3 = &s3
+		return &s3.BucketName
+	case c.Type == "gcs" && c.GCS != nil:
+		gcs := *c.GCS
+		c.GCS = &gcs
+		return &gcs.BucketName
+	case c.Type == "azure" && c.Azure != nil:
+		azure := *c.Azure
+		c.Azure = &azure
+		return &azure.ContainerName
+	}
+	return nil
+}
+
+// renderWithBucket is the runner template with the cache's bucket given as
+// an input, once known: checked like the setting, then rendered.
+func renderWithBucket(s settings.FleetSettings, bucket string) (string, error) {
+	*cacheBucket(&s.Cache) = bucket // prepare checked that there is one
+	if ps := relative(plan.Check(s, "fleet"), "fleet"); len(ps) > 0 {
+		return "", fmt.Errorf("RunnerFleet %q: the cache bucket given as CacheBucket, %q: %v", s.Name, bucket, ps)
+	}
+	return runnerconfig.RenderRunnerTemplate(s)
 }
 
 // checkedID checks an id given as an input once it is known: the check of

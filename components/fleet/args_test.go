@@ -153,3 +153,80 @@ func TestFleetGroupIDInputIsChecked(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "runner.groupId: must be a positive GitLab id, got -3")
 }
+
+// s3Cache is an S3 cache on a MinIO server, without its bucket.
+func s3Cache() settings.CacheSettings {
+	return settings.CacheSettings{Type: "s3", ExistingSecret: "cache-keys",
+		S3: &settings.S3CacheSettings{ServerAddress: "minio.storage:9000", Insecure: true}}
+}
+
+// bucketProgram makes a fleet whose cache bucket is another resource's
+// output (here a group's id, unknown in a preview like a new bucket's name).
+func bucketProgram(ctx *pulumi.Context) error {
+	group, err := gitlab.NewGroup(ctx, "platform", &gitlab.GroupArgs{Name: pulumi.String("platform"), Path: pulumi.String("platform")})
+	if err != nil {
+		return err
+	}
+	_, err = fleet.NewRunnerFleet(ctx, "builds", &fleet.RunnerFleetArgs{
+		Settings:    settings.FleetSettings{Runner: settings.RunnerSettings{Type: "instance_type"}, Cache: s3Cache()},
+		CacheBucket: group.ID().ApplyT(func(id string) string { return "team-cache-" + id }).(pulumi.StringOutput),
+		GitlabURL:   "https://gitlab.example.com/",
+		APIServer:   testAPIServer,
+	})
+	return err
+}
+
+// A bucket made by another resource reaches the rendered configuration
+// once known, and the pods roll with it; in a preview it is unknown.
+func TestFleetCacheBucketFromAnotherResource(t *testing.T) {
+	m := groupMocks{&mocks.Mocks{}}
+	require.NoError(t, pulumi.RunErr(bucketProgram, pulumi.WithMocks("project", "stack", m)))
+	config := m.Find(tConfigMap, "builds-config")
+	require.NotNil(t, config)
+	template := mocks.String(config.Inputs, "data", "runner-template.toml")
+	assert.Contains(t, template, `BucketName = "team-cache-77"`)
+	assert.Contains(t, template, `ServerAddress = "minio.storage:9000"`)
+	sts := m.Find(tStatefulSet, "builds")
+	require.NotNil(t, sts)
+	assert.Len(t, mocks.String(sts.Inputs, "spec", "template", "metadata", "annotations", "checksum/config"), 64)
+
+	previewed, err := mocks.RunPreview(bucketProgram, nil, nil)
+	require.NoError(t, err)
+	config = previewed.Find(tConfigMap, "builds-config")
+	require.NotNil(t, config)
+	data, ok := mocks.Get(config.Inputs, "data")
+	require.True(t, ok)
+	assert.True(t, data.ContainsUnknowns(), "the template is unknown until the bucket is")
+}
+
+// A bucket given as an input needs a cache to go in, and only one name.
+func TestFleetCacheBucketArguments(t *testing.T) {
+	withBucket := func(cache settings.CacheSettings) *fleet.RunnerFleetArgs {
+		return &fleet.RunnerFleetArgs{
+			Settings:    settings.FleetSettings{Runner: settings.RunnerSettings{Type: "instance_type"}, Cache: cache},
+			CacheBucket: pulumi.String("team-cache"),
+			GitlabURL:   "https://gitlab.example.com/",
+			APIServer:   testAPIServer,
+		}
+	}
+	_, err := runAlone(t, true, withBucket(settings.CacheSettings{}))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "cache.type: CacheBucket is given, but the cache is not s3, gcs or azure")
+
+	twice := s3Cache()
+	twice.S3.BucketName = "ci-cache"
+	_, err = runAlone(t, true, withBucket(twice))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `cache: the bucket is given twice, in Settings ("ci-cache") and as CacheBucket`)
+
+	m, err := runAlone(t, false, &fleet.RunnerFleetArgs{
+		Settings:    settings.FleetSettings{Runner: settings.RunnerSettings{Type: "instance_type"}, Cache: s3Cache()},
+		CacheBucket: pulumi.String("").ToStringOutput(),
+		GitlabURL:   "https://gitlab.example.com/",
+		APIServer:   testAPIServer,
+	})
+	require.Error(t, err, "an empty bucket name is refused once known")
+	assert.Contains(t, err.Error(), `the cache bucket given as CacheBucket, ""`)
+	assert.Contains(t, err.Error(), "cache.s3.bucketName")
+	assert.Empty(t, m.OfType(tStatefulSet), "the workload waits for the configuration")
+}

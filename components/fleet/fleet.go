@@ -39,6 +39,12 @@ type RunnerFleetArgs struct {
 	// ProjectID is the runner's project when another resource makes it
 	// (a gitlab.Project's id), in place of Settings.Runner.ProjectID.
 	ProjectID pulumi.IntInput
+	// CacheBucket is the distributed cache's bucket when another resource
+	// makes it (a bucket, a MinIO tenant...): it stands for
+	// cache.s3.bucketName, cache.gcs.bucketName or cache.azure.containerName,
+	// by cache.type, which must then be empty. The configuration is rendered
+	// once it is known.
+	CacheBucket pulumi.StringInput
 	// GitlabURL is the address the runner managers use to reach GitLab
 	// (https://, http:// only on loopback; without api/v4).
 	GitlabURL string
@@ -186,7 +192,7 @@ func NewRunnerFleet(ctx *pulumi.Context, name string, given *RunnerFleetArgs, op
 		EntrypointName:     entrypointMap.Metadata.Name().Elem(),
 		Token:              tokenSecret,
 		Pod:                pod,
-		ConfigChecksum:     pulumi.String(configChecksum),
+		ConfigChecksum:     configChecksum,
 		GitlabURL:          args.GitlabURL,
 	}),
 		parent,
@@ -246,32 +252,45 @@ func podSecurityLabels(level string) map[string]string {
 }
 
 // newRunnerConfigMaps holds the rendered runner configuration and the
-// entrypoint, and returns the checksum that rolls the pods when either changes.
-func newRunnerConfigMaps(b *build) (*corev1.ConfigMap, *corev1.ConfigMap, string, error) {
+// entrypoint, and returns the checksum that rolls the pods when either
+// changes. With the cache's bucket given as an input, the runner template
+// is rendered once the bucket is known.
+func newRunnerConfigMaps(b *build) (*corev1.ConfigMap, *corev1.ConfigMap, pulumi.StringInput, error) {
 	s := b.s
 	globalConfig, err := runnerconfig.RenderGlobalConfig(s.Manager)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, nil, err
 	}
-	runnerTemplate, err := runnerconfig.RenderRunnerTemplate(s)
-	if err != nil {
-		return nil, nil, "", err
+	var runnerTemplate pulumi.StringOutput
+	if b.args.CacheBucket != nil {
+		runnerTemplate = b.args.CacheBucket.ToStringOutput().ApplyT(func(bucket string) (string, error) {
+			return renderWithBucket(s, bucket)
+		}).(pulumi.StringOutput)
+	} else {
+		rendered, err := runnerconfig.RenderRunnerTemplate(s)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		runnerTemplate = pulumi.String(rendered).ToStringOutput()
 	}
 	config, err := corev1.NewConfigMap(b.ctx, s.Name+"-config", &corev1.ConfigMapArgs{
 		Metadata: autoNamedMeta(s, b.namespace),
-		Data:     pulumi.StringMap{"config.toml": pulumi.String(globalConfig), "runner-template.toml": pulumi.String(runnerTemplate)},
+		Data:     pulumi.StringMap{"config.toml": pulumi.String(globalConfig), "runner-template.toml": runnerTemplate},
 	}, b.parent)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, nil, err
 	}
 	script, err := corev1.NewConfigMap(b.ctx, s.Name+"-entrypoint", &corev1.ConfigMapArgs{
 		Metadata: autoNamedMeta(s, b.namespace),
 		Data:     pulumi.StringMap{entrypoint.FileName: pulumi.String(entrypoint.Script)},
 	}, b.parent)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, nil, err
 	}
-	return config, script, checksum(globalConfig, runnerTemplate, entrypoint.Script), nil
+	sum := runnerTemplate.ApplyT(func(template string) string {
+		return checksum(globalConfig, template, entrypoint.Script)
+	}).(pulumi.StringOutput)
+	return config, script, sum, nil
 }
 
 // namespaceInput resolves a namespace name: created here, created by another
