@@ -158,6 +158,7 @@ func properties(t reflect.Type, path string, types map[string]objectSpec) (map[s
 		if err != nil {
 			return nil, err
 		}
+		p.Description = fieldDoc(t, f.Name, key)
 		out[key] = p
 	}
 	return out, nil
@@ -207,7 +208,7 @@ func describe(t reflect.Type, path string, types map[string]objectSpec) (propert
 			if err != nil {
 				return p, err
 			}
-			types[token] = objectSpec{Type: "object", Properties: props}
+			types[token] = objectSpec{Type: "object", Description: typeDoc(t), Properties: props}
 		}
 	default:
 		return p, fmt.Errorf("%s: settings of Go type %s are not described", path, t)

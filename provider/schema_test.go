@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/glrf/gitlab-runner-fleet/components/settings"
+	"github.com/glrf/gitlab-runner-fleet/provider/internal/settingsdocs"
 )
 
 func packageSchema(t *testing.T) (schema.PackageSpec, map[string]any) {
@@ -131,4 +132,16 @@ func (noPackages) LoadPackage(pkg string, _ *semver.Version) (*schema.Package, e
 
 func (noPackages) LoadPackageV2(_ context.Context, d *schema.PackageDescriptor) (*schema.Package, error) {
 	return nil, fmt.Errorf("the schema refers to package %s", d.Name)
+}
+
+// The descriptions are the settings' doc comments as the source has them
+// now: run `go generate` in provider/ after changing them.
+func TestSettingsDocsAreCurrent(t *testing.T) {
+	docs, err := settingsdocs.Read("../components/settings")
+	require.NoError(t, err)
+	assert.Equal(t, docs, settingsDocs, "settingsdocs.json is stale: run `go generate ./...` in provider/")
+	_, raw := packageSchema(t)
+	runner := raw["types"].(map[string]any)["gitlab-runner-fleet:index:RunnerSettings"].(map[string]any)
+	groupID := runner["properties"].(map[string]any)["groupId"].(map[string]any)
+	assert.Equal(t, docs["RunnerSettings.GroupID"][len("GroupID"):], strings.TrimPrefix(groupID["description"].(string), "groupId"))
 }
