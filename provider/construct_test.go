@@ -52,6 +52,21 @@ func (r *registrations) find(typ, name string) (integration.MockResourceArgs, bo
 // engine asks the plugin to for a program in another language.
 func constructFleet(t *testing.T, preview bool, inputs map[string]property.Value) (*registrations, p.ConstructResponse, error) {
 	t.Helper()
+	return constructWithConfig(t, preview, inputs, nil, nil)
+}
+
+// constructWithConfig constructs with more settings in the calling stack's
+// config (key "project:name") and the keys of those that are secret.
+func constructWithConfig(t *testing.T, preview bool, inputs map[string]property.Value, stackConfig map[string]string, secret []string) (*registrations, p.ConstructResponse, error) {
+	t.Helper()
+	cfg := map[config.Key]string{config.MustMakeKey("gitlab", "baseUrl"): "https://gitlab.example.com/api/v4/"}
+	for k, v := range stackConfig {
+		cfg[config.MustParseKey(k)] = v
+	}
+	var secretKeys []config.Key
+	for _, k := range secret {
+		secretKeys = append(secretKeys, config.MustParseKey(k))
+	}
 	prov, err := New()
 	require.NoError(t, err)
 	r := &registrations{}
@@ -60,9 +75,10 @@ func constructFleet(t *testing.T, preview bool, inputs map[string]property.Value
 	require.NoError(t, err)
 	resp, err := server.Construct(p.ConstructRequest{
 		Urn:    resource.NewURN("test", "yaml-program", "", "gitlab-runner-fleet:index:RunnerFleet", "builds"),
-		DryRun: preview,
-		Config: map[config.Key]string{config.MustMakeKey("gitlab", "baseUrl"): "https://gitlab.example.com/api/v4/"},
-		Inputs: property.NewMap(inputs),
+		DryRun:           preview,
+		Config:           cfg,
+		ConfigSecretKeys: secretKeys,
+		Inputs:           property.NewMap(inputs),
 	})
 	return r, resp, err
 }
@@ -152,6 +168,33 @@ func TestConstructWithACacheBucketNotKnownYet(t *testing.T) {
 	config, ok = r.find("kubernetes:core/v1:ConfigMap", "builds-config")
 	require.True(t, ok)
 	assert.Contains(t, config.Inputs.Get("data").AsMap().Get("runner-template.toml").AsString(), `BucketName = "team-cache"`)
+}
+
+// A setting that names a stack setting (tokenConfigKey) reads it from the
+// stack of the program that uses the package, as the Go program reads its
+// own: an existing token, so no runner is created; unset or in plain text,
+// it is refused with the command that sets it.
+func TestConstructReadsTheStackSettingsAFleetNames(t *testing.T) {
+	inputs := map[string]property.Value{"tokenConfigKey": property.New("buildsToken"), "apiServer": apiServer}
+	r, _, err := constructWithConfig(t, false, inputs,
+		map[string]string{"yaml-program:buildsToken": "glrt-existing"}, []string{"yaml-program:buildsToken"})
+	require.NoError(t, err)
+	_, ok := r.find("gitlab:index/userRunner:UserRunner", "builds")
+	assert.False(t, ok, "no runner is created for an existing token")
+	secret, ok := r.find("kubernetes:core/v1:Secret", "builds-token")
+	require.True(t, ok)
+	data := secret.Inputs.Get("stringData")
+	assert.True(t, data.Secret() || data.HasSecrets(), "the token stays secret: %v", data)
+	assert.Equal(t, "glrt-existing", data.WithSecret(false).AsMap().Get("runner-token").WithSecret(false).AsString())
+
+	r, _, err = constructWithConfig(t, false, inputs, nil, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "tokenConfigKey: names yaml-program:buildsToken, which is not set; run `pulumi config set --secret buildsToken <value>`")
+	assert.Empty(t, r.list)
+
+	_, _, err = constructWithConfig(t, false, inputs, map[string]string{"yaml-program:buildsToken": "glrt-existing"}, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "which is stored in plain text")
 }
 
 // Inputs the settings decoder or the checks refuse are one error naming
