@@ -74,7 +74,7 @@ func constructWithConfig(t *testing.T, preview bool, inputs map[string]property.
 		integration.WithProvider(prov), integration.WithMocks(r.monitor()))
 	require.NoError(t, err)
 	resp, err := server.Construct(p.ConstructRequest{
-		Urn:    resource.NewURN("test", "yaml-program", "", "gitlab-runner-fleet:index:RunnerFleet", "builds"),
+		Urn:              resource.NewURN("test", "yaml-program", "", "gitlab-runner-fleet:index:RunnerFleet", "builds"),
 		DryRun:           preview,
 		Config:           cfg,
 		ConfigSecretKeys: secretKeys,
