@@ -49,6 +49,10 @@ gitlab-down:
 RUNNER_BUILD := tools/build/gitlab-runner
 RUNNER_STANDINS := go list -m -f '{{if .Replace}}{{.Path}}/...{{end}}' all
 
+# The component's other modules: the multi-language provider and the
+# example Go program that uses the component (each replaces this module).
+COMPONENT_MODULES := provider examples/go-component
+
 lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	go vet ./...
@@ -57,19 +61,23 @@ lint:
 	$(STATICCHECK) ./...
 	cd tools && $(STATICCHECK) ./...
 	cd $(RUNNER_BUILD) && $(STATICCHECK) ./... $$($(RUNNER_STANDINS))
+	for m in $(COMPONENT_MODULES); do (cd $$m && go vet ./... && $(STATICCHECK) ./...); done
 
 # Unit and mock tests: no toolchain needed.
 unit:
 	go test ./components/... ./program/... ./localengine/... ./cmd/... ./tests/ ./tests/mocks/...
 	cd tools && go test ./gitlab/... ./gitlabprovider/... ./cmd/...
+	for m in $(COMPONENT_MODULES); do (cd $$m && go test $$(go list ./... | grep -v /sdkcheck)); done
 
 # Everything that needs the built toolchain: the control plane's own tests,
 # the runner build's (stand-ins and the built binaries) and the end-to-end
-# suite through the real engine.
+# suite through the real engine; then the package's TypeScript and Python
+# SDKs compiled (npm and python3).
 e2e: tools
 	$(TOOLCHAIN) && cd tools && go test -count=1 ./cluster/...
 	$(TOOLCHAIN) && cd $(RUNNER_BUILD) && go test -count=1 ./...
 	$(TOOLCHAIN) && go test -count=1 -timeout 45m ./tests/e2e/...
+	cd provider && go test -count=1 ./sdkcheck/...
 
 test: lint unit e2e
 

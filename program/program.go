@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -110,14 +109,12 @@ func (o Options) Run(ctx *pulumi.Context) error {
 			shared[ns] = fleets[owner].Namespaces[ns]
 		}
 		args := &fleet.RunnerFleetArgs{
-			Settings:         p.Settings,
-			GitlabURL:        stack.GitlabURL,
-			CreateNamespaces: p.Create,
-			SharedNamespaces: shared,
-			Now:              o.Now,
-			Jobs:             p.Jobs,
-			APIServer:        target.apiServer,
-			ConfigValues:     stack.Values[p.Settings.Name],
+			Settings:     p.Settings,
+			GitlabURL:    stack.GitlabURL,
+			Stack:        &fleet.StackPart{CreateNamespaces: p.Create, SharedNamespaces: shared, Jobs: p.Jobs},
+			Now:          o.Now,
+			APIServer:    target.apiServer,
+			ConfigValues: stack.Values[p.Settings.Name],
 		}
 		if token, ok := stack.Tokens[p.Settings.Name]; ok {
 			args.Token = token
@@ -220,10 +217,7 @@ func Load(ctx *pulumi.Context) (*Stack, error) {
 
 	gitlabURL := cfg.Get(gitlabURLKey)
 	if gitlabURL == "" {
-		gitlabURL = strings.TrimSuffix(strings.TrimSuffix(config.Get(ctx, "gitlab:baseUrl"), "/"), "/api/v4") + "/"
-		if gitlabURL == "/" {
-			gitlabURL = ""
-		}
+		gitlabURL = settings.GitlabURLFromBaseURL(config.Get(ctx, "gitlab:baseUrl"))
 	}
 	ps = append(ps, settings.ValidateGitlabURL(gitlabURLKey+" (or gitlab:baseUrl)", gitlabURL)...)
 	if config.Get(ctx, "gitlab:token") != "" && !ctx.IsConfigSecret("gitlab:token") {
@@ -235,39 +229,11 @@ func Load(ctx *pulumi.Context) (*Stack, error) {
 	tokens := map[string]pulumi.StringOutput{}
 	values := map[string]map[string]pulumi.StringOutput{}
 	for i, f := range fleets {
-		values[f.Name] = map[string]pulumi.StringOutput{}
-		for _, cv := range f.ConfigValues(settings.FleetPath(i, f.Name)) {
-			if !settings.ValidTokenConfigKey(cv.Key) {
-				continue // a key that cannot name a setting is reported by Validate, never echoed
-			}
-			key := Project + ":" + cv.Key
-			value := cfg.Get(cv.Key)
-			secretFlag := ""
-			if cv.Secret {
-				secretFlag = "--secret "
-			}
-			switch {
-			case value == "":
-				ps.Add(cv.Path, "names %s, which is not set; run `pulumi config set %s%s <value>`", key, secretFlag, cv.Key)
-				continue
-			case cv.Secret && !ctx.IsConfigSecret(key):
-				ps.Add(cv.Path, "names %s, which is stored in plain text; set it again with `pulumi config set --secret %s <value>`", key, cv.Key)
-				continue
-			}
-			if cv.Check != nil {
-				if err := cv.Check(value); err != nil {
-					ps.Add(cv.Path, "names %s, which %v", key, err)
-					continue
-				}
-			}
-			v := pulumi.String(value).ToStringOutput()
-			if cv.Secret || ctx.IsConfigSecret(key) {
-				v = cfg.RequireSecret(cv.Key)
-			}
-			values[f.Name][cv.Key] = v
-			if cv.Key == f.TokenConfigKey {
-				tokens[f.Name] = v
-			}
+		read, problems := fleet.ReadConfigValues(ctx, Project, f, settings.FleetPath(i, f.Name))
+		ps = append(ps, problems...)
+		values[f.Name] = read
+		if v, ok := read[f.TokenConfigKey]; ok {
+			tokens[f.Name] = v
 		}
 	}
 	var api *settings.APIServerSetting

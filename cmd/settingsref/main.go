@@ -31,7 +31,11 @@ func run(root string) error {
 	if err != nil {
 		return err
 	}
-	for path, data := range map[string][]byte{reference.MarkdownFile: m.Markdown(), reference.SchemaFile: schema} {
+	descriptions, err := m.DescriptionsJSON()
+	if err != nil {
+		return err
+	}
+	for path, data := range map[string][]byte{reference.MarkdownFile: m.Markdown(), reference.SchemaFile: schema, reference.DescriptionsFile: descriptions} {
 		full := filepath.Join(root, path)
 		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
 			return err

@@ -68,6 +68,8 @@ type Model struct {
 	// Stack are the top-level settings (gitlab-runner-fleet:<key>), in
 	// Pulumi.yaml's order.
 	Stack []*Setting
+
+	docs docs // every doc comment of the settings package
 }
 
 // Build describes the stack settings from the settings package's source
@@ -86,7 +88,7 @@ func Build(settingsDir, projectFile string) (*Model, error) {
 		return nil, err
 	}
 	b := &builder{docs: d, defaults: defaults}
-	m := &Model{}
+	m := &Model{docs: d}
 	var unknown []string
 	for _, c := range declared {
 		t, ok := stackSettings[c.key]

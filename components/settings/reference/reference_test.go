@@ -33,7 +33,9 @@ func TestCommittedFilesAreGenerated(t *testing.T) {
 	m := build(t)
 	schema, err := m.Schema()
 	require.NoError(t, err)
-	for path, want := range map[string][]byte{MarkdownFile: m.Markdown(), SchemaFile: schema} {
+	descriptions, err := m.DescriptionsJSON()
+	require.NoError(t, err)
+	for path, want := range map[string][]byte{MarkdownFile: m.Markdown(), SchemaFile: schema, DescriptionsFile: descriptions} {
 		got, err := os.ReadFile(filepath.Join(root, path))
 		require.NoError(t, err, "run `go generate ./components/settings/reference`")
 		assert.Equal(t, string(want), string(got), "%s is not what the settings' types give: run `go generate ./components/settings/reference`", path)
