@@ -111,12 +111,14 @@ func checkReference(client kubernetes.Interface, r settings.Reference) (*setting
 		}
 	case "PersistentVolumeClaim":
 		_, err = client.CoreV1().PersistentVolumeClaims(r.Namespace).Get(ctx, r.Name, metav1.GetOptions{})
+	case "PriorityClass":
+		_, err = client.SchedulingV1().PriorityClasses().Get(ctx, r.Name, metav1.GetOptions{})
 	default:
 		return &settings.Problem{Path: r.Path, Message: "names an object of an unknown kind " + r.Kind}, false
 	}
 	if err != nil {
 		p := settings.ReferenceProblem(r, err)
-		if apierrors.IsNotFound(err) {
+		if apierrors.IsNotFound(err) && r.Namespace != "" {
 			if _, nsErr := client.CoreV1().Namespaces().Get(ctx, r.Namespace, metav1.GetOptions{}); apierrors.IsNotFound(nsErr) {
 				p.Message = fmt.Sprintf("names %s, but its namespace %s does not exist either; create both first (or fix the names)", r, r.Namespace)
 			}

@@ -109,6 +109,20 @@ func TestMalformedConfigurationsAreRejectedBeforeAnyResource(t *testing.T) {
 			[]string{"fleets[0] (x).runner.projectId: GitLab has no project 1000"}},
 		{"several problems at once", fleet(`{"manager":{"replicas":-1,"logFormat":"xml"},"runner":{"maximumTimeout":1}}`), nil,
 			[]string{"3 problem(s)", "manager.replicas", "manager.logFormat", "runner.maximumTimeout"}},
+		{"manager variable gitlab-runner reads", fleet(`{"manager":{"pod":{"env":[{"name":"RUNNER_EXECUTOR","value":"shell"}]}}}`), nil,
+			[]string{`fleets[0] (builds).manager.pod.env[0].name: "RUNNER_EXECUTOR" starts with RUNNER_`}},
+		{"manager volume from the node", fleet(`{"manager":{"pod":{"volumes":[{"name":"sock","mountPath":"/sock","hostPath":"/var/run"}]}}}`), nil,
+			[]string{"fleets[0] (builds).manager.pod.volumes[0].hostPath: unknown setting", "fleets[0] (builds).manager.pod.volumes[0]: needs exactly one source"}},
+		{"manager volume over the token", fleet(`{"manager":{"pod":{"volumes":[{"name":"s","mountPath":"/secrets","emptyDir":{}}]}}}`), nil,
+			[]string{`fleets[0] (builds).manager.pod.volumes[0].mountPath: "/secrets" would hide or be hidden by the fleet's own mount /secrets`}},
+		{"manager priority class of kube-system", fleet(`{"manager":{"pod":{"priorityClassName":"system-cluster-critical"}}}`), nil,
+			[]string{`fleets[0] (builds).manager.pod.priorityClassName: "system-cluster-critical" is only for pods of kube-system`}},
+		{"manager spread without key", fleet(`{"manager":{"pod":{"topologySpread":[{"maxSkew":2}]}}}`), nil,
+			[]string{"fleets[0] (builds).manager.pod.topologySpread[0].topologyKey: is required"}},
+		{"session server address for several managers", fleet(`{"manager":{"replicas":2,"pod":{"sessionServer":{"advertiseAddress":"runner.example.com:8093","allowFrom":{"namespaces":["gitlab"]}}}}}`), nil,
+			[]string{"fleets[0] (builds).manager.pod.sessionServer.advertiseAddress: is one address for 2 managers"}},
+		{"session server open to anyone", fleet(`{"manager":{"pod":{"sessionServer":{}}}}`), nil,
+			[]string{"fleets[0] (builds).manager.pod.sessionServer.allowFrom: is required with network.policies"}},
 	}
 	require.GreaterOrEqual(t, len(cases), 15)
 	for _, c := range cases {

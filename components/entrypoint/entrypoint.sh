@@ -8,13 +8,17 @@
 # 1. Write a deterministic .runner_system_id derived from the pod's stable
 #    StatefulSet name, so a restarted pod keeps its manager identity in GitLab
 #    instead of piling up a new manager on every restart.
-# 2. Verify the runner authentication token (glrt-...) with
+# 2. Run the pre-entrypoint script when PRE_ENTRYPOINT_SCRIPT names one (the
+#    stack's manager.pod.preEntrypointScript): its failure stops the start.
+# 3. Verify the runner authentication token (glrt-...) with
 #    `gitlab-runner register`, which only verifies an existing runner and
 #    merges the [[runners]] template into config.toml. The token goes through
 #    the environment (CI_SERVER_TOKEN), never the command line. Transient
 #    failures (GitLab down, network not ready) are retried within
 #    REGISTER_BUDGET_SECONDS of sleeps, which the startup probe's window covers.
-# 3. exec `gitlab-runner run`, so the runner is PID 1 and receives signals.
+#    The global settings are copied with @POD_NAME@ replaced by the pod's
+#    name: the session server advertises each manager's own address.
+# 4. exec `gitlab-runner run`, so the runner is PID 1 and receives signals.
 #
 # Until the exec this shell is PID 1, and PID 1 ignores every signal it has
 # no handler for: SIGTERM, SIGQUIT and SIGINT are trapped so that a pod stuck
@@ -93,6 +97,15 @@ system_id="s_$(printf '%s/%s' "$POD_NAMESPACE" "$POD_NAME" | sha256sum | cut -c1
 printf '%s\n' "$system_id" >"$config_dir/.runner_system_id"
 log "runner manager $POD_NAME uses system id $system_id"
 
+if [ -n "${PRE_ENTRYPOINT_SCRIPT:-}" ]; then
+	phase="running the pre-entrypoint script"
+	log "running the pre-entrypoint script $PRE_ENTRYPOINT_SCRIPT"
+	if ! wait_for /bin/sh "$PRE_ENTRYPOINT_SCRIPT"; then
+		log "the pre-entrypoint script $PRE_ENTRYPOINT_SCRIPT failed; stopping (the pod restarts)"
+		exit 1
+	fi
+fi
+
 token="$(cat "$token_file")"
 case "$token" in
 glrt-*) ;;
@@ -120,7 +133,7 @@ slept=0
 while :; do
 	# Start from the global settings each time: a failed register may leave a
 	# half-written config.toml behind.
-	cp "$template_dir/config.toml" "$config_dir/config.toml"
+	sed "s/@POD_NAME@/$POD_NAME/g" "$template_dir/config.toml" >"$config_dir/config.toml"
 	if wait_for register; then
 		break
 	fi

@@ -261,7 +261,7 @@ func podSecurityLabels(level string) map[string]string {
 // is rendered once the bucket is known.
 func newRunnerConfigMaps(b *build) (*corev1.ConfigMap, *corev1.ConfigMap, pulumi.StringInput, error) {
 	s := b.s
-	globalConfig, err := runnerconfig.RenderGlobalConfig(s.Manager)
+	globalConfig, err := runnerconfig.RenderGlobalConfig(s)
 	if err != nil {
 		return nil, nil, nil, err
 	}

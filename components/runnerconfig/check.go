@@ -30,7 +30,7 @@ func Check(s settings.FleetSettings, path string) settings.Problems {
 			checkExtraConfig(&ps, at("executor.extraConfig"), extra, renderedMap(rendered), version)
 		}
 	}
-	for _, problem := range UnsupportedRunnerKeys(Global(s.Manager), version) {
+	for _, problem := range UnsupportedRunnerKeys(Global(s), version) {
 		ps.Add(at("manager"), "%s; pick a newer manager.image", problem)
 	}
 	checkJobPodSecurity(&ps, at("executor"), s)

@@ -68,6 +68,7 @@ func (s FleetSettings) WithDefaults(stack string) FleetSettings {
 	m.ShutdownTimeout = cmp.Or(m.ShutdownTimeout, DefaultShutdownTimeout)
 	m.TerminationGracePeriodSeconds = cmp.Or(m.TerminationGracePeriodSeconds,
 		max(DefaultGracePeriod, r.MaximumTimeout)+m.ShutdownTimeout+StopMargin)
+	m.Pod.withDefaults()
 	m.Resources = m.Resources.withDefaults(ContainerResources{CPURequest: "100m", MemoryRequest: "128Mi", MemoryLimit: "256Mi"})
 	if m.RunAsUser == nil {
 		m.RunAsUser = ptr.To(int64(DefaultRunAsUser))

@@ -130,6 +130,10 @@ type ManagerSettings struct {
 	RegistryCredentialsConfigKey string `json:"registryCredentialsConfigKey,omitempty"`
 	// Monitoring asks for a PodMonitor or ServiceMonitor.
 	Monitoring MonitoringSettings `json:"monitoring"`
+	// Pod adds to the manager pod what the Helm chart and the Operator let
+	// one add: variables, volumes, a priority class, topology spread, a
+	// pre-entrypoint script and the session server.
+	Pod ManagerPodSettings `json:"pod"`
 }
 
 // ExecutorSettings configure how the Kubernetes executor builds job pods.
