@@ -129,7 +129,9 @@ func (o Options) Run(ctx *pulumi.Context) error {
 		for _, key := range []string{runnerIDOutput, runnerURLOutput, tokenExpiresAtOutput} {
 			output[key] = facts.MapIndex(pulumi.String(key))
 		}
-		output["rollout"] = o.reportRollout(ctx, target, f, p.Settings)
+		if !ctx.DryRun() {
+			o.reportRollout(ctx, target, f, p.Settings)
+		}
 		output["tokenRotatesAfter"] = o.explainRotation(ctx, f, p.Settings, clusterAccess{access: target.access, secrets: target.secrets})
 		if p.Settings.Cluster != "" {
 			output["cluster"] = pulumi.String(p.Settings.Cluster)
@@ -141,20 +143,18 @@ func (o Options) Run(ctx *pulumi.Context) error {
 }
 
 // reportRollout reads (and with manager.rolloutTimeout, waits for) the
-// managers' rollout once `up` has applied the StatefulSet, and logs it. It
-// never fails `up` (see rollout.go).
+// managers' rollout once `up` has applied the StatefulSet, and logs it; the
+// returned text is what it logged last. It never fails `up` (see
+// rollout.go), and the program runs it after `up` only.
 //
-// A preview reads the rollout as it stands, once, without waiting or
-// logging: so a preview that changes nothing shows the same output as the
-// `up` before it (the rollout it recorded, when it has not moved since),
-// rather than an output that changes on every preview. A fleet whose
-// managers do not exist yet shows "".
+// The rollout is no stack output: an output is a snapshot taken when `up`
+// ends, and a rollout goes on after it (without rolloutTimeout, `up` ends as
+// soon as the StatefulSet is applied), so the next preview, which changes
+// nothing, would show the output changing. The status command
+// (cmd/status) shows the rollout live.
 func (o Options) reportRollout(ctx *pulumi.Context, target clusterTarget, f *fleet.RunnerFleet, s settings.FleetSettings) pulumi.StringOutput {
 	return pulumi.All(f.Namespace, f.StatefulSetName).ApplyT(func(v []any) string {
 		namespace, name := v[0].(string), v[1].(string)
-		if ctx.DryRun() {
-			return previewRollout(o.Kube, target, namespace, name)
-		}
 		log := func(r Rollout) {
 			_ = ctx.Log.Info(fmt.Sprintf("fleet %s: rollout %s", s.Name, r), &pulumi.LogArgs{Resource: f})
 		}
@@ -177,21 +177,6 @@ func (o Options) reportRollout(ctx *pulumi.Context, target clusterTarget, f *fle
 		}
 		return r.String()
 	}).(pulumi.StringOutput)
-}
-
-// previewRollout is the rollout a preview shows: read once, "" when it
-// cannot be read (a fleet not created yet, a cluster out of reach: the
-// preview's own steps report those).
-func previewRollout(kube func(KubeAccess) (kubernetes.Interface, error), target clusterTarget, namespace, name string) string {
-	client, err := kube(target.access)
-	if err != nil {
-		return ""
-	}
-	r, err := ReadRollout(context.Background(), client, namespace, name)
-	if err != nil {
-		return ""
-	}
-	return r.String()
 }
 
 // Load reads and validates every setting of the stack, reporting all

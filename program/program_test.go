@@ -209,6 +209,9 @@ func TestGitlabURLDefaultsToTheProviderBaseURL(t *testing.T) {
 	assert.Equal(t, "https://gitlab.example.com/", env[0].ObjectValue()["value"].StringValue())
 }
 
+// `up` reads the rollout from the fleet's cluster and logs it; it is no
+// stack output (it goes on after `up`, and the next preview would show the
+// output changing), and a preview does not read it.
 func TestUpReportsTheRolloutFromTheFleetsCluster(t *testing.T) {
 	var asked []program.KubeAccess
 	var mu sync.Mutex
@@ -225,12 +228,21 @@ func TestUpReportsTheRolloutFromTheFleetsCluster(t *testing.T) {
 	}}
 	config := baseConfig(`[` + groupFleet + `]`)
 	config["kubernetes:context"] = "production"
-	_, err := mocks.Run(opts.Run, config, nil)
+	m, err := mocks.RunUp(opts.Run, config, nil)
 	require.NoError(t, err)
 	assert.Equal(t, []program.KubeAccess{{Context: "production"}}, asked, "read once, from the cluster the provider deploys to")
+	var logged []string
+	for _, l := range m.Logs() {
+		logged = append(logged, l.Message)
+	}
+	assert.Contains(t, logged, "fleet builds: rollout in progress: 0 of 2 managers updated, 0 ready")
+	out := fleetOutputs(t, m, "builds")
+	assert.NotContains(t, out, "rollout", "the rollout is no output")
+	assert.Contains(t, out, "statefulSetName", "the outputs are there")
 
 	asked = nil
-	_, err = mocks.RunPreview(opts.Run, config, nil)
+	m, err = mocks.RunPreview(opts.Run, config, nil)
 	require.NoError(t, err)
-	assert.Equal(t, []program.KubeAccess{{Context: "production"}}, asked, "a preview reads the rollout as it stands, once, from the same cluster")
+	assert.Empty(t, asked, "a preview does not read the rollout")
+	assert.NotContains(t, fleetOutputs(t, m, "builds"), "rollout")
 }

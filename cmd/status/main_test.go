@@ -24,7 +24,7 @@ import (
 // --show-secrets` and `pulumi config --json --show-secrets`.
 const (
 	outputsJSON = `{"fleets": {"builds": {"namespace": "runners", "statefulSetName": "builds", "runnerId": "42", "runnerUrl": "https://gitlab.example.com/admin/runners/42",
-	  "tokenExpiresAt": "never", "rollout": "complete: 1 of 1 managers ready", "jobNamespace": "runners-jobs", "tokenRotatesAfter": ""},
+	  "tokenExpiresAt": "never", "jobNamespace": "runners-jobs", "tokenRotatesAfter": ""},
 	  "east": {"namespace": "runners", "statefulSetName": "east", "runnerId": "", "cluster": "east"}}}`
 	configJSON = `{"gitlab:baseUrl": {"value": "https://gitlab.example.com/api/v4/", "secret": false},
 	  "gitlab:token": {"value": "glpat-secret", "secret": true},
