@@ -34,21 +34,24 @@ import (
 )
 
 func main() {
-	stackName := flag.String("stack", localengine.DevStack, "stack to read (Pulumi.<stack>.yaml), through the local backend")
-	outputsFile := flag.String("outputs", "", "read the stack outputs from this file (`pulumi stack output --json --show-secrets`) instead of the local backend")
-	configFile := flag.String("config", "", "with --outputs: the stack settings (`pulumi config --json --show-secrets`)")
-	fleetName := flag.String("fleet", "", "only this fleet")
-	asJSON := flag.Bool("json", false, "print JSON")
-	check := flag.Bool("check", false, "exit 1 unless every fleet's managers are all ready")
-	waitIdle := flag.Bool("wait-idle", false, "wait until the runners run no job")
-	timeout := flag.Duration("timeout", 6*time.Hour, "with --wait-idle: how long to wait at most")
-	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: go run ./cmd/status [--stack NAME | --outputs FILE --config FILE] [--fleet NAME] [--json] [--check] [--wait-idle [--timeout D]]")
-		flag.PrintDefaults()
+	// A flag set of its own: the global one also holds the flags of the
+	// Kubernetes client's logger, which --help would list.
+	flags := flag.NewFlagSet("status", flag.ExitOnError)
+	stackName := flags.String("stack", localengine.DevStack, "stack to read (Pulumi.<stack>.yaml), through the local backend")
+	outputsFile := flags.String("outputs", "", "read the stack outputs from this file (`pulumi stack output --json --show-secrets`) instead of the local backend")
+	configFile := flags.String("config", "", "with --outputs: the stack settings (`pulumi config --json --show-secrets`)")
+	fleetName := flags.String("fleet", "", "only this fleet")
+	asJSON := flags.Bool("json", false, "print JSON")
+	check := flags.Bool("check", false, "exit 1 unless every fleet's managers are all ready")
+	waitIdle := flags.Bool("wait-idle", false, "wait until the runners run no job")
+	timeout := flags.Duration("timeout", 6*time.Hour, "with --wait-idle: how long to wait at most")
+	flags.Usage = func() {
+		fmt.Fprintln(flags.Output(), "usage: go run ./cmd/status [--stack NAME | --outputs FILE --config FILE] [--fleet NAME] [--json] [--check] [--wait-idle [--timeout D]]")
+		flags.PrintDefaults()
 	}
-	flag.Parse()
-	if flag.NArg() != 0 || (*outputsFile == "") != (*configFile == "") {
-		flag.Usage()
+	_ = flags.Parse(os.Args[1:]) // ExitOnError
+	if flags.NArg() != 0 || (*outputsFile == "") != (*configFile == "") {
+		flags.Usage()
 		os.Exit(2)
 	}
 	ctx := context.Background()

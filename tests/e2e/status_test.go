@@ -38,6 +38,11 @@ func TestStatusAndTheDrainForMaintenance(t *testing.T) {
 	s := newStack(t, name, f)
 	s.up(t)
 	waitReady(t, ns, name)
+	// Without rolloutTimeout `up` ended before the managers were ready; the
+	// next preview still plans nothing, the stack's outputs included (the
+	// rollout is no output).
+	steps, _ := s.previewSteps(t)
+	assert.Empty(t, steps, "a preview after up changes nothing")
 	ctx := context.Background()
 	env := map[string]string{"KUBECONFIG": h.kubeconfig, "GITLAB_TOKEN": h.token}
 	read := func(t *testing.T) (status.Fleet, status.Sources) {
