@@ -10,6 +10,7 @@ type KubernetesVolumes struct {
 	EmptyDirs  []VolumeEmptyDir  `toml:"empty_dir,omitempty" runner:"KubernetesVolumes"`
 	HostPaths  []VolumeHostPath  `toml:"host_path,omitempty" runner:"KubernetesVolumes"`
 	CSIs       []VolumeCSI       `toml:"csi,omitempty" runner:"KubernetesVolumes"`
+	NFS        []VolumeNFS       `toml:"nfs,omitempty" runner:"KubernetesVolumes" fleet:"extra"`
 }
 
 // VolumeConfigMap is one [[runners.kubernetes.volumes.config_map]].
@@ -36,6 +37,8 @@ type VolumePVC struct {
 	MountPath string `toml:"mount_path" runner:"KubernetesPVC"`
 	SubPath   string `toml:"sub_path,omitempty" runner:"KubernetesPVC"`
 	ReadOnly  bool   `toml:"read_only,omitempty" runner:"KubernetesPVC"`
+	// MountPropagation is the mount's propagation mode (see mountPropagation).
+	MountPropagation string `toml:"mount_propagation,omitempty" runner:"KubernetesPVC"`
 }
 
 // VolumeEmptyDir is one [[runners.kubernetes.volumes.empty_dir]].
@@ -45,6 +48,8 @@ type VolumeEmptyDir struct {
 	SubPath   string `toml:"sub_path,omitempty" runner:"KubernetesEmptyDir"`
 	Medium    string `toml:"medium,omitempty" runner:"KubernetesEmptyDir"`
 	SizeLimit string `toml:"size_limit,omitempty" runner:"KubernetesEmptyDir"`
+	// MountPropagation is the mount's propagation mode (see mountPropagation).
+	MountPropagation string `toml:"mount_propagation,omitempty" runner:"KubernetesEmptyDir"`
 }
 
 // VolumeHostPath is one [[runners.kubernetes.volumes.host_path]].
@@ -54,6 +59,8 @@ type VolumeHostPath struct {
 	SubPath   string `toml:"sub_path,omitempty" runner:"KubernetesHostPath"`
 	ReadOnly  bool   `toml:"read_only,omitempty" runner:"KubernetesHostPath"`
 	HostPath  string `toml:"host_path" runner:"KubernetesHostPath"`
+	// MountPropagation is the mount's propagation mode (see mountPropagation).
+	MountPropagation string `toml:"mount_propagation,omitempty" runner:"KubernetesHostPath"`
 }
 
 // VolumeCSI is one [[runners.kubernetes.volumes.csi]].
@@ -65,6 +72,16 @@ type VolumeCSI struct {
 	Driver           string            `toml:"driver" runner:"KubernetesCSI"`
 	FSType           string            `toml:"fs_type,omitempty" runner:"KubernetesCSI"`
 	VolumeAttributes map[string]string `toml:"volume_attributes,omitempty" runner:"KubernetesCSI"`
+}
+
+// VolumeNFS is one [[runners.kubernetes.volumes.nfs]] (runner 19.0+).
+type VolumeNFS struct {
+	Name      string `toml:"name" runner:"KubernetesNFS"`
+	MountPath string `toml:"mount_path" runner:"KubernetesNFS"`
+	SubPath   string `toml:"sub_path,omitempty" runner:"KubernetesNFS"`
+	ReadOnly  bool   `toml:"read_only,omitempty" runner:"KubernetesNFS"`
+	Server    string `toml:"server" runner:"KubernetesNFS"`
+	Path      string `toml:"path" runner:"KubernetesNFS"`
 }
 
 // kubernetesVolumes renders the volumes as the runner reads them.
