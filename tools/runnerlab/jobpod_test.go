@@ -76,8 +76,8 @@ func modelJob(job spec.Job) *runnerconfig.JobSample {
 // comparable is the runner's pod without what the model leaves out: its
 // kind, uid and status (the API server's), the random suffix of its name,
 // the containers' environment; its shell detection script is the model's
-// placeholder, and volume items are in key order (the runner lists them in
-// a map's order).
+// placeholder, and tolerations and volume items are in key order (the
+// runner lists them in a map's order).
 func comparable(t *testing.T, pod *corev1.Pod) *corev1.Pod {
 	t.Helper()
 	pod = pod.DeepCopy()
@@ -101,6 +101,9 @@ func comparable(t *testing.T, pod *corev1.Pod) *corev1.Pod {
 			}
 		}
 	}
+	slices.SortFunc(pod.Spec.Tolerations, func(a, b corev1.Toleration) int {
+		return strings.Compare(a.Key+"="+a.Value, b.Key+"="+b.Value)
+	})
 	for _, v := range pod.Spec.Volumes {
 		var items []corev1.KeyToPath
 		switch {
@@ -161,6 +164,22 @@ func TestJobPodModelIsTheRunnersPodForEverySetting(t *testing.T) {
 		"the image's entrypoint honoured":    fleet(settings.ExecutorSettings{FeatureFlags: map[string]bool{runnerversion.FFHonorEntrypoint: true}}),
 		"no active deadline":                 fleet(settings.ExecutorSettings{FeatureFlags: map[string]bool{runnerversion.FFPodActiveDeadline: false}}),
 		"a pod spec patch":                   fleet(settings.ExecutorSettings{PodSpecPatches: []settings.PodSpecPatchSettings{{Name: "host-users", Patch: `{"hostUsers":false}`}}}),
+		"what extraConfig may add": fleet(settings.ExecutorSettings{ImagePullSecrets: []string{"mirror"}, ExtraConfig: `builds_dir = "/work"
+[kubernetes]
+runtime_class_name = "gvisor"
+use_service_account_image_pull_secrets = true
+scripts_base_dir = "/tmp/ci"
+logs_base_dir = "/tmp/ci"
+pod_cpu_request = "2"
+pod_memory_limit = "8Gi"
+retry_limit = 3
+[[kubernetes.volumes.nfs]]
+name = "shared"
+mount_path = "/shared"
+server = "nfs.example.com"
+path = "/exports/ci"
+read_only = true
+`}),
 		"grace periods and informers off":    fleet(settings.ExecutorSettings{PodTerminationGracePeriodSeconds: ptrTo(5), CleanupGracePeriodSeconds: ptrTo(3), UseInformers: &no, PrintPodWarningEvents: &yes}),
 	}
 	for name, s := range cases {
