@@ -180,7 +180,7 @@ server = "nfs.example.com"
 path = "/exports/ci"
 read_only = true
 `}),
-		"grace periods and informers off":    fleet(settings.ExecutorSettings{PodTerminationGracePeriodSeconds: ptrTo(5), CleanupGracePeriodSeconds: ptrTo(3), UseInformers: &no, PrintPodWarningEvents: &yes}),
+		"grace periods and informers off": fleet(settings.ExecutorSettings{PodTerminationGracePeriodSeconds: ptrTo(5), CleanupGracePeriodSeconds: ptrTo(3), UseInformers: &no, PrintPodWarningEvents: &yes}),
 	}
 	for name, s := range cases {
 		t.Run(name, func(t *testing.T) {
