@@ -49,6 +49,7 @@ func Check(s settings.FleetSettings, path string) settings.Problems {
 	for _, problem := range UnsupportedRunnerKeys(Global(s.Manager), version) {
 		ps.Add(at("manager"), "%s; pick a newer manager.image", problem)
 	}
+	checkLint(&ps, at("executor"), rendered, version)
 	checkJobPodSecurity(&ps, at("executor"), s)
 	return ps
 }

@@ -92,7 +92,7 @@ func applyJobPolicy(r *RunnerConfig, s settings.FleetSettings) {
 	for _, name := range slices.Sorted(maps.Keys(env)) {
 		r.Environment = append(r.Environment, name+"="+env[name])
 	}
-	k.Volumes = kubernetesVolumes(volumes)
+	k.Volumes = kubernetesVolumes(volumes, s.RunnerVersion())
 	for _, s := range services {
 		k.Services = append(k.Services, ServiceConfig(s))
 	}

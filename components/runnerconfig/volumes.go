@@ -1,6 +1,9 @@
 package runnerconfig
 
-import "github.com/glrf/gitlab-runner-fleet/components/settings"
+import (
+	"github.com/glrf/gitlab-runner-fleet/components/runnerversion"
+	"github.com/glrf/gitlab-runner-fleet/components/settings"
+)
 
 // KubernetesVolumes is [runners.kubernetes.volumes].
 type KubernetesVolumes struct {
@@ -37,7 +40,7 @@ type VolumePVC struct {
 	MountPath string `toml:"mount_path" runner:"KubernetesPVC"`
 	SubPath   string `toml:"sub_path,omitempty" runner:"KubernetesPVC"`
 	ReadOnly  bool   `toml:"read_only,omitempty" runner:"KubernetesPVC"`
-	// MountPropagation is the mount's propagation mode (see mountPropagation).
+	// MountPropagation is the mount's propagation mode (mountPropagation).
 	MountPropagation string `toml:"mount_propagation,omitempty" runner:"KubernetesPVC"`
 }
 
@@ -48,7 +51,7 @@ type VolumeEmptyDir struct {
 	SubPath   string `toml:"sub_path,omitempty" runner:"KubernetesEmptyDir"`
 	Medium    string `toml:"medium,omitempty" runner:"KubernetesEmptyDir"`
 	SizeLimit string `toml:"size_limit,omitempty" runner:"KubernetesEmptyDir"`
-	// MountPropagation is the mount's propagation mode (see mountPropagation).
+	// MountPropagation is the mount's propagation mode (mountPropagation).
 	MountPropagation string `toml:"mount_propagation,omitempty" runner:"KubernetesEmptyDir"`
 }
 
@@ -59,7 +62,7 @@ type VolumeHostPath struct {
 	SubPath   string `toml:"sub_path,omitempty" runner:"KubernetesHostPath"`
 	ReadOnly  bool   `toml:"read_only,omitempty" runner:"KubernetesHostPath"`
 	HostPath  string `toml:"host_path" runner:"KubernetesHostPath"`
-	// MountPropagation is the mount's propagation mode (see mountPropagation).
+	// MountPropagation is the mount's propagation mode (mountPropagation).
 	MountPropagation string `toml:"mount_propagation,omitempty" runner:"KubernetesHostPath"`
 }
 
@@ -84,10 +87,25 @@ type VolumeNFS struct {
 	Path      string `toml:"path" runner:"KubernetesNFS"`
 }
 
-// kubernetesVolumes renders the volumes as the runner reads them.
-func kubernetesVolumes(volumes []settings.JobVolume) *KubernetesVolumes {
+// mountPropagation is the propagation rendered on every host path, PVC and
+// emptyDir mount of a release that has the key: Kubernetes' default, None,
+// said explicitly. GitLab Runner v19.3.0's `lint` checks config.toml
+// against a JSON schema of its config types in which mount_propagation has
+// no JSON name and no omitempty: left out, it is null, which the schema's
+// string type refuses (the 19.4 pre-release the lab builds names it and
+// omits it, so its `lint` does not show this).
+const mountPropagation = "None"
+
+// kubernetesVolumes renders the volumes as release v reads them.
+func kubernetesVolumes(volumes []settings.JobVolume, v runnerversion.Version) *KubernetesVolumes {
 	if len(volumes) == 0 {
 		return nil
+	}
+	propagation := func(owner string) string {
+		if ok, _ := runnerversion.KeyAvailable(owner, "mount_propagation", v); ok {
+			return mountPropagation
+		}
+		return ""
 	}
 	out := &KubernetesVolumes{}
 	for _, v := range volumes {
@@ -97,11 +115,14 @@ func kubernetesVolumes(volumes []settings.JobVolume) *KubernetesVolumes {
 		case v.Secret != "":
 			out.Secrets = append(out.Secrets, VolumeSecret{Name: v.Secret, MountPath: v.MountPath, SubPath: v.SubPath, ReadOnly: v.ReadOnly, Items: v.Items})
 		case v.PVC != "":
-			out.PVCs = append(out.PVCs, VolumePVC{Name: v.PVC, MountPath: v.MountPath, SubPath: v.SubPath, ReadOnly: v.ReadOnly})
+			out.PVCs = append(out.PVCs, VolumePVC{Name: v.PVC, MountPath: v.MountPath, SubPath: v.SubPath, ReadOnly: v.ReadOnly,
+				MountPropagation: propagation("KubernetesPVC")})
 		case v.EmptyDir != nil:
-			out.EmptyDirs = append(out.EmptyDirs, VolumeEmptyDir{Name: v.Name, MountPath: v.MountPath, SubPath: v.SubPath, Medium: v.EmptyDir.Medium, SizeLimit: v.EmptyDir.SizeLimit})
+			out.EmptyDirs = append(out.EmptyDirs, VolumeEmptyDir{Name: v.Name, MountPath: v.MountPath, SubPath: v.SubPath, Medium: v.EmptyDir.Medium, SizeLimit: v.EmptyDir.SizeLimit,
+				MountPropagation: propagation("KubernetesEmptyDir")})
 		case v.HostPath != "":
-			out.HostPaths = append(out.HostPaths, VolumeHostPath{Name: v.Name, MountPath: v.MountPath, SubPath: v.SubPath, ReadOnly: v.ReadOnly, HostPath: v.HostPath})
+			out.HostPaths = append(out.HostPaths, VolumeHostPath{Name: v.Name, MountPath: v.MountPath, SubPath: v.SubPath, ReadOnly: v.ReadOnly, HostPath: v.HostPath,
+				MountPropagation: propagation("KubernetesHostPath")})
 		case v.CSI != nil:
 			out.CSIs = append(out.CSIs, VolumeCSI{Name: v.Name, MountPath: v.MountPath, SubPath: v.SubPath, ReadOnly: v.ReadOnly,
 				Driver: v.CSI.Driver, FSType: v.CSI.FSType, VolumeAttributes: v.CSI.VolumeAttributes})
