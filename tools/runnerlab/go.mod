@@ -12,6 +12,7 @@ go 1.26.8
 require (
 	github.com/BurntSushi/toml v1.6.0
 	github.com/glrf/gitlab-runner-fleet v0.0.0
+	github.com/glrf/gitlab-runner-fleet/tools v0.0.0-00010101000000-000000000000
 	github.com/stretchr/testify v1.12.1
 	gitlab.com/gitlab-org/gitlab-runner v1.11.1-0.20260903214710-fc1f1862bd91
 	gopkg.in/yaml.v3 v3.0.1
@@ -141,6 +142,7 @@ require (
 
 replace (
 	github.com/glrf/gitlab-runner-fleet => ../..
+	github.com/glrf/gitlab-runner-fleet/tools => ..
 	gitlab-runner-fleet/tools/build/gitlab-runner/standins/refusal => ../build/gitlab-runner/standins/refusal
 	gitlab.com/ajwalker/phrasestream => ../build/gitlab-runner/standins/phrasestream
 	gitlab.com/gitlab-org/fleeting/fleeting => ../build/gitlab-runner/standins/fleeting

@@ -127,11 +127,22 @@ func podYAML(t *testing.T, pod *corev1.Pod) string {
 // The same for fleets that turn on, between them, every setting that changes
 // the job pod, beside the committed stacks.
 func TestJobPodModelIsTheRunnersPodForEverySetting(t *testing.T) {
+	for name, s := range jobPodFleets() {
+		t.Run(name, func(t *testing.T) {
+			_, problems := plan.Plan([]settings.FleetSettings{s})
+			require.NoError(t, problems.Err(), "a valid fleet")
+			assertModelIsTheRunnersPod(t, s)
+		})
+	}
+}
+
+// jobPodFleets turn on, between them, every setting that changes the job pod.
+func jobPodFleets() map[string]settings.FleetSettings {
 	yes, no := true, false
 	fleet := func(e settings.ExecutorSettings) settings.FleetSettings {
 		return settings.FleetSettings{Name: "opts", Runner: settings.RunnerSettings{Type: "group_type", GroupID: 1}, Executor: e}.WithDefaults("lab")
 	}
-	cases := map[string]settings.FleetSettings{
+	return map[string]settings.FleetSettings{
 		"scheduling, DNS and host names": fleet(settings.ExecutorSettings{
 			DNSPolicy: "None", DNSConfig: &settings.DNSSettings{Nameservers: []string{"10.0.0.10"}, Searches: []string{"ci.svc"}, Options: map[string]string{"ndots": "2"}},
 			PriorityClassName: "ci", SchedulerName: "ci-scheduler",
@@ -181,13 +192,6 @@ path = "/exports/ci"
 read_only = true
 `}),
 		"grace periods and informers off": fleet(settings.ExecutorSettings{PodTerminationGracePeriodSeconds: ptrTo(5), CleanupGracePeriodSeconds: ptrTo(3), UseInformers: &no, PrintPodWarningEvents: &yes}),
-	}
-	for name, s := range cases {
-		t.Run(name, func(t *testing.T) {
-			_, problems := plan.Plan([]settings.FleetSettings{s})
-			require.NoError(t, problems.Err(), "a valid fleet")
-			assertModelIsTheRunnersPod(t, s)
-		})
 	}
 }
 
