@@ -151,4 +151,3 @@ func leaves(table map[string]any, prefix string) map[string]any {
 	}
 	return out
 }
-
