@@ -146,3 +146,24 @@ func TestTheCheckedJobPodHoldsWhatExtraConfigAdds(t *testing.T) {
 	assert.Equal(t, "nfs.example.com", pod.Spec.Volumes[0].NFS.Server)
 	assert.Contains(t, pod.Spec.Containers[0].VolumeMounts, corev1.VolumeMount{Name: "repo", MountPath: "/work"})
 }
+
+// extraConfig's keys under [runners.monitoring] and [runners.referees] are
+// checked against the runner's own keys like every other table (they were
+// once accepted whole, a misspelt key with them).
+func TestExtraConfigChecksMonitoringAndRefereesKeys(t *testing.T) {
+	fleet := func(extra string) string {
+		data, err := json.Marshal(extra)
+		require.NoError(t, err)
+		return fleetWith(t, `{"executor":{"extraConfig":`+string(data)+`}}`)
+	}
+	assert.Empty(t, checked(t, fleet("[[monitoring.job_queuing_durations]]\nperiods = [\"* * * * *\"]\nthreshold = \"5m\"\n")))
+	assert.Empty(t, checked(t, fleet("[referees.metrics]\nprometheus_address = \"http://prometheus:9090\"\nquery_interval = 10\nqueries = []\n")))
+	for extra, want := range map[string]string{
+		"[[monitoring.job_queuing_durations]]\nthreshhold = \"5m\"\n": "monitoring.job_queuing_durations.threshhold: config.toml key [JobQueuingDuration] threshhold is not known",
+		"[referees.metrics]\nprometheus_adress = \"http://p:9090\"\n": "referees.metrics.prometheus_adress: config.toml key [MetricsRefereeConfig] prometheus_adress is not known",
+	} {
+		err := checked(t, fleet(extra)).Err()
+		require.Error(t, err, extra)
+		assert.Contains(t, err.Error(), want)
+	}
+}
