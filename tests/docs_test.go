@@ -55,7 +55,7 @@ func TestReadmeIsAQuickStart(t *testing.T) {
 func anchors(markdown string) []string {
 	var out []string
 	heading := regexp.MustCompile(`(?m)^#{1,6}\s+(.+?)\s*$`)
-	drop := regexp.MustCompile("[^\\p{L}\\p{N} _-]")
+	drop := regexp.MustCompile(`[^\p{L}\p{N} _-]`)
 	for _, m := range heading.FindAllStringSubmatch(markdown, -1) {
 		slug := drop.ReplaceAllString(strings.ToLower(m[1]), "")
 		out = append(out, strings.ReplaceAll(slug, " ", "-"))
