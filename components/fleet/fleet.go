@@ -145,8 +145,8 @@ func NewRunnerFleet(ctx *pulumi.Context, name string, given *RunnerFleetArgs, op
 		return nil, err
 	}
 	var parent pulumi.ResourceOption = pulumi.Parent(fleet)
-	if token.runner != nil {
-		parent = pulumi.Composite(parent, pulumi.DependsOn([]pulumi.Resource{token.runner}))
+	if runners := token.runners(); len(runners) > 0 {
+		parent = pulumi.Composite(parent, pulumi.DependsOn(runners))
 	}
 
 	if err := fleet.createNamespaces(ctx, args.Stack.CreateNamespaces, parent); err != nil {
