@@ -37,8 +37,9 @@ type ManagerPodSettings struct {
 	// PreEntrypointScript is a POSIX shell script the entrypoint runs before
 	// it verifies the token (as the chart's preEntrypointScript), e.g. to
 	// wait for a proxy. It runs as its own process with the container's
-	// environment; its failure stops the start (the pod restarts). It must
-	// end well within the startup probe's ten minutes.
+	// environment; its failure stops the start (the pod restarts). Its time
+	// counts against the seven minutes the entrypoint has to verify the token
+	// (inside the startup probe's ten): a script still running then is stopped.
 	PreEntrypointScript string `json:"preEntrypointScript,omitempty"`
 	// SessionServer serves interactive web terminals into running jobs.
 	SessionServer *SessionServerSettings `json:"sessionServer,omitempty"`
