@@ -14,7 +14,7 @@
 // KUBECONFIG and GITLAB_TOKEN in the environment as for `pulumi up`.
 //
 // --wait-idle waits until the fleets' runners run no job (the drain before
-// maintenance: pause the runners first, see README "Day 2"); --check exits 1
+// maintenance: pause the runners first, see docs/operations.md); --check exits 1
 // unless every fleet's managers are all ready.
 package main
 
