@@ -98,7 +98,7 @@ func TestGitlabAcceptsWhatItWouldCreate(t *testing.T) {
 	require.NoError(t, err, "an administrator creates runners anywhere")
 
 	// The token may come from the environment, as the provider takes it.
-	config, secrets = gitlabConfig(f, "", `[{"name":"b","runner":{"type":"project_type","projectId":1000}}]`)
+	config, _ = gitlabConfig(f, "", `[{"name":"b","runner":{"type":"project_type","projectId":1000}}]`)
 	delete(config, "gitlab:token")
 	withEnv := program.Options{Getenv: func(key string) string {
 		if key == "GITLAB_TOKEN" {
