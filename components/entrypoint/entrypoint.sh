@@ -23,7 +23,10 @@
 #    window covers the budget. The global settings are copied with
 #    @POD_NAME@ replaced by the pod's name: the session server advertises each
 #    manager's own address.
-# 4. exec `gitlab-runner run`, so the runner is PID 1 and receives signals.
+# 4. With TOKEN_CHECK_SECONDS (the fleet's token-check capability), start the
+#    token watch in the background (watch_token): a dead token stops the
+#    runner, so the pod turns not ready instead of polling on unnoticed.
+# 5. exec `gitlab-runner run`, so the runner is PID 1 and receives signals.
 #
 # Until the exec this shell is PID 1, and PID 1 ignores every signal it has
 # no handler for: SIGTERM, SIGQUIT and SIGINT are trapped so that a pod stuck
@@ -205,6 +208,40 @@ while :; do
 	n=$((n + 1))
 done
 unset token
+
+# watch_token SECONDS FAILURES RUNNER_PID (in the background, a child of the
+# runner once it is exec'd): every SECONDS, `gitlab-runner verify` asks GitLab
+# about the runner's token in config.toml (POST /api/v4/runners/verify, the
+# runner's own client and system id). It fails only when GitLab answers 403,
+# i.e. the runner was deleted or its token expired (a GitLab that cannot be
+# reached, or answers 5xx, is not a token problem: it passes). Such a manager
+# can never take a job again, and the runner would go on polling (each 403 a
+# health-check failure, then an hour's pause) while /metrics, and so the
+# probes, keep answering. After FAILURES refusals in a row the watch sends the
+# runner SIGQUIT, its graceful stop: running jobs finish (they report with
+# their own job tokens), no new one starts, the runner exits, the container
+# ends and the pod is not ready; a restart cannot verify the token and stays
+# not ready until a new token rolls the pods. The watch ends with the runner.
+watch_token() {
+	failures=0
+	while sleep "$1" && kill -0 "$3" 2>/dev/null; do
+		if out=$(gitlab-runner verify --config "$config_dir/config.toml" 2>&1); then
+			failures=0
+			continue
+		fi
+		failures=$((failures + 1))
+		log "GitLab refuses the runner token ($failures of $2 checks in a row): $(printf '%s' "$out" | tr '\n' ' ')"
+		if [ "$failures" -ge "$2" ]; then
+			log "the runner was deleted in GitLab or its token expired: stopping the runner (SIGQUIT; running jobs finish), the pod turns not ready"
+			kill -QUIT "$3" 2>/dev/null || :
+			return 0
+		fi
+	done
+}
+
+if [ -n "${TOKEN_CHECK_SECONDS:-}" ]; then
+	watch_token "$TOKEN_CHECK_SECONDS" "${TOKEN_CHECK_FAILURES:-2}" "$$" &
+fi
 
 log "token verified; starting the runner"
 exec gitlab-runner run --config "$config_dir/config.toml"

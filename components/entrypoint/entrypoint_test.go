@@ -29,7 +29,9 @@ func TestEntrypointIsValidPOSIXShell(t *testing.T) {
 // fakeRunner is a gitlab-runner stand-in. `register` records its arguments
 // and the token it finds in its environment, takes FAKE_REGISTER_SECONDS
 // (as an attempt against a GitLab that answers slowly), and fails FAKE_FAILS
-// times (or hangs with FAKE_REGISTER_HANG). `run` records the signals it gets, as
+// times (or hangs with FAKE_REGISTER_HANG). `verify` fails, as the real one
+// does when GitLab answers 403, while the file FAKE_TOKEN_DEAD exists. `run`
+// records the signals it gets, as
 // the real runner does with signal.Notify: SIGQUIT starts a graceful stop
 // (it goes on "draining" unless FAKE_EXIT_ON_QUIT), SIGTERM ends it.
 const fakeRunner = `#!/bin/sh
@@ -44,6 +46,14 @@ register)
 	if [ -n "${FAKE_REGISTER_SECONDS:-}" ]; then /bin/sleep "$FAKE_REGISTER_SECONDS"; fi
 	n=$(cat "$FAKE_FAILS" 2>/dev/null || echo 0)
 	if [ "$n" -gt 0 ]; then echo $((n - 1)) >"$FAKE_FAILS"; exit 1; fi
+	;;
+verify)
+	# GitLab refuses the token (403) while FAKE_TOKEN_DEAD exists.
+	if [ -e "${FAKE_TOKEN_DEAD:-/nonexistent}" ]; then
+		echo "Verifying runner... is not valid" >&2
+		echo "FATAL: Failed to verify runners" >&2
+		exit 1
+	fi
 	;;
 run)
 	echo "run env token=${CI_SERVER_TOKEN:-}" >>"$FAKE_LOG"
@@ -310,20 +320,19 @@ func TestEntrypointAsPID1HandsSignalsToTheRunner(t *testing.T) {
 }
 
 // preStop runs the preStop hook inside the namespace, as the kubelet does,
-// and returns how long it took. When the runner, PID 1, exits, the kernel
+// and returns its output. When the runner, PID 1, exits, the kernel
 // ends every process of its namespace, the hook included, as the container
 // runtime does with a container's processes: that counts as returning.
-func (p *pid1) preStop(t *testing.T, drainSeconds int) time.Duration {
+func (p *pid1) preStop(t *testing.T, drainSeconds int) string {
 	t.Helper()
 	cmd := exec.Command("nsenter", "-t", strconv.Itoa(p.hostPID), "-p", "sh", p.script, "prestop")
 	cmd.Env = append(p.env, fmt.Sprintf("DRAIN_SECONDS=%d", drainSeconds))
-	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	if exit, ok := err.(*exec.ExitError); ok && exit.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL {
 		err = nil
 	}
 	require.NoError(t, err, "preStop: %s", out)
-	return time.Since(start)
+	return string(out)
 }
 
 func TestPreStopDrainsThenLeavesTimeForTheForcefulStop(t *testing.T) {
@@ -334,11 +343,11 @@ func TestPreStopDrainsThenLeavesTimeForTheForcefulStop(t *testing.T) {
 	// The runner keeps draining: preStop gives up after DRAIN_SECONDS, so the
 	// kubelet's SIGTERM comes while the grace period still has
 	// shutdown_timeout left for the forceful stop.
-	took := p.preStop(t, 2)
+	out := p.preStop(t, 2)
 	assert.True(t, p.logged(t, "got QUIT"), "preStop asks for the graceful stop")
 	assert.False(t, p.logged(t, "got TERM"), "preStop itself never forces")
-	assert.GreaterOrEqual(t, took, 2*time.Second, "it waits for the drain")
-	assert.Less(t, took, 20*time.Second, "and returns once the drain time is spent")
+	assert.Regexp(t, `preStop: jobs still running after [2-9]s \(drain time 2s\); SIGTERM follows`, out,
+		"it waits out the drain time by its clock, then returns")
 	p.signal(t, syscall.SIGTERM)
 	assert.Equal(t, 0, p.exitCode(t))
 	assert.True(t, p.logged(t, "got TERM"))
@@ -348,8 +357,8 @@ func TestPreStopReturnsWhenTheRunnerHasStopped(t *testing.T) {
 	e := newEntrypointEnv(t, "builds-0", "glrt-abc", 0, false)
 	p := startAsPID1(t, e, "FAKE_RUN_FOREVER=1", "FAKE_EXIT_ON_QUIT=1")
 	p.waitFor(t, "the runner to run", func() bool { return p.logged(t, "running") })
-	took := p.preStop(t, 3600)
-	assert.Less(t, took, 60*time.Second, "an idle runner stops on SIGQUIT and preStop does not wait out the drain time")
+	out := p.preStop(t, 3600)
+	assert.NotContains(t, out, "jobs still running", "an idle runner stops on SIGQUIT and preStop does not wait out the drain time")
 	assert.Equal(t, 0, p.exitCode(t))
 	assert.False(t, p.logged(t, "got TERM"))
 }
@@ -461,4 +470,38 @@ func TestPreStopDrainIsBoundedByTheClock(t *testing.T) {
 	assert.False(t, p.logged(t, "got TERM"), "preStop itself never forces")
 	p.signal(t, syscall.SIGTERM)
 	assert.Equal(t, 0, p.exitCode(t))
+}
+
+// The token watch (TOKEN_CHECK_SECONDS, from the fleet's token-check
+// capability): while GitLab accepts the token the runner runs on; once
+// `gitlab-runner verify` fails TOKEN_CHECK_FAILURES times in a row (GitLab
+// refuses the token) the runner gets SIGQUIT, its graceful stop, and the
+// container ends.
+func TestEntrypointAsPID1StopsTheRunnerWhenGitLabRefusesItsToken(t *testing.T) {
+	e := newEntrypointEnv(t, "builds-0", "glrt-abc", 0, false)
+	dead := filepath.Join(e.dir, "token-dead")
+	p := startAsPID1(t, e, "FAKE_RUN_FOREVER=1", "FAKE_EXIT_ON_QUIT=1", "FAKE_TOKEN_DEAD="+dead,
+		"TOKEN_CHECK_SECONDS=0.2", "TOKEN_CHECK_FAILURES=2")
+	p.waitFor(t, "the runner to run", func() bool { return p.logged(t, "running") })
+	p.waitFor(t, "a few token checks", func() bool { return strings.Count(strings.Join(p.calls(t), "\n"), "verify --config") >= 3 })
+	assert.False(t, p.logged(t, "got QUIT"), "a valid token: the runner runs on")
+
+	require.NoError(t, os.WriteFile(dead, nil, 0o644))
+	assert.Equal(t, 0, p.exitCode(t), "the runner stops gracefully and the container ends")
+	assert.True(t, p.logged(t, "got QUIT"))
+	assert.False(t, p.logged(t, "got TERM"), "a graceful stop: running jobs finish")
+	assert.Contains(t, p.out.String(), "GitLab refuses the runner token (1 of 2 checks in a row): Verifying runner... is not valid")
+	assert.Contains(t, p.out.String(), "the runner was deleted in GitLab or its token expired")
+	for _, line := range p.calls(t) {
+		if strings.HasPrefix(line, "verify") {
+			assert.NotContains(t, line, "glrt-", "the token stays off the command line")
+		}
+	}
+}
+
+// Without TOKEN_CHECK_SECONDS there is no watch.
+func TestEntrypointWithoutTokenCheckDoesNotVerify(t *testing.T) {
+	r := runEntrypoint(t, "builds-0", "glrt-abc", 0)
+	require.NoError(t, r.err, r.out)
+	assert.False(t, strings.Contains(strings.Join(r.calls(t), "\n"), "verify"), r.calls(t))
 }

@@ -180,7 +180,7 @@ var ManagerPaths = []string{"/etc/gitlab-runner", "/tmp", "/configmaps", "/scrip
 // FleetEnv are the manager container's variables the fleet sets itself
 // (package fleet; its tests check the list).
 var FleetEnv = []string{"CI_SERVER_URL", "POD_NAME", "POD_NAMESPACE", "CONFIG_DIR", "TEMPLATE_DIR", "RUNNER_TOKEN_FILE",
-	"REGISTER_BUDGET_SECONDS", "DRAIN_SECONDS", "HOME", "PRE_ENTRYPOINT_SCRIPT"}
+	"REGISTER_BUDGET_SECONDS", "DRAIN_SECONDS", "HOME", "PRE_ENTRYPOINT_SCRIPT", "TOKEN_CHECK_SECONDS", "TOKEN_CHECK_FAILURES"}
 
 // RunnerEnv are variables gitlab-runner reads from its environment outside
 // the prefixes of runnerEnvPrefixes (its config's `env` tags and its

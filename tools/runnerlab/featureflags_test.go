@@ -7,7 +7,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/glrf/gitlab-runner-fleet/components/runnerconfig"
 	"github.com/glrf/gitlab-runner-fleet/components/runnerversion"
 	"github.com/glrf/gitlab-runner-fleet/components/settings"
 	"gitlab.com/gitlab-org/gitlab-runner/common"
@@ -60,7 +59,12 @@ func TestTheConfigurationWinsOverJobVariables(t *testing.T) {
 	for name, s := range everyFleet(t) {
 		t.Run(name, func(t *testing.T) {
 			entry := runnerEntry(t, s)
-			for _, flag := range runnerconfig.PinnedFeatureFlags {
+			// The flags that change what the runner asks of the API server
+			// or skip the fleet's pod guarantees, named here rather than
+			// read from runnerconfig.PinnedFeatureFlags, so that a flag
+			// dropped from that list fails this test.
+			for _, flag := range []string{runnerversion.FFPrintPodEvents, runnerversion.FFHonorEntrypoint, runnerversion.FFWaitReachable,
+				runnerversion.FFConcrete, runnerversion.FFSuspendable, runnerversion.FFAdvancedPodSpec} {
 				// What the fleet means: its setting, off by default; the
 				// pod spec patches apply when there are any.
 				configured := s.Executor.FeatureFlags[flag]
