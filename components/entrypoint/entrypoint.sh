@@ -8,7 +8,10 @@
 # 1. Write a deterministic .runner_system_id derived from the pod's stable
 #    StatefulSet name, so a restarted pod keeps its manager identity in GitLab
 #    instead of piling up a new manager on every restart.
-# 2. Verify the runner authentication token (glrt-...) with
+# 2. Run the pre-entrypoint script when PRE_ENTRYPOINT_SCRIPT names one (the
+#    stack's manager.pod.preEntrypointScript): its failure stops the start,
+#    and its time counts against the registration budget below.
+# 3. Verify the runner authentication token (glrt-...) with
 #    `gitlab-runner register`, which only verifies an existing runner and
 #    merges the [[runners]] template into config.toml. The token goes through
 #    the environment (CI_SERVER_TOKEN), never the command line. Transient
@@ -17,11 +20,13 @@
 #    minutes (a 30 s dial, a second plain try, a 10-minute wait for response
 #    headers), so the attempts count, not only the sleeps between them, and an
 #    attempt still running at the deadline is stopped. The startup probe's
-#    window covers the budget.
-# 3. With TOKEN_CHECK_SECONDS (the fleet's token-check capability), start the
+#    window covers the budget. The global settings are copied with
+#    @POD_NAME@ replaced by the pod's name: the session server advertises each
+#    manager's own address.
+# 4. With TOKEN_CHECK_SECONDS (the fleet's token-check capability), start the
 #    token watch in the background (watch_token): a dead token stops the
 #    runner, so the pod turns not ready instead of polling on unnoticed.
-# 4. exec `gitlab-runner run`, so the runner is PID 1 and receives signals.
+# 5. exec `gitlab-runner run`, so the runner is PID 1 and receives signals.
 #
 # Until the exec this shell is PID 1, and PID 1 ignores every signal it has
 # no handler for: SIGTERM, SIGQUIT and SIGINT are trapped so that a pod stuck
@@ -142,6 +147,20 @@ system_id="s_$(printf '%s/%s' "$POD_NAMESPACE" "$POD_NAME" | sha256sum | cut -c1
 printf '%s\n' "$system_id" >"$config_dir/.runner_system_id"
 log "runner manager $POD_NAME uses system id $system_id"
 
+# The budget covers the pre-entrypoint script and the registration: both
+# must end inside the startup probe's window.
+started=$(now)
+deadline=$((started + budget))
+
+if [ -n "${PRE_ENTRYPOINT_SCRIPT:-}" ]; then
+	phase="running the pre-entrypoint script"
+	log "running the pre-entrypoint script $PRE_ENTRYPOINT_SCRIPT"
+	if ! wait_until "$deadline" /bin/sh "$PRE_ENTRYPOINT_SCRIPT"; then
+		log "the pre-entrypoint script $PRE_ENTRYPOINT_SCRIPT failed, or still ran when the ${budget}s budget ran out; stopping (the pod restarts)"
+		exit 1
+	fi
+fi
+
 token="$(cat "$token_file")"
 case "$token" in
 glrt-*) ;;
@@ -164,13 +183,11 @@ register() {
 }
 
 phase="verifying the runner token"
-started=$(now)
-deadline=$((started + budget))
 n=1
 while :; do
 	# Start from the global settings each time: a failed register may leave a
 	# half-written config.toml behind.
-	cp "$template_dir/config.toml" "$config_dir/config.toml"
+	sed "s/@POD_NAME@/$POD_NAME/g" "$template_dir/config.toml" >"$config_dir/config.toml"
 	if wait_until "$deadline" register; then
 		break
 	fi

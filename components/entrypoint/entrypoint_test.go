@@ -363,6 +363,62 @@ func TestPreStopReturnsWhenTheRunnerHasStopped(t *testing.T) {
 	assert.False(t, p.logged(t, "got TERM"))
 }
 
+// The pre-entrypoint script runs before the token is verified, with the
+// container's environment; its failure stops the start before register.
+func TestEntrypointRunsThePreEntrypointScriptFirst(t *testing.T) {
+	run := func(t *testing.T, script string) entrypointRun {
+		e := newEntrypointEnv(t, "builds-0", "glrt-abc", 0, true)
+		path := filepath.Join(e.dir, "pre-entrypoint.sh")
+		require.NoError(t, os.WriteFile(path, []byte(script), 0o444)) // mounted without x, run with sh
+		cmd := exec.Command("sh", e.script)
+		cmd.Env = append(e.env, "PRE_ENTRYPOINT_SCRIPT="+path, "HTTPS_PROXY=http://proxy:3128")
+		out, err := cmd.CombinedOutput()
+		return entrypointRun{entrypointEnv: e, out: string(out), err: err}
+	}
+	t.Run("succeeds", func(t *testing.T) {
+		r := run(t, `echo "pre-entrypoint proxy=$HTTPS_PROXY token=${CI_SERVER_TOKEN:-}" >>"$FAKE_LOG"`+"\n")
+		require.NoError(t, r.err, r.out)
+		calls := r.calls(t)
+		require.NotEmpty(t, calls)
+		assert.Equal(t, "pre-entrypoint proxy=http://proxy:3128 token=", calls[0], "first, with the container's variables and no token")
+		assert.Contains(t, calls[1], "register --non-interactive")
+	})
+	t.Run("fails", func(t *testing.T) {
+		r := run(t, "echo waited >>\"$FAKE_LOG\"; exit 3\n")
+		require.Error(t, r.err)
+		assert.Contains(t, r.out, "pre-entrypoint.sh failed")
+		assert.Equal(t, []string{"waited"}, r.calls(t), "never registers nor runs")
+	})
+}
+
+// A pre-entrypoint script that hangs is stopped when the registration
+// budget runs out, which it counts against: the start fails inside the
+// startup probe's window instead of being killed by it.
+func TestEntrypointAsPID1StopsAHangingPreEntrypointScript(t *testing.T) {
+	e := newEntrypointEnv(t, "builds-0", "glrt-abc", 0, false)
+	script := filepath.Join(e.dir, "pre-entrypoint.sh")
+	require.NoError(t, os.WriteFile(script, []byte("echo waiting >>\"$FAKE_LOG\"\nexec /bin/sleep 1000\n"), 0o444))
+	p := startAsPID1(t, e, "PRE_ENTRYPOINT_SCRIPT="+script, "REGISTER_BUDGET_SECONDS=2")
+	assert.Equal(t, 1, p.exitCode(t))
+	assert.Contains(t, p.out.String(), "still ran when the 2s budget ran out; stopping")
+	assert.Equal(t, 0, p.registers(t), "never registers")
+}
+
+// The globals' @POD_NAME@ (the session server's advertised address) becomes
+// the pod's own name.
+func TestEntrypointNamesThePodInTheGlobals(t *testing.T) {
+	e := newEntrypointEnv(t, "builds-1", "glrt-abc", 0, true)
+	globals := "[session_server]\n  advertise_address = \"@POD_NAME@.builds.runners.svc:8093\"\n"
+	require.NoError(t, os.WriteFile(filepath.Join(e.dir, "templates", "config.toml"), []byte(globals), 0o644))
+	cmd := exec.Command("sh", e.script)
+	cmd.Env = e.env
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	config, err := os.ReadFile(filepath.Join(e.configDir, "config.toml"))
+	require.NoError(t, err)
+	assert.Equal(t, "[session_server]\n  advertise_address = \"builds-1.builds.runners.svc:8093\"\n", string(config))
+}
+
 // The registration budget is a deadline by the clock: an attempt that hangs
 // (GitLab accepts the connection and never answers) is stopped when the
 // budget runs out, and the entrypoint gives up instead of waiting for the

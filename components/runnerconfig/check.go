@@ -46,7 +46,7 @@ func Check(s settings.FleetSettings, path string) settings.Problems {
 			return ps
 		}
 	}
-	for _, problem := range UnsupportedRunnerKeys(Global(s.Manager), version) {
+	for _, problem := range UnsupportedRunnerKeys(Global(s), version) {
 		ps.Add(at("manager"), "%s; pick a newer manager.image", problem)
 	}
 	checkLint(&ps, at("executor"), rendered, version)

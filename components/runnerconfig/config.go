@@ -8,6 +8,17 @@ type GlobalConfig struct {
 	LogFormat       string `toml:"log_format" runner:"Config"`
 	ListenAddress   string `toml:"listen_address" runner:"Config"`
 	ShutdownTimeout int    `toml:"shutdown_timeout" runner:"Config"`
+	// SessionServer serves interactive web terminals (manager.pod.sessionServer).
+	SessionServer *SessionServerConfig `toml:"session_server,omitempty" runner:"Config"`
+}
+
+// SessionServerConfig is [session_server].
+type SessionServerConfig struct {
+	ListenAddress string `toml:"listen_address" runner:"SessionServer"`
+	// AdvertiseAddress may hold settings.PodNamePlaceholder, which the
+	// entrypoint replaces with the pod's name.
+	AdvertiseAddress string `toml:"advertise_address" runner:"SessionServer"`
+	SessionTimeout   int    `toml:"session_timeout" runner:"SessionServer"`
 }
 
 // RunnerTemplate is the template given to `register --template-config`.

@@ -72,6 +72,11 @@ func (s FleetSettings) Validate(path string) Problems {
 	}
 	s.Manager.validate(&ps, at("manager"), s.Runner.MaximumTimeout)
 	s.Manager.Monitoring.validate(&ps, at("manager.monitoring"), s.Network)
+	replicas := 0
+	if s.Manager.Replicas != nil {
+		replicas = *s.Manager.Replicas
+	}
+	s.Manager.Pod.validate(&ps, at("manager.pod"), replicas, s.Network)
 	s.Network.validate(&ps, at("network"))
 	s.Executor.validate(&ps, at("executor"))
 	s.checkRunnerVersion(&ps, at("manager"))

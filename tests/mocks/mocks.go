@@ -54,6 +54,40 @@ type Mocks struct {
 	mu            sync.Mutex
 	registrations []Registration
 	nextID        int
+	logs          []Log
+	stackOutputs  resource.PropertyMap
+}
+
+// Log is a message the program logged (RunPreview and RunUp record them).
+type Log struct {
+	// Severity is DEBUG, INFO, WARNING or ERROR.
+	Severity string
+	Message  string
+}
+
+// Logs are the messages the program logged, in order.
+func (m *Mocks) Logs() []Log {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.logs)
+}
+
+// Warnings are the messages the program logged as warnings.
+func (m *Mocks) Warnings() []string {
+	var out []string
+	for _, l := range m.Logs() {
+		if l.Severity == "WARNING" {
+			out = append(out, l.Message)
+		}
+	}
+	return out
+}
+
+// StackOutputs are the stack's outputs (RunPreview and RunUp record them).
+func (m *Mocks) StackOutputs() resource.PropertyMap {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.stackOutputs
 }
 
 // NewResource implements pulumi.MockResourceMonitor.

@@ -81,7 +81,7 @@ func sampleServiceImage(s settings.FleetSettings) string {
 // template, with the URL, token and name `register` adds.
 func runnerEntry(t *testing.T, s settings.FleetSettings) *common.RunnerConfig {
 	t.Helper()
-	global, err := runnerconfig.RenderGlobalConfig(s.Manager)
+	global, err := runnerconfig.RenderGlobalConfig(s)
 	require.NoError(t, err)
 	template, err := runnerconfig.RenderRunnerTemplate(s)
 	require.NoError(t, err)

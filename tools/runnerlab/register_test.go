@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/glrf/gitlab-runner-fleet/components/runnerconfig"
+	"github.com/glrf/gitlab-runner-fleet/components/settings"
 	"github.com/glrf/gitlab-runner-fleet/tools/gitlab"
 )
 
@@ -40,7 +41,7 @@ func TestRegisterKeepsEveryKeyAndLintAcceptsTheConfig(t *testing.T) {
 	}
 	for name, s := range fleets {
 		t.Run(name, func(t *testing.T) {
-			global, err := runnerconfig.RenderGlobalConfig(s.Manager)
+			global, err := runnerconfig.RenderGlobalConfig(s)
 			require.NoError(t, err)
 			template, err := runnerconfig.RenderRunnerTemplate(s)
 			require.NoError(t, err)
@@ -51,6 +52,27 @@ func TestRegisterKeepsEveryKeyAndLintAcceptsTheConfig(t *testing.T) {
 			assert.Contains(t, out, "Configuration file is valid.")
 		})
 	}
+	// The session server's globals, with the pod's name put in as the
+	// entrypoint puts it: register keeps them and lint accepts them.
+	t.Run("session server", func(t *testing.T) {
+		s := settings.FleetSettings{Name: "builds", Runner: settings.RunnerSettings{Type: "instance_type"},
+			Manager: settings.ManagerSettings{Pod: settings.ManagerPodSettings{SessionServer: &settings.SessionServerSettings{}}}}.WithDefaults("lab")
+		global, err := runnerconfig.RenderGlobalConfig(s)
+		require.NoError(t, err)
+		global = strings.ReplaceAll(global, settings.PodNamePlaceholder, "builds-0")
+		template, err := runnerconfig.RenderRunnerTemplate(s)
+		require.NoError(t, err)
+		config, written := register(t, srv.URL, admin, global, template)
+		var doc struct {
+			SessionServer map[string]any `toml:"session_server"`
+		}
+		_, err = toml.Decode(written, &doc)
+		require.NoError(t, err)
+		assert.Equal(t, map[string]any{"listen_address": "[::]:8093", "advertise_address": "builds-0.builds.gitlab-runner-builds.svc:8093", "session_timeout": int64(1800)},
+			doc.SessionServer)
+		out, code := runRunner(t, nil, "lint", "--config", config)
+		assert.Equal(t, 0, code, out)
+	})
 	// The comparison sees what register drops: a key of the template it does
 	// not know (a misspelt one here).
 	t.Run("control: a key register does not know", func(t *testing.T) {
