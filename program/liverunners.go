@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -45,7 +46,7 @@ func ReadLiveRunners(ctx context.Context, client kubernetes.Interface, namespace
 	if err != nil {
 		return nil, err
 	}
-	live := &settings.LiveRunners{InUse: settings.ParseRunnerSlot(inUse), RolledOut: rolloutOf(sts, pods.Items).Complete}
+	live := &settings.LiveRunners{InUse: settings.ParseRunnerSlot(inUse), RolledOut: noneOnAnOlderTemplate(sts, rolloutOf(sts, pods.Items))}
 	if prev, ok := sts.Annotations[settings.PreviousRunnerAnnotation]; ok {
 		live.Previous = settings.ParseRunnerSlot(prev)
 	}
@@ -87,4 +88,14 @@ func (o Options) liveRunners(ctx *pulumi.Context, stack *Stack, targets map[stri
 		out[s.Name] = live
 	}
 	return out
+}
+
+// noneOnAnOlderTemplate: the StatefulSet controller has seen the current
+// template and no manager pod runs an older one or is still draining, so no
+// manager polls with an older template's token. Readiness is not asked: a
+// manager on the current template that is not ready does not use the old
+// token either, and the controller does not move past a new pod that is not
+// ready, so the managers it leaves on the old template keep the old runner.
+func noneOnAnOlderTemplate(sts *appsv1.StatefulSet, r Rollout) bool {
+	return sts.Status.ObservedGeneration >= sts.Generation && len(r.Draining) == 0 && len(r.Pending) == 0
 }

@@ -43,6 +43,23 @@ func TestReadLiveRunners(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, live.RolledOut, "a manager still runs the old template")
 
+	draining := time.Now().Add(time.Hour)
+	live, err = ReadLiveRunners(ctx, fake.NewClientset(rolledOutOn("builds-odd@701", "builds-even@700"), managerPod("builds-0", "r2", nil), managerPod("builds-1", "r1", &draining)), ns, "builds")
+	require.NoError(t, err)
+	assert.False(t, live.RolledOut, "a manager drains its jobs on the old template")
+
+	unobserved := rolledOutOn("builds-odd@701", "builds-even@700")
+	unobserved.Status.ObservedGeneration = 1
+	live, err = ReadLiveRunners(ctx, fake.NewClientset(unobserved, managerPod("builds-0", "r2", nil)), ns, "builds")
+	require.NoError(t, err)
+	assert.False(t, live.RolledOut, "the controller has not seen the new template yet")
+
+	notReady := rolledOutOn("builds-odd@701", "builds-even@700")
+	notReady.Status.ReadyReplicas = 0
+	live, err = ReadLiveRunners(ctx, fake.NewClientset(notReady, managerPod("builds-0", "r2", nil)), ns, "builds")
+	require.NoError(t, err)
+	assert.True(t, live.RolledOut, "a manager on the new template that is not ready polls with no older token")
+
 	old := statefulSet(1, appsv1.StatefulSetStatus{ObservedGeneration: 2})
 	_, err = ReadLiveRunners(ctx, fake.NewClientset(old), ns, "builds")
 	assert.ErrorIs(t, err, errNoRunnerRecord, "a StatefulSet of an older version: not known")

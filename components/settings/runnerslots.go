@@ -91,8 +91,8 @@ type RunnerPlan struct {
 // rotateEvery changed):
 //   - a rotation (the runner in use is not the current period's) puts the
 //     new runner in the other slot, and keeps the one in use as Previous;
-//   - Previous is deleted by the first `up` that reads the rollout complete
-//     (every manager runs the new token); until then it is kept;
+//   - Previous is deleted by the first `up` that reads RolledOut (no
+//     manager runs an older template); until then it is kept;
 //   - a rotation due while managers still roll from Previous waits for the
 //     next `up`: both slots are in use, neither may go;
 //   - with rotation off, the runner in use stays the fleet's runner.
