@@ -74,10 +74,12 @@ func deletedBy(prev, next rotationUp) []string {
 	return out
 }
 
-// Rotation has no window in which no manager can take a job: the `up` that
-// rotates gives the managers a new runner's token and keeps the runner they
-// used until then (managers not yet rolled still poll with it), which is
-// deleted only in the next period's `up`. GitLab shows two runners.
+// Without the cluster read (the fallback), rotation follows the periods
+// alone: the `up` that rotates gives the managers a new runner's token and
+// keeps the runner they used until then (managers not yet rolled still poll
+// with it), which is deleted only in the next period's `up`. GitLab shows two
+// runners. This holds only with an `up` in every period (see the tests with
+// the cluster read below).
 func TestRotationKeepsThePreviousRunnerForOnePeriod(t *testing.T) {
 	s := groupFleet()
 	s.Runner.RotateEvery = "30d"

@@ -71,7 +71,7 @@ type RunnerSettings struct {
 	// RotateEvery gives the managers a new runner, and so a new token, in the
 	// first `up` of each new period ("720h", "30d"; see NextRotation). Empty:
 	// never. The runner they used is kept until every manager has rolled
-	// (GitLab lists two runners meanwhile) and deleted by the next `up`. Run
+	// (GitLab lists two runners meanwhile), then deleted by the next `up`. Run
 	// `up` at least once a period.
 	RotateEvery string `json:"rotateEvery,omitempty"`
 }
