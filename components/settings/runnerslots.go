@@ -152,7 +152,7 @@ func PlanRunners(fleet string, r RunnerSettings, now time.Time, live *LiveRunner
 		return withKept(single(inUse, periodNote(w, period)))
 	case kept != nil:
 		// Both slots are in use: the rotation waits for the rollout.
-		p := withKept(single(inUse, ""))
+		p := withKept(single(inUse, waitingNote))
 		p.Warning = fmt.Sprintf("the token rotation waits: managers still roll from runner %s to %s; the first `up` once every manager runs %s rotates", kept.Name, inUse.Name, inUse.Name)
 		return p
 	default:
@@ -168,6 +168,10 @@ func PlanRunners(fleet string, r RunnerSettings, now time.Time, live *LiveRunner
 // previousNote is the maintenance note's line of a runner kept for managers
 // not yet rolled.
 const previousNote = "gitlab-runner-fleet: previous runner, deleted by the first `up` after every manager runs the new one"
+
+// waitingNote is the line of the runner in use when its rotation waits for
+// the managers' rollout from the previous one.
+const waitingNote = "gitlab-runner-fleet: the managers' runner; its rotation waits until they have all rolled to it"
 
 func single(r RunnerSlot, note string) RunnerPlan {
 	return RunnerPlan{Runners: []PlannedRunner{{RunnerSlot: r, Note: note}}, Current: r}

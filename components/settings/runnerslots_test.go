@@ -27,6 +27,10 @@ func TestPlanRunnersWarnsWhereItMatters(t *testing.T) {
 	assert.Contains(t, waits.Warning, "the token rotation waits")
 	assert.Equal(t, rolling.InUse, waits.Current)
 	assert.Equal(t, rolling.Previous, waits.Previous)
+	for _, r := range waits.Runners {
+		assert.NotEmpty(t, r.Note, "GitLab says why each runner is there")
+		assert.LessOrEqual(t, len(r.Note), settings.RotationNoteReserve, "the room settings keep for it")
+	}
 
 	rolling.RolledOut = true
 	rotates := settings.PlanRunners("builds", hourly, at, rolling)
