@@ -194,7 +194,7 @@ func TestUpReadsEachFleetsRolloutFromItsCluster(t *testing.T) {
 	_, err := mocks.Run(opts.Run, config, secrets)
 	require.NoError(t, err, "an unreadable rollout never fails up")
 	assert.Equal(t, map[program.KubeAccess]int{
-		{Kubeconfig: eastKubeconfig}: 2, // a and b
+		{Kubeconfig: eastKubeconfig}: 1, // a and b: one connection per cluster and run
 		{Context: "west-prod"}:       1,
 		{Context: "default-ctx"}:     1,
 	}, asked)

@@ -3,6 +3,7 @@ package program
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -42,4 +43,26 @@ func (a KubeAccess) Client() (kubernetes.Interface, error) {
 	}
 	rest.Timeout = 15 * time.Second
 	return kubernetes.NewForConfig(rest)
+}
+
+// connectOnce makes kube connect to each cluster once per run, whoever asks
+// (the prerequisites, the runners in use, the rollout), and hand the same
+// client, or the same error, to every later caller.
+func connectOnce(kube func(KubeAccess) (kubernetes.Interface, error)) func(KubeAccess) (kubernetes.Interface, error) {
+	type connection struct {
+		client kubernetes.Interface
+		err    error
+	}
+	var mu sync.Mutex
+	done := map[KubeAccess]connection{}
+	return func(a KubeAccess) (kubernetes.Interface, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		c, ok := done[a]
+		if !ok {
+			c.client, c.err = kube(a)
+			done[a] = c
+		}
+		return c.client, c.err
+	}
 }

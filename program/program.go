@@ -49,8 +49,8 @@ type Stack struct {
 // Options change how the program reaches the world; the zero value is what
 // `pulumi up` runs.
 type Options struct {
-	// Kube connects to a cluster to report the managers' rollout (default:
-	// KubeAccess.Client).
+	// Kube connects to a cluster to learn which runners the managers use
+	// and to report their rollout (default: KubeAccess.Client).
 	Kube func(KubeAccess) (kubernetes.Interface, error)
 	// Now is the clock token rotation reads (default: time.Now).
 	Now func() time.Time
@@ -83,6 +83,7 @@ func (o Options) Run(ctx *pulumi.Context) error {
 	if o.Kube == nil {
 		o.Kube = KubeAccess.Client
 	}
+	o.Kube = connectOnce(o.Kube)
 	stack, err := Load(ctx)
 	if err != nil {
 		return err
@@ -100,6 +101,7 @@ func (o Options) Run(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
+	live := o.liveRunners(ctx, stack, targets)
 	fleets := make([]*fleet.RunnerFleet, len(stack.Plans))
 	outputs := pulumi.Map{}
 	for i, p := range stack.Plans {
@@ -115,6 +117,7 @@ func (o Options) Run(ctx *pulumi.Context) error {
 			Now:          o.Now,
 			APIServer:    target.apiServer,
 			ConfigValues: stack.Values[p.Settings.Name],
+			Runners:      live[p.Settings.Name],
 		}
 		if token, ok := stack.Tokens[p.Settings.Name]; ok {
 			args.Token = token

@@ -57,6 +57,14 @@ type RunnerFleetArgs struct {
 	ConfigValues map[string]pulumi.StringOutput
 	// Now is the clock token rotation reads (time.Now when nil).
 	Now func() time.Time
+	// Runners is which of the fleet's runners the managers use, as the
+	// cluster shows it before `up` (the program reads it: ReadLiveRunners).
+	// With it, a token rotation never deletes a runner a manager still
+	// polls with, whatever the gap since the last `up` or a change of
+	// runner.rotateEvery (settings.PlanRunners). Nil: not known (the cluster
+	// cannot be read); rotation then follows the periods alone, and the
+	// fleet warns.
+	Runners *settings.LiveRunners
 	// APIServer is where the cluster's API server listens, for the
 	// NetworkPolicies. When it is unset and the policies are on, the fleet
 	// reads it from the cluster (DiscoverAPIServer), as the program does.
@@ -195,6 +203,8 @@ func NewRunnerFleet(ctx *pulumi.Context, name string, given *RunnerFleetArgs, op
 		ConfigMapName:      config.Metadata.Name().Elem(),
 		EntrypointName:     entrypointMap.Metadata.Name().Elem(),
 		Token:              tokenSecret,
+		Runner:             token.current,
+		PreviousRunner:     token.previousSlot,
 		Pod:                pod,
 		ConfigChecksum:     configChecksum,
 		GitlabURL:          args.GitlabURL,

@@ -21,11 +21,20 @@ import (
 // (name: replacement trigger) and the runner whose token the managers get.
 type rotationUp struct {
 	runners map[string]string
+	// aliases are the names runners take over (turning rotation on).
+	aliases []string
 	inUse   string
 	mocks   *mocks.Mocks
 }
 
+// upAt is an `up` that cannot read the cluster: rotation by the periods alone.
 func upAt(t *testing.T, s settings.FleetSettings, now time.Time) rotationUp {
+	t.Helper()
+	return upLive(t, s, now, nil)
+}
+
+// upLive is an `up` that read live from the cluster first, as the program does.
+func upLive(t *testing.T, s settings.FleetSettings, now time.Time, live *settings.LiveRunners) rotationUp {
 	t.Helper()
 	plans, problems := plan.Plan([]settings.FleetSettings{s})
 	require.NoError(t, problems.Err())
@@ -33,7 +42,7 @@ func upAt(t *testing.T, s settings.FleetSettings, now time.Time) rotationUp {
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		_, err := fleet.NewRunnerFleet(ctx, s.Name, &fleet.RunnerFleetArgs{
 			Settings: s, GitlabURL: "https://gitlab.example.com/", Stack: &fleet.StackPart{CreateNamespaces: plans[0].Create},
-			Now: func() time.Time { return now }, APIServer: testAPIServer,
+			Now: func() time.Time { return now }, APIServer: testAPIServer, Runners: live,
 		})
 		return err
 	}, pulumi.WithMocks("project", "stack", m))
@@ -41,6 +50,7 @@ func upAt(t *testing.T, s settings.FleetSettings, now time.Time) rotationUp {
 	up := rotationUp{runners: map[string]string{}, mocks: m}
 	for _, r := range m.OfType(tUserRunner) {
 		up.runners[r.Name] = fmt.Sprint(r.ReplacementTrigger)
+		up.aliases = append(up.aliases, r.AliasNames...)
 	}
 	secret := m.Find(tSecret, s.Name+"-token")
 	require.NotNil(t, secret)
@@ -55,7 +65,8 @@ func upAt(t *testing.T, s settings.FleetSettings, now time.Time) rotationUp {
 func deletedBy(prev, next rotationUp) []string {
 	var out []string
 	for name, trigger := range prev.runners {
-		if now, ok := next.runners[name]; !ok || (trigger != "<nil>" && now != "<nil>" && now != trigger) {
+		now, ok := next.runners[name]
+		if (!ok && !slices.Contains(next.aliases, name)) || (ok && trigger != "<nil>" && now != "<nil>" && now != trigger) {
 			out = append(out, name)
 		}
 	}
@@ -63,10 +74,12 @@ func deletedBy(prev, next rotationUp) []string {
 	return out
 }
 
-// Rotation has no window in which no manager can take a job: the `up` that
-// rotates gives the managers a new runner's token and keeps the runner they
-// used until then (managers not yet rolled still poll with it), which is
-// deleted only in the next period's `up`. GitLab shows two runners.
+// Without the cluster read (the fallback), rotation follows the periods
+// alone: the `up` that rotates gives the managers a new runner's token and
+// keeps the runner they used until then (managers not yet rolled still poll
+// with it), which is deleted only in the next period's `up`. GitLab shows two
+// runners. This holds only with an `up` in every period (see the tests with
+// the cluster read below).
 func TestRotationKeepsThePreviousRunnerForOnePeriod(t *testing.T) {
 	s := groupFleet()
 	s.Runner.RotateEvery = "30d"
@@ -129,10 +142,154 @@ func TestTurningRotationOnKeepsTheRunner(t *testing.T) {
 	require.NotNil(t, current)
 	assert.Equal(t, []string{"builds"}, current.AliasNames, "the fleet's runner before rotation was turned on")
 	note := mocks.String(current.Inputs, "maintenanceNote")
-	assert.Equal(t, "owned by the platform team\ngitlab-runner-fleet: rotation period 700 (from 2027-07-01T00:00:00Z); replaced when period 702 begins", note)
+	assert.Equal(t, "owned by the platform team\ngitlab-runner-fleet: rotation period 700 (from 2027-07-01T00:00:00Z)", note)
 	ours := strings.TrimPrefix(note, s.Runner.MaintenanceNote+"\n")
 	assert.LessOrEqual(t, len(ours), settings.RotationNoteReserve, "the room settings keep for it")
 	previous := up.mocks.Find(tUserRunner, "builds-odd")
 	require.NotNil(t, previous)
 	assert.Empty(t, previous.AliasNames)
+}
+
+// liveAfter is what the program reads from the cluster after up: the
+// annotations up put on the StatefulSet, and whether every manager has
+// rolled to its template (the test's choice: the rollout takes its time).
+func liveAfter(t *testing.T, up rotationUp, rolledOut bool) *settings.LiveRunners {
+	t.Helper()
+	sts := up.mocks.Find(tStatefulSet, "builds")
+	require.NotNil(t, sts)
+	inUse := mocks.String(sts.Inputs, "spec", "template", "metadata", "annotations", settings.RunnerAnnotation)
+	require.NotEmpty(t, inUse, "the pod template names the runner whose token it mounts")
+	live := &settings.LiveRunners{InUse: settings.ParseRunnerSlot(inUse), RolledOut: rolledOut}
+	if prev := mocks.String(sts.Inputs, "metadata", "annotations", settings.PreviousRunnerAnnotation); prev != "" {
+		live.Previous = settings.ParseRunnerSlot(prev)
+	}
+	require.Equal(t, up.inUse, live.InUse.Name, "the annotation names the runner of the token Secret")
+	require.Equal(t, strings.TrimPrefix(up.runners[up.inUse], "<nil>"), live.InUse.Trigger, "and its trigger (none: \"\")")
+	return live
+}
+
+// firstDeploy is the first `up` of a rotating fleet: the cluster has no
+// StatefulSet yet, so nothing is in use and one runner is made.
+func firstDeploy(t *testing.T, s settings.FleetSettings, now time.Time) rotationUp {
+	t.Helper()
+	up := upLive(t, s, now, &settings.LiveRunners{})
+	require.Len(t, up.runners, 1, "nothing to keep on a first deploy")
+	return up
+}
+
+const thirtyDays = 30 * 24 * time.Hour
+
+func startOf(w int64) time.Time { return time.Unix(0, 0).Add(time.Duration(w) * thirtyDays).UTC() }
+
+// A rotation with the cluster read puts the new runner in the slot the
+// managers do not use and keeps theirs; that one is deleted by the first
+// `up` that reads the rollout complete, not before.
+func TestRotationKeepsTheRunnerInUseUntilTheRollout(t *testing.T) {
+	s := groupFleet()
+	s.Runner.RotateEvery = "30d"
+	first := firstDeploy(t, s, startOf(700))
+	assert.Equal(t, map[string]string{"builds-even": "700"}, first.runners)
+
+	again := upLive(t, s, startOf(700).Add(time.Hour), liveAfter(t, first, true))
+	assert.Equal(t, first.runners, again.runners, "the same period: nothing changes")
+	assert.Equal(t, first.inUse, again.inUse)
+
+	rotated := upLive(t, s, startOf(701), liveAfter(t, first, true))
+	assert.Empty(t, deletedBy(first, rotated), "the runner in use is kept while the managers roll")
+	assert.Equal(t, map[string]string{"builds-even": "700", "builds-odd": "701"}, rotated.runners)
+	assert.Equal(t, "builds-odd", rotated.inUse, "the managers get the new runner's token")
+	previous := rotated.mocks.Find(tUserRunner, "builds-even")
+	require.NotNil(t, previous)
+	note := mocks.String(previous.Inputs, "maintenanceNote")
+	assert.Contains(t, note, "previous runner", "GitLab says which runner is on its way out")
+	assert.LessOrEqual(t, len(note), settings.RotationNoteReserve, "the room settings keep for it")
+
+	rolling := upLive(t, s, startOf(701).Add(time.Hour), liveAfter(t, rotated, false))
+	assert.Empty(t, deletedBy(rotated, rolling), "managers still roll: the previous runner stays")
+	assert.Equal(t, rotated.runners, rolling.runners)
+
+	rolled := upLive(t, s, startOf(701).Add(2*time.Hour), liveAfter(t, rolling, true))
+	assert.Equal(t, []string{"builds-even"}, deletedBy(rolling, rolled), "every manager runs the new token: the previous runner goes")
+	assert.Equal(t, map[string]string{"builds-odd": "701"}, rolled.runners)
+
+	// The same inputs give the same answer.
+	twice := upLive(t, s, startOf(701).Add(2*time.Hour), liveAfter(t, rolling, true))
+	assert.Equal(t, rolled.runners, twice.runners)
+	assert.Equal(t, rolled.inUse, twice.inUse)
+}
+
+// After two periods without an `up`, the period's parity names the slot in
+// use: by the periods alone that runner would be replaced. Read from the
+// cluster, it survives.
+func TestRotationAfterAGapKeepsTheRunnerInUse(t *testing.T) {
+	s := groupFleet()
+	s.Runner.RotateEvery = "30d"
+	first := firstDeploy(t, s, startOf(700))
+
+	gap := upLive(t, s, startOf(702), liveAfter(t, first, true))
+	assert.NotContains(t, deletedBy(first, gap), first.inUse, "the runner in use survives the gap")
+	assert.Equal(t, first.runners[first.inUse], gap.runners[first.inUse], "and is not replaced")
+	assert.NotEqual(t, first.inUse, gap.inUse, "the managers get a new runner's token")
+	assert.Equal(t, "702", gap.runners[gap.inUse])
+
+	// By the periods alone (the cluster unread), the same `up` replaces the
+	// runner in use: the case the fleet warns about.
+	blind := upAt(t, s, startOf(702))
+	assert.Contains(t, deletedBy(first, blind), first.inUse)
+}
+
+// Rotation turned off keeps the runner the managers use (a slot's runner
+// stays the fleet's runner), and the previous one until the rollout.
+func TestTurningRotationOffKeepsTheRunnerInUse(t *testing.T) {
+	s := groupFleet()
+	s.Runner.RotateEvery = "30d"
+	first := firstDeploy(t, s, startOf(700))
+	rotated := upLive(t, s, startOf(701), liveAfter(t, first, true))
+	require.Equal(t, "builds-odd", rotated.inUse)
+
+	off := groupFleet()
+	stillRolling := upLive(t, off, startOf(701).Add(time.Hour), liveAfter(t, rotated, false))
+	assert.Empty(t, deletedBy(rotated, stillRolling), "neither runner a manager may use goes")
+	assert.Equal(t, "builds-odd", stillRolling.inUse)
+
+	rolled := upLive(t, off, startOf(701).Add(2*time.Hour), liveAfter(t, stillRolling, true))
+	assert.Equal(t, []string{"builds-even"}, deletedBy(stillRolling, rolled), "only the previous runner, once every manager rolled")
+	assert.Equal(t, "builds-odd", rolled.inUse)
+	assert.Equal(t, "701", rolled.runners["builds-odd"], "its trigger unchanged: not replaced")
+
+	later := upLive(t, off, startOf(710), liveAfter(t, rolled, true))
+	assert.Equal(t, rolled.runners, later.runners, "without rotation nothing changes with time")
+}
+
+// A new rotateEvery renumbers the periods: the runner in use is not the
+// current period's, so the next one goes in the other slot; the one in use
+// survives.
+func TestChangingRotateEveryKeepsTheRunnerInUse(t *testing.T) {
+	s := groupFleet()
+	s.Runner.RotateEvery = "30d"
+	first := firstDeploy(t, s, startOf(700))
+
+	hourly := groupFleet()
+	hourly.Runner.RotateEvery = "1h"
+	changed := upLive(t, hourly, startOf(700).Add(time.Hour), liveAfter(t, first, true))
+	assert.Empty(t, deletedBy(first, changed), "the runner in use survives")
+	assert.Equal(t, "builds-odd", changed.inUse)
+	assert.Equal(t, fmt.Sprint(settings.RotationWindow(startOf(700).Add(time.Hour), time.Hour)), changed.runners["builds-odd"])
+
+	blind := upAt(t, hourly, startOf(700).Add(time.Hour))
+	assert.Contains(t, deletedBy(first, blind), first.inUse, "by the periods alone it would be replaced")
+}
+
+// Turning rotation on with the cluster read replaces nothing: the current
+// slot takes over the fleet's runner, which the managers go on using.
+func TestTurningRotationOnWithTheClusterReadKeepsTheRunner(t *testing.T) {
+	plain := upLive(t, groupFleet(), startOf(700), &settings.LiveRunners{})
+	require.Equal(t, map[string]string{"builds": "<nil>"}, plain.runners)
+
+	s := groupFleet()
+	s.Runner.RotateEvery = "30d"
+	on := upLive(t, s, startOf(701), liveAfter(t, plain, true))
+	assert.Empty(t, deletedBy(plain, on))
+	assert.Equal(t, []string{"builds"}, on.aliases)
+	assert.Len(t, on.runners, 1)
 }

@@ -2,7 +2,6 @@ package fleet
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/pulumi/pulumi-gitlab/sdk/v8/go/gitlab"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -21,10 +20,13 @@ type runnerToken struct {
 	runnerID pulumi.StringOutput
 	// runner is the UserRunner; nil for an existing token.
 	runner pulumi.Resource
-	// previous is the previous rotation period's runner, kept for one more
-	// period so that managers not yet rolled keep a valid token (see
-	// rotationSlots); nil without runner.rotateEvery.
+	// previous is the runner the managers used before, kept while some may
+	// still poll with its token (settings.PlanRunners); nil when none.
 	previous pulumi.Resource
+	// current and previousSlot name runner and previous, for the
+	// annotations that tell the next `up` which runners are in use
+	// (settings.RunnerAnnotation); zero for an existing token.
+	current, previousSlot settings.RunnerSlot
 }
 
 // runners are the fleet's runners in GitLab, for the objects that must wait
@@ -84,64 +86,48 @@ func newRunnerToken(ctx *pulumi.Context, fleetArgs *preparedArgs, parent pulumi.
 	if r.MaximumTimeout != 0 {
 		args.MaximumTimeout = pulumi.Int(r.MaximumTimeout)
 	}
-	if period, ok := r.RotationPeriod(); ok {
-		return rotatingRunners(ctx, s, args, period, fleetArgs.now(), parent)
+	plan := settings.PlanRunners(s.Name, r, fleetArgs.now(), fleetArgs.Runners)
+	if plan.Warning != "" {
+		_ = ctx.Log.Warn(fmt.Sprintf("fleet %s: %s", s.Name, plan.Warning), nil)
 	}
-	runner, err := gitlab.NewUserRunner(ctx, s.Name, args, parent)
-	if err != nil {
-		return runnerToken{}, err
-	}
-	// The token is secret in the provider's schema and in AdditionalSecretOutputs.
-	return runnerToken{token: runner.Token, runnerID: runner.ID().ToStringOutput(), runner: runner}, nil
+	return plannedRunners(ctx, s, args, plan, parent)
 }
 
-// rotatingRunners are the two runners of a fleet with runner.rotateEvery:
-// the current period's, whose token the managers get, and the previous
-// period's, which the managers not yet rolled still poll with.
-//
-// Each lives in a slot named after the parity of its period
-// (rotationSlot). The first `up` of period N replaces slot N%2 (its trigger
-// moves from N-2 to N: a new runner and token, the pods roll to them) and
-// leaves slot (N-1)%2, the runner the pods used until then, as it is. That
-// runner is deleted one period later, when the first `up` of period N+1
-// replaces its slot: by then every manager has long rolled to period N's
-// token (a rollout takes at most replicas × terminationGracePeriodSeconds).
-// So no manager ever polls with a deleted token and a manager can take jobs
-// throughout a rotation, provided `up` runs in every period. GitLab lists
-// both runners; the maintenance note says which period each belongs to.
-func rotatingRunners(ctx *pulumi.Context, s settings.FleetSettings, args *gitlab.UserRunnerArgs, period time.Duration, now time.Time, parent pulumi.ResourceOption) (runnerToken, error) {
-	window := settings.RotationWindow(now, period)
-	slot := func(w int64, opts ...pulumi.ResourceOption) (*gitlab.UserRunner, error) {
-		slotArgs := *args
-		note := fmt.Sprintf("gitlab-runner-fleet: rotation period %d (from %s); replaced when period %d begins",
-			w, time.Unix(0, w*int64(period)).UTC().Format(time.RFC3339), w+2)
-		if s.Runner.MaintenanceNote != "" {
-			note = s.Runner.MaintenanceNote + "\n" + note
+// plannedRunners registers the runners settings.PlanRunners chose: the one
+// whose token the managers get and, during a rotation, the one they used
+// before, kept until every manager has rolled (see PlanRunners for when each
+// is created, kept and deleted). GitLab lists both while both exist; the
+// maintenance note says which is which.
+func plannedRunners(ctx *pulumi.Context, s settings.FleetSettings, args *gitlab.UserRunnerArgs, plan settings.RunnerPlan, parent pulumi.ResourceOption) (runnerToken, error) {
+	out := runnerToken{current: plan.Current, previousSlot: plan.Previous}
+	for i, p := range plan.Runners {
+		runnerArgs := *args
+		if p.Note != "" {
+			note := p.Note
+			if s.Runner.MaintenanceNote != "" {
+				note = s.Runner.MaintenanceNote + "\n" + note
+			}
+			runnerArgs.MaintenanceNote = pulumi.String(note)
 		}
-		slotArgs.MaintenanceNote = pulumi.String(note)
-		return gitlab.NewUserRunner(ctx, rotationSlot(s.Name, w), &slotArgs,
-			append([]pulumi.ResourceOption{parent, pulumi.ReplacementTrigger(pulumi.String(fmt.Sprint(w)))}, opts...)...)
+		opts := []pulumi.ResourceOption{parent}
+		if p.Trigger != "" {
+			opts = append(opts, pulumi.ReplacementTrigger(pulumi.String(p.Trigger)))
+		}
+		if p.AliasOfFleet {
+			opts = append(opts, pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(s.Name)}}))
+		}
+		runner, err := gitlab.NewUserRunner(ctx, p.Name, &runnerArgs, opts...)
+		if err != nil {
+			return runnerToken{}, err
+		}
+		if i == 0 {
+			// The token is secret in the provider's schema and in AdditionalSecretOutputs.
+			out.token, out.runnerID, out.runner = runner.Token, runner.ID().ToStringOutput(), runner
+		} else {
+			out.previous = runner
+		}
 	}
-	// The current slot takes over the runner of a fleet that did not rotate
-	// before (named after the fleet): turning rotation on replaces nothing.
-	current, err := slot(window, pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(s.Name)}}))
-	if err != nil {
-		return runnerToken{}, err
-	}
-	previous, err := slot(window - 1)
-	if err != nil {
-		return runnerToken{}, err
-	}
-	return runnerToken{token: current.Token, runnerID: current.ID().ToStringOutput(), runner: current, previous: previous}, nil
-}
-
-// rotationSlot names the runner of rotation period w: one of two slots,
-// by the period's parity.
-func rotationSlot(fleet string, w int64) string {
-	if w%2 == 0 {
-		return fleet + "-even"
-	}
-	return fleet + "-odd"
+	return out, nil
 }
 
 // secret is the Secret the manager pod mounts the token from: the existing

@@ -37,6 +37,10 @@ type workloadInputs struct {
 	// ConfigChecksum shows in previews that a config change rolls the pods.
 	ConfigChecksum pulumi.StringInput
 	GitlabURL      string
+	// Runner is the runner whose token Token holds, and PreviousRunner the
+	// one kept for managers not yet rolled: recorded in annotations the
+	// next `up` reads (settings.RunnerAnnotation); zero for an existing token.
+	Runner, PreviousRunner settings.RunnerSlot
 }
 
 func headlessServiceArgs(s settings.FleetSettings, namespace pulumi.StringInput) *corev1.ServiceArgs {
@@ -93,7 +97,12 @@ func statefulSetArgs(s settings.FleetSettings, in workloadInputs) *appsv1.Statef
 	m := s.Manager
 	meta := objectMeta(s, s.Name, in.Namespace)
 	meta.Labels = pulumi.ToStringMap(workloadLabels(s))
-	meta.Annotations = pulumi.StringMap{WaitForAnnotation: pulumi.String(waitForAccepted)}
+	annotations := pulumi.StringMap{WaitForAnnotation: pulumi.String(waitForAccepted)}
+	if in.PreviousRunner.Name != "" {
+		// On the StatefulSet, not the template: dropping it rolls no pod.
+		annotations[settings.PreviousRunnerAnnotation] = pulumi.String(in.PreviousRunner.String())
+	}
+	meta.Annotations = annotations
 	return &appsv1.StatefulSetArgs{
 		Metadata: meta,
 		Spec: &appsv1.StatefulSetSpecArgs{
@@ -105,7 +114,7 @@ func statefulSetArgs(s settings.FleetSettings, in workloadInputs) *appsv1.Statef
 			Template: &corev1.PodTemplateSpecArgs{
 				Metadata: &metav1.ObjectMetaArgs{
 					Labels:      pulumi.ToStringMap(merged(m.PodLabels, workloadLabels(s))),
-					Annotations: podAnnotations(m, in.ConfigChecksum),
+					Annotations: podAnnotations(m, in.ConfigChecksum, in.Runner),
 				},
 				Spec: podSpec(s, in),
 			},
@@ -113,13 +122,18 @@ func statefulSetArgs(s settings.FleetSettings, in workloadInputs) *appsv1.Statef
 	}
 }
 
-// podAnnotations are the manager pods' own annotations and the checksum.
-func podAnnotations(m settings.ManagerSettings, configChecksum pulumi.StringInput) pulumi.StringMap {
+// podAnnotations are the manager pods' own annotations, the checksum and the
+// runner whose token the pods mount (it changes only with the token, which
+// rolls the pods anyway).
+func podAnnotations(m settings.ManagerSettings, configChecksum pulumi.StringInput, runner settings.RunnerSlot) pulumi.StringMap {
 	annotations := pulumi.StringMap{}
 	for k, v := range m.PodAnnotations {
 		annotations[k] = pulumi.String(v)
 	}
 	annotations["checksum/config"] = configChecksum
+	if runner.Name != "" {
+		annotations[settings.RunnerAnnotation] = pulumi.String(runner.String())
+	}
 	return annotations
 }
 

@@ -46,21 +46,17 @@ func (r RunnerSettings) RotationPeriod() (time.Duration, bool) {
 // runner.rotateEvery set, time is cut into periods of
 // that length counted from 1970-01-01 UTC, and the first `up` in a new period
 // creates a new runner (pulumi.ReplacementTrigger with the period's number),
-// its token Secret, and rolls the StatefulSet's pods to it. The runner the
-// pods used until then is kept for one more period (two slots, by the
-// period's parity; see the fleet package's rotatingRunners): managers not
-// yet rolled keep polling with a valid token, and it is deleted by the first
-// `up` of the next period. This needs an `up` in every period, and a
-// rollout shorter than a period.
+// its token Secret, and rolls the StatefulSet's pods to it. Which slot the
+// new runner takes, and when the one the managers used is deleted, is
+// PlanRunners's answer from what the cluster shows: never the slot of the
+// runner in use, which is deleted by the first `up` after every manager has
+// rolled to its successor.
 //
 // A token is therefore never older than rotateEvery plus the longest gap
-// between two `up`s. With an instance expiry (Admin > Settings > CI/CD >
-// Runners, "Runners expiration"), choose rotateEvery so that this stays below
-// the expiry, e.g. rotateEvery 30d with a 90-day expiry and an `up` at least
-// monthly. Turning rotateEvery on replaces nothing (the current period's
-// slot takes over the fleet's runner). Turning it off, or changing it,
-// replaces both slots' runners in one `up`: managers not yet rolled lose
-// their token until they roll, so do that when the fleet may pause.
+// between two `up`s (plus a rollout). With an instance expiry (Admin >
+// Settings > CI/CD > Runners, "Runners expiration"), choose rotateEvery so
+// that this stays below the expiry, e.g. rotateEvery 30d with a 90-day
+// expiry and an `up` at least monthly.
 func RotationWindow(t time.Time, period time.Duration) int64 {
 	return t.UTC().UnixNano() / int64(period)
 }

@@ -214,6 +214,9 @@ func (m ManagerSettings) validate(ps *Problems, path string, maximumTimeout int)
 	if _, ok := m.PodAnnotations["checksum/config"]; ok {
 		ps.Add(at("podAnnotations"), "key \"checksum/config\" belongs to the fleet (it rolls the pods on a config change)")
 	}
+	if _, ok := m.PodAnnotations[RunnerAnnotation]; ok {
+		ps.Add(at("podAnnotations"), "key %q belongs to the fleet (it names the runner the managers use, which token rotation reads); remove it", RunnerAnnotation)
+	}
 	m.Resources.validate(ps, at("resources"))
 	for name, id := range map[string]*int64{"runAsUser": m.RunAsUser, "runAsGroup": m.RunAsGroup, "fsGroup": m.FSGroup} {
 		if id != nil && *id <= 0 {

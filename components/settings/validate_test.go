@@ -134,6 +134,8 @@ func TestMalformedSettingsAreRefused(t *testing.T) {
 			[]string{"fleets[0] (builds).runner.maintenanceNote: must be at most 895 characters, got 1000 (with rotateEvery the fleet adds a line naming the rotation period)"}},
 		{"rotating an existing token", fleetsJSON(`[{"name":"x","tokenConfigKey":"tok","runner":{"rotateEvery":"30d"}}]`), []string{"fleets[0] (x).runner.rotateEvery: cannot rotate an existing token"}},
 		{"rollout timeout negative", fleet(`{"manager":{"rolloutTimeout":-5}}`), []string{"fleets[0] (builds).manager.rolloutTimeout: must be between 0 and 604800, got -5"}},
+		{"manager pod annotation naming the runner in use", fleet(`{"manager":{"podAnnotations":{"gitlab-runner-fleet/runner":"builds-even@1"}}}`),
+			[]string{`fleets[0] (builds).manager.podAnnotations: key "gitlab-runner-fleet/runner" belongs to the fleet (it names the runner the managers use, which token rotation reads); remove it`}},
 		{"manager pod label owned by the fleet", fleet(`{"manager":{"podLabels":{"app.kubernetes.io/instance":"other"}}}`),
 			[]string{`fleets[0] (builds).manager.podLabels: key "app.kubernetes.io/instance": the app.kubernetes.io/ labels belong to the fleet`}},
 		{"poll timeout below interval", fleet(`{"executor":{"pollInterval":30,"pollTimeout":10}}`), []string{"fleets[0] (builds).executor.pollTimeout: (10) must be at least pollInterval (30)"}},
