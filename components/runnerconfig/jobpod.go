@@ -93,7 +93,7 @@ func JobPod(r RunnerConfig, v runnerversion.Version, opts JobPodOptions) (*corev
 		return corev1.Container{
 			Name:            name,
 			Image:           image,
-			ImagePullPolicy: corev1.PullIfNotPresent,
+			ImagePullPolicy: jobPullPolicy(k.PullPolicy),
 			Command:         []string{"sh"},
 			VolumeMounts:    mounts,
 			SecurityContext: jobContainerSecurityContext(k, sc, withIDs),
@@ -218,6 +218,16 @@ func jobPodSecurityContext(p *PodSecurityContext) *corev1.PodSecurityContext {
 		out.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileType(p.SeccompProfile.Type)}
 	}
 	return out
+}
+
+// jobPullPolicy is the pull policy the runner's pull manager sets on every
+// container of a job that asks for none: the first configured one
+// (pull_policy), as Kubernetes names it.
+func jobPullPolicy(policies []string) corev1.PullPolicy {
+	if len(policies) == 0 {
+		return corev1.PullIfNotPresent
+	}
+	return map[string]corev1.PullPolicy{"never": corev1.PullNever, "if-not-present": corev1.PullIfNotPresent, "always": corev1.PullAlways}[policies[0]]
 }
 
 // jobTolerations is the runner's getPodTolerations: "key=value" is operator

@@ -11,6 +11,19 @@ import (
 // the default quota is sized (see JobQuota).
 const QuotaServices = 2
 
+// Object counts of the default quota. Per job the runner creates at most one
+// Secret (the job's registry credentials) and one Service per container it
+// proxies (its services and the build container); it creates no ConfigMaps
+// and no PersistentVolumeClaims. quotaNamespaceObjects more Secrets and
+// ConfigMaps are left for what the namespace holds besides jobs: the
+// cluster's kube-root-ca.crt, the stack's registry Secrets, the objects job
+// volumes and pull Secrets name.
+const (
+	quotaSecretsPerJob    = 1
+	quotaServicesPerJob   = QuotaServices + 1
+	quotaNamespaceObjects = 10
+)
+
 // QuotaSettings override the job namespace's ResourceQuota.
 type QuotaSettings struct {
 	// Enabled creates the ResourceQuota and LimitRange (default true).
@@ -45,7 +58,14 @@ func (q QuotaSettings) validate(ps *Problems, path string) {
 // ResourceQuota (pods, CPU and memory requests, memory and ephemeral-storage
 // limits) and a LimitRange whose defaults cover containers that set none, so
 // one stack's jobs cannot starve the nodes (nor fill their disks) however
-// many are queued. The default quota is what the fleets that run jobs there
+// many are queued. The same quota counts the objects a manager may create
+// there (Secrets, ConfigMaps, Services: sized from the jobs below; no
+// LoadBalancer or NodePort Service at all) and the PersistentVolumeClaims
+// (those job volumes name, else none, and then no storage either: a generic
+// ephemeral volume in a pod would make the cluster create a claim of any
+// size). A second quota, at zero, refuses pods with a system priority class
+// (system-node-critical, system-cluster-critical), which would preempt
+// anything in the cluster. The default quota is what the fleets that run jobs there
 // can use at once: for each fleet, manager.replicas × manager.concurrent
 // jobs, each with its build and helper containers and two service
 // containers (QuotaServices), at their requests (CPU, memory) and limits
@@ -58,6 +78,11 @@ type JobQuota struct {
 	MemoryLimits             resource.Quantity
 	EphemeralStorageRequests resource.Quantity
 	EphemeralStorageLimits   resource.Quantity
+	// Secrets, Services and PersistentVolumeClaims are object counts (the
+	// namespace's own objects are added by Hard).
+	Secrets, Services int64
+	// Claims are the PersistentVolumeClaims job volumes name.
+	Claims []string
 }
 
 // jobQuota sizes a (validated, defaulted) fleet's share.
@@ -87,6 +112,13 @@ func jobQuota(s FleetSettings) JobQuota {
 		MemoryLimits:             times(perJob(e.Build.MemoryLimit, e.Helper.MemoryLimit, e.Service.MemoryLimit), jobs),
 		EphemeralStorageRequests: times(perJob(e.Build.EphemeralStorageRequest, e.Helper.EphemeralStorageRequest, e.Service.EphemeralStorageRequest), jobs),
 		EphemeralStorageLimits:   times(perJob(e.Build.EphemeralStorageLimit, e.Helper.EphemeralStorageLimit, e.Service.EphemeralStorageLimit), jobs),
+		Secrets:                  jobs * quotaSecretsPerJob,
+		Services:                 jobs * quotaServicesPerJob,
+	}
+	for _, v := range e.Volumes {
+		if v.PVC != "" {
+			out.Claims = append(out.Claims, v.PVC)
+		}
 	}
 	if q.Pods > 0 {
 		out.Pods = int64(q.Pods)
@@ -111,6 +143,9 @@ func jobQuota(s FleetSettings) JobQuota {
 
 func (a JobQuota) plus(b JobQuota) JobQuota {
 	a.Pods += b.Pods
+	a.Secrets += b.Secrets
+	a.Services += b.Services
+	a.Claims = sortedUnique(append(append([]string{}, a.Claims...), b.Claims...))
 	for _, pair := range []struct{ to, from *resource.Quantity }{
 		{&a.CPURequests, &b.CPURequests}, {&a.MemoryRequests, &b.MemoryRequests}, {&a.MemoryLimits, &b.MemoryLimits},
 		{&a.EphemeralStorageRequests, &b.EphemeralStorageRequests}, {&a.EphemeralStorageLimits, &b.EphemeralStorageLimits},
@@ -122,15 +157,32 @@ func (a JobQuota) plus(b JobQuota) JobQuota {
 
 // Hard is the ResourceQuota's spec.hard.
 func (a JobQuota) Hard() map[string]string {
-	return map[string]string{
-		"pods":                       strconv.FormatInt(a.Pods, 10),
+	count := func(n int64) string { return strconv.FormatInt(n, 10) }
+	claims := sortedUnique(a.Claims)
+	hard := map[string]string{
+		"pods":                       count(a.Pods),
 		"requests.cpu":               a.CPURequests.String(),
 		"requests.memory":            a.MemoryRequests.String(),
 		"limits.memory":              a.MemoryLimits.String(),
 		"requests.ephemeral-storage": a.EphemeralStorageRequests.String(),
 		"limits.ephemeral-storage":   a.EphemeralStorageLimits.String(),
+		"secrets":                    count(a.Secrets + quotaNamespaceObjects),
+		"configmaps":                 count(quotaNamespaceObjects),
+		"services":                   count(a.Services),
+		"services.loadbalancers":     "0",
+		"services.nodeports":         "0",
+		"persistentvolumeclaims":     count(int64(len(claims))),
 	}
+	if len(claims) == 0 {
+		// Claims named by job volumes are the user's, of their own size.
+		hard["requests.storage"] = "0"
+	}
+	return hard
 }
+
+// SystemPriorityClasses are the priority classes only the cluster's own
+// components may use (the API server refuses other classes named system-*).
+var SystemPriorityClasses = []string{"system-cluster-critical", "system-node-critical"}
 
 // mustQuantity parses a quantity Validate has checked; empty is zero.
 func mustQuantity(s string) resource.Quantity {

@@ -36,10 +36,12 @@ type Registration struct {
 	Provider string
 }
 
-// The API server the mocks' cluster reports.
+// The API server the mocks' cluster reports: its address and port (the
+// `kubernetes` EndpointSlice) and the `kubernetes` Service's cluster IP.
 const (
-	MockAPIServerAddress = "10.96.0.1"
-	MockAPIServerPort    = 6443
+	MockAPIServerAddress    = "172.18.0.2"
+	MockAPIServerPort       = 6443
+	MockKubernetesServiceIP = "10.96.0.1"
 )
 
 // Mocks answer like a provider would: inputs become outputs, auto-named
@@ -94,6 +96,13 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		outputs["ports"] = resource.NewProperty([]resource.PropertyValue{resource.NewProperty(resource.PropertyMap{
 			"port": resource.NewProperty(float64(MockAPIServerPort)),
 		})})
+		return args.ID, outputs, nil
+	case args.TypeToken == "kubernetes:core/v1:Service" && args.ID == "default/kubernetes":
+		// A read of the API server's in-cluster address (components.KubernetesServiceIPs).
+		outputs["spec"] = resource.NewProperty(resource.PropertyMap{
+			"clusterIP":  resource.NewProperty(MockKubernetesServiceIP),
+			"clusterIPs": resource.NewProperty([]resource.PropertyValue{resource.NewProperty(MockKubernetesServiceIP)}),
+		})
 		return args.ID, outputs, nil
 	case strings.HasPrefix(args.TypeToken, "kubernetes:"):
 		meta := resource.PropertyMap{}
