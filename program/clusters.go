@@ -215,7 +215,7 @@ func (s *Stack) usesCluster(name string) bool {
 
 // apiServerOf is a cluster's apiServer setting, or its API server's
 // addresses read from it once, when some fleet there has NetworkPolicies;
-// and then the `kubernetes` Service's cluster IPs, read from it.
+// and the `kubernetes` Service's cluster IPs, from the setting or read.
 func (s *Stack) apiServerOf(ctx *pulumi.Context, cluster string, setting *settings.APIServerSetting, readName string, opts ...pulumi.ResourceOption) (fleet.APIServer, error) {
 	for _, p := range s.Plans {
 		if p.Settings.Cluster != cluster || !p.Settings.Network.PoliciesOn() {
@@ -224,9 +224,13 @@ func (s *Stack) apiServerOf(ctx *pulumi.Context, cluster string, setting *settin
 		if setting == nil {
 			return fleet.DiscoverAPIServer(ctx, readName, opts...)
 		}
-		// The setting gives the API server's own addresses; the `kubernetes`
-		// Service's cluster IP is read all the same (every cluster has it).
 		api := fleet.StaticAPIServer(setting.CIDRs, setting.Port)
+		if len(setting.ServiceCIDRs) > 0 {
+			api.ServiceIPs = pulumi.ToStringArray(setting.ServiceCIDRs)
+			return api, nil
+		}
+		// The setting gives the API server's own addresses only: the
+		// `kubernetes` Service's cluster IP is read (every cluster has it).
 		serviceIPs, err := fleet.KubernetesServiceIPs(ctx, readName, opts...)
 		api.ServiceIPs = serviceIPs
 		return api, err

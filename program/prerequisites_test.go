@@ -48,8 +48,11 @@ func TestAMissingPVCIsAnErrorBeforeAnythingIsCreated(t *testing.T) {
 func TestAnObjectInANamespaceNotYetCreatedIsAWarning(t *testing.T) {
 	opts, _ := withCluster() // the stack creates the managers' namespace itself
 	config := baseConfig(`[{"name":"builds","runner":{"type":"group_type","groupId":42},"cache":{"type":"s3","existingSecret":"cache-keys","s3":{"bucketName":"ci"}}}]`)
-	_, err := mocks.Run(opts.Run, config, nil)
+	m, err := mocks.Run(opts.Run, config, nil)
 	require.NoError(t, err)
+	assert.Contains(t, m.Warnings(), "fleets[0].cache.existingSecret: names Secret gitlab-runner-builds/cache-keys, which does not exist; create it first (or fix the name) (its namespace does not exist yet; the pods wait for it)",
+		"a warning, with what is missing and why it is not an error")
+	assert.NotEmpty(t, m.OfType("kubernetes:apps/v1:StatefulSet"), "and the fleet is created")
 }
 
 func TestAMissingKeyOfAnExistingSecret(t *testing.T) {
@@ -91,4 +94,6 @@ func TestAnUnreachableClusterIsNotCheckedButNotFatal(t *testing.T) {
 	m, err := mocks.Run(opts.Run, baseConfig(pvcFleet), nil)
 	require.NoError(t, err)
 	assert.NotEmpty(t, m.OfType("kubernetes:apps/v1:StatefulSet"), "the fleet is registered; its cluster decides")
+	assert.Contains(t, m.Warnings(), "fleets[0]: cannot reach its cluster to check the objects it names: dial tcp 10.0.0.1:6443: connect: connection refused",
+		"a warning says what was not checked")
 }

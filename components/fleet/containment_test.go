@@ -3,6 +3,7 @@ package fleet_test
 import (
 	"testing"
 
+	"github.com/BurntSushi/toml"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
@@ -263,7 +264,7 @@ func TestQuotaLeavesRoomForTheClaimsJobVolumesName(t *testing.T) {
 }
 
 func TestPullPolicyDefaultsToAlwaysOnSharedRunners(t *testing.T) {
-	for runnerType, want := range map[string][]string{"instance_type": {"always"}, "group_type": {"always"}, "project_type": {"if-not-present"}} {
+	for runnerType, want := range map[string][]any{"instance_type": {"always"}, "group_type": {"always"}, "project_type": {"if-not-present"}} {
 		r := settings.RunnerSettings{Type: runnerType}
 		switch runnerType {
 		case "group_type":
@@ -272,10 +273,19 @@ func TestPullPolicyDefaultsToAlwaysOnSharedRunners(t *testing.T) {
 			r.ProjectID = 1
 		}
 		s := settings.FleetSettings{Name: "b", Runner: r}.WithDefaults("t")
-		assert.Equal(t, want, s.Executor.PullPolicy, runnerType)
 		text, err := runnerconfig.RenderRunnerTemplate(s)
 		require.NoError(t, err)
-		assert.Contains(t, text, "allowed_pull_policies", "jobs cannot ask for another policy")
+		var template struct {
+			Runners []struct {
+				Kubernetes map[string]any `toml:"kubernetes"`
+			} `toml:"runners"`
+		}
+		_, err = toml.Decode(text, &template)
+		require.NoError(t, err)
+		require.Len(t, template.Runners, 1)
+		k := template.Runners[0].Kubernetes
+		assert.Equal(t, want, k["pull_policy"], runnerType)
+		assert.Equal(t, want, k["allowed_pull_policies"], "%s: jobs cannot ask for another policy", runnerType)
 	}
 }
 

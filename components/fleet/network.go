@@ -11,6 +11,7 @@ import (
 	discoveryv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/discovery/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/utilities"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/glrf/gitlab-runner-fleet/components/settings"
@@ -68,7 +69,9 @@ type APIServer struct {
 // previews; they change nothing. Addresses read at `up` go stale when the
 // control plane moves: the next `up` reads them again.
 func DiscoverAPIServer(ctx *pulumi.Context, name string, opts ...pulumi.ResourceOption) (APIServer, error) {
-	slice, err := discoveryv1.GetEndpointSlice(ctx, name, pulumi.ID("default/kubernetes"), nil, opts...)
+	// The reads ask for the SDK's provider version, as its resources do, so
+	// they use the same default provider.
+	slice, err := discoveryv1.GetEndpointSlice(ctx, name, pulumi.ID("default/kubernetes"), nil, utilities.PkgResourceDefaultOpts(opts)...)
 	if err != nil {
 		return APIServer{}, err
 	}
@@ -100,7 +103,7 @@ func DiscoverAPIServer(ctx *pulumi.Context, name string, opts ...pulumi.Resource
 // KubernetesServiceIPs reads the cluster IPs of the `kubernetes` Service in
 // `default` (the API server's in-cluster address), as one-address ranges.
 func KubernetesServiceIPs(ctx *pulumi.Context, name string, opts ...pulumi.ResourceOption) (pulumi.StringArrayOutput, error) {
-	service, err := corev1.GetService(ctx, name, pulumi.ID("default/kubernetes"), nil, opts...)
+	service, err := corev1.GetService(ctx, name, pulumi.ID("default/kubernetes"), nil, utilities.PkgResourceDefaultOpts(opts)...)
 	if err != nil {
 		return pulumi.StringArrayOutput{}, err
 	}

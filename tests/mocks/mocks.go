@@ -53,7 +53,75 @@ type Mocks struct {
 
 	mu            sync.Mutex
 	registrations []Registration
+	logs          []LogEntry
 	nextID        int
+}
+
+// LogEntry is one message the program logged (ctx.Log), as the engine
+// would show it.
+type LogEntry struct {
+	Severity string // debug, info, warning, error
+	Message  string
+}
+
+// Logs returns every message the program logged, in order.
+func (m *Mocks) Logs() []LogEntry {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.logs)
+}
+
+// Warnings returns the text of every warning the program logged.
+func (m *Mocks) Warnings() []string {
+	var out []string
+	for _, l := range m.Logs() {
+		if l.Severity == "warning" {
+			out = append(out, l.Message)
+		}
+	}
+	return out
+}
+
+func (m *Mocks) record(severity, message string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.logs = append(m.logs, LogEntry{Severity: severity, Message: message})
+}
+
+// recordingLog keeps what the program logs; Pulumi's mock engine throws it
+// away.
+type recordingLog struct {
+	next  pulumi.Log
+	mocks *Mocks
+}
+
+func (l recordingLog) Debug(msg string, args *pulumi.LogArgs) error {
+	l.mocks.record("debug", msg)
+	return l.next.Debug(msg, args)
+}
+
+func (l recordingLog) Info(msg string, args *pulumi.LogArgs) error {
+	l.mocks.record("info", msg)
+	return l.next.Info(msg, args)
+}
+
+func (l recordingLog) Warn(msg string, args *pulumi.LogArgs) error {
+	l.mocks.record("warning", msg)
+	return l.next.Warn(msg, args)
+}
+
+func (l recordingLog) Error(msg string, args *pulumi.LogArgs) error {
+	l.mocks.record("error", msg)
+	return l.next.Error(msg, args)
+}
+
+// Recording wraps a program so that what it logs is kept in m (Logs,
+// Warnings).
+func (m *Mocks) Recording(program pulumi.RunFunc) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		ctx.Log = recordingLog{next: ctx.Log, mocks: m}
+		return program(ctx)
+	}
 }
 
 // NewResource implements pulumi.MockResourceMonitor.
@@ -208,10 +276,11 @@ func ContainsSecret(v resource.PropertyValue) bool {
 
 // Run runs a Pulumi program against fresh mocks with the given stack
 // settings (full keys such as "gitlab-runner-fleet:fleets"; structured values
-// as JSON); secretKeys lists the settings that are secret.
+// as JSON); secretKeys lists the settings that are secret. What the program
+// logs is kept (Logs, Warnings).
 func Run(program pulumi.RunFunc, config map[string]string, secretKeys []string) (*Mocks, error) {
 	m := &Mocks{}
-	err := pulumi.RunErr(program, pulumi.WithMocks("gitlab-runner-fleet", "test", m), func(info *pulumi.RunInfo) {
+	err := pulumi.RunErr(m.Recording(program), pulumi.WithMocks("gitlab-runner-fleet", "test", m), func(info *pulumi.RunInfo) {
 		info.Config = config
 		info.ConfigSecretKeys = secretKeys
 	})

@@ -82,12 +82,17 @@ func (m *monitor) RegisterResourceOutputs(context.Context, *pulumirpc.RegisterRe
 	return &emptypb.Empty{}, nil
 }
 
-// engine receives the program's log messages; the preview needs no more of it.
+// engine receives the program's log messages and keeps them in the mocks;
+// the preview needs no more of it.
 type engine struct {
 	pulumirpc.UnimplementedEngineServer
+	mocks *Mocks
 }
 
-func (engine) Log(context.Context, *pulumirpc.LogRequest) (*emptypb.Empty, error) {
+func (e engine) Log(_ context.Context, req *pulumirpc.LogRequest) (*emptypb.Empty, error) {
+	severity := map[pulumirpc.LogSeverity]string{pulumirpc.LogSeverity_DEBUG: "debug", pulumirpc.LogSeverity_INFO: "info",
+		pulumirpc.LogSeverity_WARNING: "warning", pulumirpc.LogSeverity_ERROR: "error"}[req.GetSeverity()]
+	e.mocks.record(severity, req.GetMessage())
 	return &emptypb.Empty{}, nil
 }
 
@@ -109,7 +114,7 @@ func RunPreview(program pulumi.RunFunc, config map[string]string, secretKeys []s
 	}
 	server := grpc.NewServer()
 	pulumirpc.RegisterResourceMonitorServer(server, &monitor{mocks: m, project: "gitlab-runner-fleet", stack: "test"})
-	pulumirpc.RegisterEngineServer(server, engine{})
+	pulumirpc.RegisterEngineServer(server, engine{mocks: m})
 	go func() { _ = server.Serve(listener) }()
 	defer server.Stop()
 
