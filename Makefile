@@ -10,19 +10,21 @@ STATICCHECK := go run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # tool locations: GLRF_PULUMI, GLRF_KUBE_BIN, GLRF_KWOK_BIN, PULUMI_HOME...
 TOOLCHAIN := eval "$$(tools/toolchain.sh --env)"
 KUBECTL := kubectl --kubeconfig .local/cluster/kubeconfig
+# The local driver: `up --yes` previews, then deploys without asking (as
+# `pulumi up --yes`); `destroy --yes` likewise.
 LOCAL := go run ./cmd/local --stack $(STACK)
 
 .PHONY: up preview destroy down tools cluster cluster-down gitlab gitlab-down test lint unit e2e bench
 
 up: cluster gitlab
-	$(TOOLCHAIN) && $(LOCAL) preview && $(LOCAL) up
+	$(TOOLCHAIN) && $(LOCAL) up --yes
 	$(KUBECTL) get statefulsets,pods -A -l app.kubernetes.io/part-of=gitlab-runner-fleet -o wide
 
 preview: cluster gitlab
 	$(TOOLCHAIN) && $(LOCAL) preview
 
 destroy: cluster gitlab
-	$(TOOLCHAIN) && $(LOCAL) destroy
+	$(TOOLCHAIN) && $(LOCAL) destroy --yes
 
 # Destroys the dev stack, then stops everything local.
 down: destroy cluster-down gitlab-down
@@ -47,6 +49,10 @@ gitlab-down:
 RUNNER_BUILD := tools/build/gitlab-runner
 RUNNER_STANDINS := go list -m -f '{{if .Replace}}{{.Path}}/...{{end}}' all
 
+# The component's other modules: the multi-language provider and the
+# example Go program that uses the component (each replaces this module).
+COMPONENT_MODULES := provider examples/go-component
+
 lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	go vet ./...
@@ -55,19 +61,23 @@ lint:
 	$(STATICCHECK) ./...
 	cd tools && $(STATICCHECK) ./...
 	cd $(RUNNER_BUILD) && $(STATICCHECK) ./... $$($(RUNNER_STANDINS))
+	for m in $(COMPONENT_MODULES); do (cd $$m && go vet ./... && $(STATICCHECK) ./...); done
 
 # Unit and mock tests: no toolchain needed.
 unit:
 	go test ./components/... ./program/... ./localengine/... ./cmd/... ./tests/ ./tests/mocks/...
 	cd tools && go test ./gitlab/... ./gitlabprovider/... ./cmd/...
+	for m in $(COMPONENT_MODULES); do (cd $$m && go test $$(go list ./... | grep -v /sdkcheck)); done
 
 # Everything that needs the built toolchain: the control plane's own tests,
 # the runner build's (stand-ins and the built binaries) and the end-to-end
-# suite through the real engine.
+# suite through the real engine; then the package's TypeScript and Python
+# SDKs compiled (npm and python3).
 e2e: tools
 	$(TOOLCHAIN) && cd tools && go test -count=1 ./cluster/...
 	$(TOOLCHAIN) && cd $(RUNNER_BUILD) && go test -count=1 ./...
 	$(TOOLCHAIN) && go test -count=1 -timeout 45m ./tests/e2e/...
+	cd provider && go test -count=1 ./sdkcheck/...
 
 test: lint unit e2e
 

@@ -35,7 +35,7 @@ func TestAMissingPVCIsAnErrorBeforeAnythingIsCreated(t *testing.T) {
 	opts, _ := withCluster(namespace("ci-jobs"))
 	m, err := mocks.Run(opts.Run, baseConfig(pvcFleet), nil)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "fleets[0].executor.volumes[0].pvc: names PersistentVolumeClaim ci-jobs/gradle-cache, which does not exist; create it first")
+	assert.Contains(t, err.Error(), "fleets[0] (builds).executor.volumes[0].pvc: names PersistentVolumeClaim ci-jobs/gradle-cache, which does not exist; create it first")
 	for _, r := range m.All() {
 		assert.False(t, r.Custom && strings.HasPrefix(r.Type, "kubernetes:"), "nothing created: %s %s", r.Type, r.Name)
 	}
@@ -50,7 +50,7 @@ func TestAnObjectInANamespaceNotYetCreatedIsAWarning(t *testing.T) {
 	config := baseConfig(`[{"name":"builds","runner":{"type":"group_type","groupId":42},"cache":{"type":"s3","existingSecret":"cache-keys","s3":{"bucketName":"ci"}}}]`)
 	m, err := mocks.Run(opts.Run, config, nil)
 	require.NoError(t, err)
-	assert.Contains(t, m.Warnings(), "fleets[0].cache.existingSecret: names Secret gitlab-runner-builds/cache-keys, which does not exist; create it first (or fix the name) (its namespace does not exist yet; the pods wait for it)",
+	assert.Contains(t, m.Warnings(), "fleets[0] (builds).cache.existingSecret: names Secret gitlab-runner-builds/cache-keys, which does not exist; create it first (or fix the name) (its namespace does not exist yet; the pods wait for it)",
 		"a warning, with what is missing and why it is not an error")
 	assert.NotEmpty(t, m.OfType("kubernetes:apps/v1:StatefulSet"), "and the fleet is created")
 }
@@ -61,7 +61,7 @@ func TestAMissingKeyOfAnExistingSecret(t *testing.T) {
 	config := baseConfig(`[{"name":"external","namespace":"runners","createNamespace":false,"tokenSecret":{"name":"vault-token"}}]`)
 	_, err := mocks.Run(opts.Run, config, nil)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `fleets[0].tokenSecret: names Secret runners/vault-token (key runner-token), which has no key "runner-token"`)
+	assert.Contains(t, err.Error(), `fleets[0] (external).tokenSecret: names Secret runners/vault-token (key runner-token), which has no key "runner-token"`)
 
 	config = baseConfig(`[{"name":"external","namespace":"runners","createNamespace":false,"tokenSecret":{"name":"vault-token","key":"token"}}]`)
 	m, err := mocks.Run(opts.Run, config, nil)
@@ -75,7 +75,7 @@ func TestMonitoringNeedsThePrometheusOperatorsKinds(t *testing.T) {
 	opts, _ := withCluster()
 	_, err := mocks.Run(opts.Run, config, nil)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "fleets[0].manager.monitoring.kind: asks for a PodMonitor, but the cluster does not serve monitoring.coreos.com/v1 PodMonitor: install the Prometheus Operator's CRDs first")
+	assert.Contains(t, err.Error(), "fleets[0] (builds).manager.monitoring.kind: asks for a PodMonitor, but the cluster does not serve monitoring.coreos.com/v1 PodMonitor: install the Prometheus Operator's CRDs first")
 
 	opts, client := withCluster()
 	client.Resources = []*metav1.APIResourceList{{GroupVersion: "monitoring.coreos.com/v1", APIResources: []metav1.APIResource{{Name: "podmonitors", Kind: "PodMonitor"}}}}
@@ -94,6 +94,6 @@ func TestAnUnreachableClusterIsNotCheckedButNotFatal(t *testing.T) {
 	m, err := mocks.Run(opts.Run, baseConfig(pvcFleet), nil)
 	require.NoError(t, err)
 	assert.NotEmpty(t, m.OfType("kubernetes:apps/v1:StatefulSet"), "the fleet is registered; its cluster decides")
-	assert.Contains(t, m.Warnings(), "fleets[0]: cannot reach its cluster to check the objects it names: dial tcp 10.0.0.1:6443: connect: connection refused",
+	assert.Contains(t, m.Warnings(), "fleets[0] (builds): cannot reach its cluster to check the objects it names: dial tcp 10.0.0.1:6443: connect: connection refused",
 		"a warning says what was not checked")
 }

@@ -9,14 +9,14 @@ import (
 )
 
 // jobNamespace creates, for the one fleet that plans its job namespace
-// (RunnerFleetArgs.Jobs), the namespace's own objects besides its
+// (StackPart.Jobs), the namespace's own objects besides its
 // NetworkPolicy: the default ServiceAccount without a token, the
 // ResourceQuota and LimitRange that bound what its job pods and the
 // managers' objects use together (settings.JobQuota), and a quota at zero
 // for pods of the system priority classes, behind the admission policy's
 // own rule.
 func jobNamespace(b *build) (podPart, error) {
-	j := b.args.Jobs
+	j := b.args.Stack.Jobs
 	if j == nil {
 		return podPart{}, nil
 	}

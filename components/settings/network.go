@@ -64,7 +64,11 @@ type NetworkSettings struct {
 
 // ClusterDNSSettings name the pods that serve the cluster's DNS.
 type ClusterDNSSettings struct {
-	Namespace string            `json:"namespace,omitempty"`
+	// Namespace is the namespace of the cluster's DNS pods. Default:
+	// kube-system.
+	Namespace string `json:"namespace,omitempty"`
+	// PodLabels are the labels of the cluster's DNS pods. Default:
+	// k8s-app=kube-dns.
 	PodLabels map[string]string `json:"podLabels,omitempty"`
 }
 

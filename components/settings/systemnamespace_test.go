@@ -11,6 +11,6 @@ import (
 func TestAnyKubePrefixedNamespaceIsRefused(t *testing.T) {
 	for setting, ns := range map[string]string{"namespace": "kube-flannel", "jobNamespace": "kube-ci"} {
 		ps := planned(fleetWith(t, `{"`+setting+`":"`+ns+`"}`))
-		assert.Contains(t, ps.Err().Error(), `fleets[0].`+setting+`: "`+ns+`" is a system namespace`, setting)
+		assert.Contains(t, ps.Err().Error(), `fleets[0] (builds).`+setting+`: "`+ns+`" is a system namespace`, setting)
 	}
 }
