@@ -76,7 +76,7 @@ func walkExtra(ps *settings.Problems, setting, prefix string, extra, rendered ma
 			continue
 		}
 		if typedKeys[keyPath] {
-			ps.Add(setting, "%s has a typed setting of the fleet; use it (see the README's settings)", keyPath)
+			ps.Add(setting, "%s has a typed setting of the fleet; use it (see docs/reference/settings.md)", keyPath)
 			continue
 		}
 		owner, known := ownerOf(owners, key, v)
