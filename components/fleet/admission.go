@@ -206,12 +206,44 @@ func podValidations(s settings.FleetSettings) []validation {
 	rules = append(rules,
 		validation{`!has(object.spec.volumes) || object.spec.volumes.all(v, !has(v.projected) || !has(v.projected.sources) || v.projected.sources.all(p, !has(p.podCertificate) && !has(p.clusterTrustBundle)))`,
 			"job pods may not project pod certificates or cluster trust bundles"},
-		validation{`!has(object.spec.volumes) || object.spec.volumes.all(v, !has(v.ephemeral))`,
-			"job pods may not have generic ephemeral volumes (each makes the cluster create a PersistentVolumeClaim of any size)"},
+		ephemeralValidation(e),
 	)
 	rules = append(rules, placementValidations(e)...)
 	rules = append(rules, pullPolicyValidation(e))
 	return rules
+}
+
+// ephemeralValidation allows the generic ephemeral volumes the fleet's pod
+// spec patches add, by name, storage class and at most their size, and no
+// other: each makes the cluster create a PersistentVolumeClaim of the size
+// the pod asks for.
+func ephemeralValidation(e settings.ExecutorSettings) validation {
+	volumes, _ := e.EphemeralVolumes() // validated
+	if len(volumes) == 0 {
+		return validation{`!has(object.spec.volumes) || object.spec.volumes.all(v, !has(v.ephemeral))`,
+			"job pods may not have generic ephemeral volumes (each makes the cluster create a PersistentVolumeClaim of any size); executor.podSpecPatches configures them"}
+	}
+	// The API server's schema of resources.requests has no type (a
+	// quantity is a string or a number), so the type checker would find no
+	// field requests and warn: it is read as dyn, as at run time.
+	const spec = "v.ephemeral.volumeClaimTemplate.spec"
+	var allowed, described []string
+	for _, v := range volumes {
+		allowed = append(allowed, fmt.Sprintf(`(v.name == %[2]s && has(v.ephemeral.volumeClaimTemplate) && `+
+			`(has(%[1]s.storageClassName) ? %[1]s.storageClassName : "") == %[3]s && `+
+			`has(%[1]s.resources) && has(dyn(%[1]s.resources).requests) && "storage" in dyn(%[1]s.resources).requests && `+
+			`quantity(string(dyn(%[1]s.resources).requests["storage"])).compareTo(quantity(%[4]s)) <= 0)`,
+			spec, celString(v.Name), celString(v.StorageClass), celString(v.Size.String())))
+		class := v.StorageClass
+		if class == "" {
+			class = "the default class"
+		}
+		described = append(described, fmt.Sprintf("%s of at most %s in %s", v.Name, v.Size.String(), class))
+	}
+	return validation{
+		`!has(object.spec.volumes) || object.spec.volumes.all(v, !has(v.ephemeral) || ` + strings.Join(allowed, " || ") + ")",
+		fmt.Sprintf("job pods have only the fleet's generic ephemeral volumes (executor.podSpecPatches: %s)", strings.Join(described, ", ")),
+	}
 }
 
 // placementValidations keep job pods where the fleet puts them: through the

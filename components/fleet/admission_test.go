@@ -370,3 +370,53 @@ func TestAdmissionPoliciesOnePerKind(t *testing.T) {
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: jobsNS}}
 	assert.NoError(t, server.admit(t, request{user: buildsSA, operation: admission.Create, namespace: jobsNS, object: cm}))
 }
+
+func TestPodPolicyAllowsOnlyTheConfiguredEphemeralVolumes(t *testing.T) {
+	s := groupFleet()
+	s.Executor.PodSpecPatches = []settings.PodSpecPatchSettings{scratchPatch("scratch", "fast", "10Gi"), scratchPatch("tmp", "", "1Gi")}
+	m := runFleet(t, false, s, nil)
+	server := admissionOf(t, m, jobsNS)
+	pod := runnerPod(t, s)
+	var names []string
+	for _, v := range pod.Spec.Volumes {
+		if v.Ephemeral != nil {
+			names = append(names, v.Name)
+		}
+	}
+	require.ElementsMatch(t, []string{"scratch", "tmp"}, names, "the runner adds the patches' volumes")
+	claim := func(p *corev1.Pod, name string) *corev1.PersistentVolumeClaimSpec {
+		for i := range p.Spec.Volumes {
+			if p.Spec.Volumes[i].Name == name {
+				return &p.Spec.Volumes[i].Ephemeral.VolumeClaimTemplate.Spec
+			}
+		}
+		t.Fatalf("no volume %s", name)
+		return nil
+	}
+	const refusal = "job pods have only the fleet's generic ephemeral volumes (executor.podSpecPatches: "
+	big := pod.DeepCopy()
+	claim(big, "scratch").Resources.Requests[corev1.ResourceStorage] = resource.MustParse("11Gi")
+	err := server.admit(t, request{user: buildsSA, operation: admission.Create, namespace: jobsNS, object: big})
+	assert.ErrorContains(t, err, "scratch of at most 10Gi in fast")
+	assert.ErrorContains(t, err, "tmp of at most 1Gi in the default class")
+	checkPods(t, server, buildsSA, jobsNS, pod, []podCase{
+		{"the runner's pod", func(*corev1.Pod) {}, ""},
+		{"smaller than configured", func(p *corev1.Pod) {
+			claim(p, "scratch").Resources.Requests[corev1.ResourceStorage] = resource.MustParse("5Gi")
+		}, ""},
+		{"larger than configured", func(p *corev1.Pod) {
+			claim(p, "scratch").Resources.Requests[corev1.ResourceStorage] = resource.MustParse("100Ti")
+		}, refusal},
+		{"1Mi over", func(p *corev1.Pod) {
+			claim(p, "tmp").Resources.Requests[corev1.ResourceStorage] = resource.MustParse("1025Mi")
+		}, refusal},
+		{"without a size", func(p *corev1.Pod) { claim(p, "tmp").Resources.Requests = nil }, refusal},
+		{"in another class", func(p *corev1.Pod) { claim(p, "scratch").StorageClassName = ptr("premium") }, refusal},
+		{"the default-class volume in a named class", func(p *corev1.Pod) { claim(p, "tmp").StorageClassName = ptr("fast") }, refusal},
+		{"another volume", func(p *corev1.Pod) {
+			v := corev1.Volume{Name: "more", VolumeSource: corev1.VolumeSource{Ephemeral: &corev1.EphemeralVolumeSource{
+				VolumeClaimTemplate: &corev1.PersistentVolumeClaimTemplate{Spec: *claim(p, "tmp").DeepCopy()}}}}
+			p.Spec.Volumes = append(p.Spec.Volumes, v)
+		}, refusal},
+	})
+}

@@ -1,6 +1,7 @@
 package fleet_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/BurntSushi/toml"
@@ -290,3 +291,45 @@ func TestPullPolicyDefaultsToAlwaysOnSharedRunners(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// scratchPatch adds a generic ephemeral volume to job pods, mounted in the
+// build container.
+func scratchPatch(name, class, size string) settings.PodSpecPatchSettings {
+	classField := ""
+	if class != "" {
+		classField = `"storageClassName":"` + class + `",`
+	}
+	return settings.PodSpecPatchSettings{Name: name, Patch: `{"volumes":[{"name":"` + name + `","ephemeral":{"volumeClaimTemplate":{"spec":{"accessModes":["ReadWriteOnce"],` +
+		classField + `"resources":{"requests":{"storage":"` + size + `"}}}}}}],"containers":[{"name":"build","volumeMounts":[{"name":"` + name + `","mountPath":"/` + name + `"}]}]}`}
+}
+
+// Ephemeral volumes only when configured: their claims and storage are
+// counted for every job at once, per storage class where one is named.
+func TestQuotaCountsTheConfiguredEphemeralVolumes(t *testing.T) {
+	s := groupFleet()
+	s.Manager.Replicas, s.Manager.Concurrent = ptr(2), 3 // 6 jobs at once
+	s.Executor.PodSpecPatches = []settings.PodSpecPatchSettings{scratchPatch("scratch", "fast", "10Gi"), scratchPatch("tmp", "", "1Gi")}
+	m := runFleet(t, false, s, nil)
+	hard, _ := mocks.Get(m.Find(tQuota, "builds-jobs").Inputs, "spec", "hard")
+	got := map[string]string{}
+	for k, v := range hard.ObjectValue() {
+		if strings.Contains(string(k), "storage.k8s.io") || k == "persistentvolumeclaims" || k == "requests.storage" {
+			got[string(k)] = v.StringValue()
+		}
+	}
+	assert.Equal(t, map[string]string{
+		"persistentvolumeclaims":                                  "12",   // 6 jobs × 2 volumes
+		"requests.storage":                                        "66Gi", // 6 × (10Gi + 1Gi)
+		"fast.storageclass.storage.k8s.io/requests.storage":       "60Gi",
+		"fast.storageclass.storage.k8s.io/persistentvolumeclaims": "6",
+	}, got, "the default class is bounded by the totals only")
+
+	s.Executor.Volumes = []settings.JobVolume{{PVC: "cache", MountPath: "/cache"}}
+	m = runFleet(t, false, s, nil)
+	hard, _ = mocks.Get(m.Find(tQuota, "builds-jobs").Inputs, "spec", "hard")
+	assert.Equal(t, "13", hard.ObjectValue()["persistentvolumeclaims"].StringValue(), "the named claim and the ephemeral ones")
+	for k := range hard.ObjectValue() {
+		assert.NotContains(t, string(k), "storage.k8s.io", "a named claim of the user's size and class leaves storage to the claims' count and the admission policy")
+		assert.NotEqual(t, "requests.storage", string(k))
+	}
+}

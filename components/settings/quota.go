@@ -2,6 +2,7 @@ package settings
 
 import (
 	"fmt"
+	"maps"
 	"strconv"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -60,10 +61,12 @@ func (q QuotaSettings) validate(ps *Problems, path string) {
 // one stack's jobs cannot starve the nodes (nor fill their disks) however
 // many are queued. The same quota counts the objects a manager may create
 // there (Secrets, ConfigMaps, Services: sized from the jobs below; no
-// LoadBalancer or NodePort Service at all) and the PersistentVolumeClaims
-// (those job volumes name, else none, and then no storage either: a generic
-// ephemeral volume in a pod would make the cluster create a claim of any
-// size). A second quota, at zero, refuses pods with a system priority class
+// LoadBalancer or NodePort Service at all) and the PersistentVolumeClaims:
+// those job volumes name, and those the configured generic ephemeral
+// volumes make (EphemeralVolumes) for every job at once, with their storage
+// in total and per storage class where one is named; none else, and no
+// storage (a generic ephemeral volume in a pod makes the cluster create a
+// claim of the size the pod asks for). A second quota, at zero, refuses pods with a system priority class
 // (system-node-critical, system-cluster-critical), which would preempt
 // anything in the cluster. The default quota is what the fleets that run jobs there
 // can use at once: for each fleet, manager.replicas × manager.concurrent
@@ -83,6 +86,16 @@ type JobQuota struct {
 	Secrets, Services int64
 	// Claims are the PersistentVolumeClaims job volumes name.
 	Claims []string
+	// EphemeralClaims are the claims the job pods' ephemeral volumes
+	// (executor.podSpecPatches) make at most at once, by storage class (""
+	// for the cluster's default class).
+	EphemeralClaims map[string]ClaimTotal
+}
+
+// ClaimTotal is a number of PersistentVolumeClaims and their storage.
+type ClaimTotal struct {
+	Count   int64
+	Storage resource.Quantity
 }
 
 // jobQuota sizes a (validated, defaulted) fleet's share.
@@ -120,6 +133,16 @@ func jobQuota(s FleetSettings) JobQuota {
 			out.Claims = append(out.Claims, v.PVC)
 		}
 	}
+	ephemeral, _ := e.EphemeralVolumes() // validated
+	for _, v := range ephemeral {
+		if out.EphemeralClaims == nil {
+			out.EphemeralClaims = map[string]ClaimTotal{}
+		}
+		total := out.EphemeralClaims[v.StorageClass]
+		total.Count += jobs
+		total.Storage.Add(times(v.Size, jobs))
+		out.EphemeralClaims[v.StorageClass] = total
+	}
 	if q.Pods > 0 {
 		out.Pods = int64(q.Pods)
 	}
@@ -146,6 +169,17 @@ func (a JobQuota) plus(b JobQuota) JobQuota {
 	a.Secrets += b.Secrets
 	a.Services += b.Services
 	a.Claims = sortedUnique(append(append([]string{}, a.Claims...), b.Claims...))
+	ephemeral := maps.Clone(a.EphemeralClaims)
+	for class, t := range b.EphemeralClaims {
+		if ephemeral == nil {
+			ephemeral = map[string]ClaimTotal{}
+		}
+		sum := ephemeral[class]
+		sum.Count += t.Count
+		sum.Storage.Add(t.Storage)
+		ephemeral[class] = sum
+	}
+	a.EphemeralClaims = ephemeral
 	for _, pair := range []struct{ to, from *resource.Quantity }{
 		{&a.CPURequests, &b.CPURequests}, {&a.MemoryRequests, &b.MemoryRequests}, {&a.MemoryLimits, &b.MemoryLimits},
 		{&a.EphemeralStorageRequests, &b.EphemeralStorageRequests}, {&a.EphemeralStorageLimits, &b.EphemeralStorageLimits},
@@ -171,11 +205,26 @@ func (a JobQuota) Hard() map[string]string {
 		"services":                   count(a.Services),
 		"services.loadbalancers":     "0",
 		"services.nodeports":         "0",
-		"persistentvolumeclaims":     count(int64(len(claims))),
 	}
+	claimCount, storage := int64(len(claims)), resource.Quantity{Format: resource.BinarySI}
+	for _, t := range a.EphemeralClaims {
+		claimCount += t.Count
+		storage.Add(t.Storage)
+	}
+	hard["persistentvolumeclaims"] = count(claimCount)
+	// Claims named by job volumes are the user's, of their own size and
+	// class, made before the quota counts them: with any, storage is
+	// bounded by the claims' count and, for ephemeral volumes, by the
+	// admission policy's size limit only.
 	if len(claims) == 0 {
-		// Claims named by job volumes are the user's, of their own size.
-		hard["requests.storage"] = "0"
+		hard["requests.storage"] = storage.String()
+		for class, t := range a.EphemeralClaims {
+			if class == "" {
+				continue // the default class: counted in the totals
+			}
+			hard[class+".storageclass.storage.k8s.io/requests.storage"] = t.Storage.String()
+			hard[class+".storageclass.storage.k8s.io/persistentvolumeclaims"] = count(t.Count)
+		}
 	}
 	return hard
 }

@@ -75,6 +75,11 @@ func TestContainment2ThroughTheManagersToken(t *testing.T) {
 	saFleet["executor"] = map[string]any{"serviceAccount": "ci-jobs", "serviceAccountAnnotations": map[string]string{"example.com/role": "ci"},
 		"nodeSelector": map[string]string{"pool": "ci"}, "tolerations": []map[string]string{{"key": "ci", "operator": "Exists", "effect": "NoSchedule"}}}
 	saFleet["network"] = map[string]any{"nodeLocalDns": "169.254.20.10"}
+	// Two jobs at once, each with a configured ephemeral volume of 1Gi.
+	saFleet["manager"] = map[string]any{"replicas": 1, "concurrent": 2}
+	saFleet["executor"].(map[string]any)["podSpecPatches"] = []map[string]string{{"name": "scratch",
+		"patch": `{"volumes":[{"name":"scratch","ephemeral":{"volumeClaimTemplate":{"spec":{"accessModes":["ReadWriteOnce"],"storageClassName":"fast","resources":{"requests":{"storage":"1Gi"}}}}}}],` +
+			`"containers":[{"name":"build","volumeMounts":[{"name":"scratch","mountPath":"/scratch"}]}]}`}}
 	s := newStack(t, "containment2", jobsFleet, saFleet)
 	require.NoError(t, s.stack.SetConfig(context.Background(), "gitlab-runner-fleet:c2Registry",
 		auto.ConfigValue{Value: `{"auths":{"registry.example.com":{"auth":"YzI6cGFzcw=="}}}`, Secret: true}))
@@ -218,15 +223,17 @@ func TestContainment2ThroughTheManagersToken(t *testing.T) {
 		refused(t, "may not replace or delete the stack's Secrets", func() error {
 			return manager.CoreV1().Secrets(jobs).Delete(ctx, registry.Name, metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}})
 		})
-		// The runner's own Secrets: created, updated (the job pod becomes
-		// their owner), deleted.
+		// The runner's own Secrets: created, updated (the runner makes the
+		// job pod their owner; here an annotation changes instead, since
+		// the garbage collector would delete a Secret owned by a pod that
+		// does not exist), deleted.
 		own := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "runner-own-credentials", Namespace: jobs}, Type: corev1.SecretTypeDockercfg,
 			Data: map[string][]byte{corev1.DockerConfigKey: []byte(`{}`)}}
 		made, err := retryCreate(t, func() (*corev1.Secret, error) {
 			return manager.CoreV1().Secrets(jobs).Create(ctx, own, metav1.CreateOptions{})
 		})
 		require.NoError(t, err)
-		made.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Pod", Name: "runner-pod", UID: "0b3a2a5e-1111-4a7e-9bbb-000000000001"}}
+		made.Annotations = map[string]string{"example.com/job": "1"}
 		_, err = manager.CoreV1().Secrets(jobs).Update(ctx, made, metav1.UpdateOptions{})
 		assert.NoError(t, err, "the runner updates its own Secrets")
 		assert.NoError(t, manager.CoreV1().Secrets(jobs).Delete(ctx, own.Name, metav1.DeleteOptions{}), "and deletes them")
@@ -323,10 +330,56 @@ func TestContainment2ThroughTheManagersToken(t *testing.T) {
 		_, err = kube(t).CoreV1().PersistentVolumeClaims(jobs).Create(ctx, claim, dryRun)
 		require.Error(t, err, "the claim a 100Ti ephemeral volume would make")
 		assert.Contains(t, err.Error(), "exceeded quota")
-		refused(t, "generic ephemeral volumes", createPod(manager, jobs, variant(func(p *corev1.Pod) {
+		refused(t, "job pods may not have generic ephemeral volumes", createPod(manager, jobs, variant(func(p *corev1.Pod) {
 			p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: "big", VolumeSource: corev1.VolumeSource{Ephemeral: &corev1.EphemeralVolumeSource{
 				VolumeClaimTemplate: &corev1.PersistentVolumeClaimTemplate{Spec: claim.Spec}}}})
 		})))
+
+		// The fleet configured with an ephemeral volume: its runner's pod
+		// has it, no larger one and no other class; its claims and their
+		// storage are counted, per storage class.
+		saPod, _ := jobPodOf(t, saManagers, c2SA)
+		var scratch *corev1.PersistentVolumeClaimSpec
+		for i, v := range saPod.Spec.Volumes {
+			if v.Name == "scratch" {
+				scratch = &saPod.Spec.Volumes[i].Ephemeral.VolumeClaimTemplate.Spec
+			}
+		}
+		require.NotNil(t, scratch, "the runner's pod has the configured ephemeral volume")
+		_, err = saManager.CoreV1().Pods(saJobs).Create(ctx, saPod, dryRun)
+		require.NoError(t, err, "the runner's pod with its ephemeral volume")
+		scratch.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("100Ti")
+		refused(t, "job pods have only the fleet's generic ephemeral volumes (executor.podSpecPatches: scratch of at most 1Gi in fast)", createPod(saManager, saJobs, saPod))
+		scratch.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("1Gi")
+		scratch.StorageClassName = ptr.To("premium")
+		refused(t, "job pods have only the fleet's generic ephemeral volumes", createPod(saManager, saJobs, saPod))
+
+		saQuota, err := kube(t).CoreV1().ResourceQuotas(saJobs).Get(ctx, "gitlab-runner-jobs", metav1.GetOptions{})
+		require.NoError(t, err)
+		for name, want := range map[corev1.ResourceName]string{
+			corev1.ResourcePersistentVolumeClaims:                     "2",
+			corev1.ResourceRequestsStorage:                            "2Gi",
+			"fast.storageclass.storage.k8s.io/requests.storage":       "2Gi",
+			"fast.storageclass.storage.k8s.io/persistentvolumeclaims": "2",
+		} {
+			assert.Equal(t, resource.MustParse(want), saQuota.Spec.Hard[name], "%s", name)
+		}
+		// The third claim of 1Gi (two jobs' worth are taken) is refused.
+		for i := range 3 {
+			c := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("job-%d-scratch", i), Namespace: saJobs}, Spec: corev1.PersistentVolumeClaimSpec{
+				AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}, StorageClassName: ptr.To("fast"),
+				Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}}}}
+			err := retryWhileQuotaUnknown(t, func() error {
+				_, err := kube(t).CoreV1().PersistentVolumeClaims(saJobs).Create(ctx, c, metav1.CreateOptions{})
+				return err
+			})
+			if i < 2 {
+				require.NoError(t, err, "claim %d", i)
+			} else {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), "exceeded quota: gitlab-runner-jobs")
+			}
+		}
 	})
 }
 
