@@ -166,12 +166,21 @@ func stack(ctx context.Context, name string, opts Options, open openStack) (auto
 
 // inlineProgram is program.Run for this process: the engine and the
 // providers get opts.Env, but the inline program runs here, so its own reads
-// of the cluster (the managers' rollout) use opts.Env's KUBECONFIG too.
+// of the cluster (the managers' rollout) use opts.Env's KUBECONFIG too, and
+// its own calls to GitLab opts.Env's GITLAB_TOKEN.
 func inlineProgram(opts Options) pulumi.RunFunc {
-	return program.Options{Kube: func(access program.KubeAccess) (kubernetes.Interface, error) {
-		if access.Kubeconfig == "" {
-			access.Kubeconfig = opts.Env["KUBECONFIG"]
-		}
-		return access.Client()
-	}}.Run
+	return program.Options{
+		Kube: func(access program.KubeAccess) (kubernetes.Interface, error) {
+			if access.Kubeconfig == "" {
+				access.Kubeconfig = opts.Env["KUBECONFIG"]
+			}
+			return access.Client()
+		},
+		Getenv: func(key string) string {
+			if v, ok := opts.Env[key]; ok {
+				return v
+			}
+			return os.Getenv(key)
+		},
+	}.Run
 }

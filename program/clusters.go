@@ -156,6 +156,30 @@ func (s *Stack) usedClusters() []*Cluster {
 	return used
 }
 
+// clusterAccess is how the program itself reads a cluster (the objects
+// fleets name, the rollout), and the secrets its messages must not echo.
+type clusterAccess struct {
+	access  KubeAccess
+	secrets []string
+}
+
+// accesses are how the program reads each cluster a fleet uses ("": the
+// default one), known before anything is registered.
+func (s *Stack) accesses(defaultAccess KubeAccess) map[string]clusterAccess {
+	out := map[string]clusterAccess{}
+	if s.usesCluster("") {
+		out[""] = clusterAccess{access: defaultAccess}
+	}
+	for _, c := range s.usedClusters() {
+		a := clusterAccess{access: c.access()}
+		if c.kubeconfigText != "" {
+			a.secrets = []string{c.kubeconfigText}
+		}
+		out[c.Name] = a
+	}
+	return out
+}
+
 // clusterTarget is where a cluster's fleets go: the provider passed to their
 // components (nil: the default provider), the API server's addresses, and
 // how the program reads the rollout there.

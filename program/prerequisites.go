@@ -16,12 +16,24 @@ import (
 // anything is created: the existing objects settings name (an existing token or cache Secret, a
 // CA bundle's Secret, pull Secrets, ConfigMaps, Secrets and PVCs of job
 // volumes; settings.FleetSettings.References), and the Prometheus
-// Operator's kinds when a fleet asks for a PodMonitor or ServiceMonitor. A
-// missing one is an error that names the setting, rather than a pod that
-// never starts. An object in a namespace the stack has not created yet
-// cannot exist: that is a warning (the pods wait for it). So is a cluster
-// that cannot be reached: the other clusters' fleets go on.
-func (o Options) checkPrerequisites(ctx *pulumi.Context, stack *Stack, targets map[string]clusterTarget) error {
+// Operator's kinds when a fleet asks for a PodMonitor or ServiceMonitor.
+//
+// The same settings get the same answer on every preview and `up`, whether
+// or not an earlier `up` created the namespace:
+//
+//   - in a namespace the stack does not create (createNamespace or
+//     createJobNamespace false), a missing object (or a missing namespace)
+//     is an error that names the setting: it had to exist before, and the
+//     pods would wait for it forever;
+//   - in a namespace the stack creates, a missing object is a warning, every
+//     time: it cannot exist before the first `up` creates its namespace, and
+//     something outside the stack fills it once it exists (External Secrets'
+//     ClusterExternalSecret, a Secret replicator); the managers wait for it.
+//
+// An object that exists but lacks the key a setting names is an error
+// wherever it is. A cluster that cannot be reached is a warning: the other
+// clusters' fleets go on.
+func (o Options) checkPrerequisites(ctx *pulumi.Context, stack *Stack, clusters map[string]clusterAccess) settings.Problems {
 	var ps settings.Problems
 	clients := map[string]kubernetes.Interface{}
 	for i, plan := range stack.Plans {
@@ -33,14 +45,14 @@ func (o Options) checkPrerequisites(ctx *pulumi.Context, stack *Stack, targets m
 		}
 		client, ok := clients[s.Cluster]
 		if !ok {
-			c, err := o.Kube(targets[s.Cluster].access)
+			c, err := o.Kube(clusters[s.Cluster].access)
 			if err == nil {
 				_, err = c.Discovery().ServerVersion()
 			}
 			if err != nil {
 				// An unreachable cluster must not stop the other clusters'
 				// fleets: its own resources fail with the provider's error.
-				_ = ctx.Log.Warn(fmt.Sprintf("%s: cannot reach its cluster to check the objects it names: %s", path, redact(err.Error(), targets[s.Cluster].secrets)), nil)
+				_ = ctx.Log.Warn(fmt.Sprintf("%s: cannot reach its cluster to check the objects it names: %s", path, redact(err.Error(), clusters[s.Cluster].secrets)), nil)
 				clients[s.Cluster] = nil
 				continue
 			}
@@ -50,12 +62,14 @@ func (o Options) checkPrerequisites(ctx *pulumi.Context, stack *Stack, targets m
 			continue // unreachable, warned above
 		}
 		for _, r := range refs {
-			if p, warn := checkReference(client, r); p != nil {
-				if warn {
-					_ = ctx.Log.Warn(fmt.Sprintf("%s: %s (its namespace does not exist yet; the pods wait for it)", p.Path, p.Message), nil)
-				} else {
-					ps = append(ps, *p)
-				}
+			p, missing := checkReference(client, r)
+			switch {
+			case p == nil:
+			case missing && createdByStack(s, r.Namespace):
+				_ = ctx.Log.Warn(fmt.Sprintf("%s: names %s, which does not exist (yet): its namespace is the stack's, so something outside the stack must put it there once `up` has created the namespace "+
+					"(External Secrets' ClusterExternalSecret, a Secret replicator); until then the managers wait for it", p.Path, r), nil)
+			default:
+				ps = append(ps, *p)
 			}
 		}
 		if kind := s.Manager.Monitoring.Kind; kind != "" {
@@ -64,11 +78,17 @@ func (o Options) checkPrerequisites(ctx *pulumi.Context, stack *Stack, targets m
 			}
 		}
 	}
-	return ps.Err()
+	return ps
 }
 
-// checkReference reports a missing object; warn is set when its namespace
-// does not exist yet either.
+// createdByStack reports whether the stack creates namespace for fleet s
+// (every fleet naming a namespace agrees on it: settings.PlanFleets).
+func createdByStack(s settings.FleetSettings, namespace string) bool {
+	return (namespace == s.Namespace && *s.CreateNamespace) || (namespace == s.JobNamespace && *s.CreateJobNamespace)
+}
+
+// checkReference reports a problem with a referenced object; missing is set
+// when the object (or its namespace) does not exist.
 func checkReference(client kubernetes.Interface, r settings.Reference) (*settings.Problem, bool) {
 	ctx := context.Background()
 	var data map[string]bool
@@ -91,18 +111,19 @@ func checkReference(client kubernetes.Interface, r settings.Reference) (*setting
 		}
 	case "PersistentVolumeClaim":
 		_, err = client.CoreV1().PersistentVolumeClaims(r.Namespace).Get(ctx, r.Name, metav1.GetOptions{})
+	case "PriorityClass":
+		_, err = client.SchedulingV1().PriorityClasses().Get(ctx, r.Name, metav1.GetOptions{})
 	default:
 		return &settings.Problem{Path: r.Path, Message: "names an object of an unknown kind " + r.Kind}, false
 	}
 	if err != nil {
-		if apierrors.IsNotFound(err) {
+		p := settings.ReferenceProblem(r, err)
+		if apierrors.IsNotFound(err) && r.Namespace != "" {
 			if _, nsErr := client.CoreV1().Namespaces().Get(ctx, r.Namespace, metav1.GetOptions{}); apierrors.IsNotFound(nsErr) {
-				p := settings.ReferenceProblem(r, err)
-				return &p, true
+				p.Message = fmt.Sprintf("names %s, but its namespace %s does not exist either; create both first (or fix the names)", r, r.Namespace)
 			}
 		}
-		p := settings.ReferenceProblem(r, err)
-		return &p, false
+		return &p, apierrors.IsNotFound(err)
 	}
 	if r.Key != "" && data != nil && !data[r.Key] {
 		return &settings.Problem{Path: r.Path, Message: fmt.Sprintf("names %s, which has no key %q; name the right key", r, r.Key)}, false

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -45,14 +46,40 @@ func TestAMissingPVCIsAnErrorBeforeAnythingIsCreated(t *testing.T) {
 	require.NoError(t, err, "once the claim exists")
 }
 
-func TestAnObjectInANamespaceNotYetCreatedIsAWarning(t *testing.T) {
-	opts, _ := withCluster() // the stack creates the managers' namespace itself
-	config := baseConfig(`[{"name":"builds","runner":{"type":"group_type","groupId":42},"cache":{"type":"s3","existingSecret":"cache-keys","s3":{"bucketName":"ci"}}}]`)
-	m, err := mocks.Run(opts.Run, config, nil)
-	require.NoError(t, err)
-	assert.Contains(t, m.Warnings(), "fleets[0] (builds).cache.existingSecret: names Secret gitlab-runner-builds/cache-keys, which does not exist; create it first (or fix the name) (its namespace does not exist yet; the pods wait for it)",
-		"a warning, with what is missing and why it is not an error")
-	assert.NotEmpty(t, m.OfType("kubernetes:apps/v1:StatefulSet"), "and the fleet is created")
+// A missing Secret gets the same answer on every run, whether or not an
+// earlier `up` created its namespace: a warning in a namespace the stack
+// creates (something outside the stack fills it once it exists), an error in
+// one it does not.
+func TestAMissingSecretGetsTheSameAnswerEveryTime(t *testing.T) {
+	cache := `"cache":{"type":"s3","existingSecret":"cache-keys","s3":{"bucketName":"ci"}}`
+	created := baseConfig(`[{"name":"builds","runner":{"type":"group_type","groupId":42},` + cache + `}]`)
+	existing := baseConfig(`[{"name":"builds","namespace":"runners","createNamespace":false,"runner":{"type":"group_type","groupId":42},` + cache + `}]`)
+	for _, run := range []struct {
+		name string
+		run  func(pulumi.RunFunc, map[string]string, []string) (*mocks.Mocks, error)
+	}{{"preview", mocks.RunPreview}, {"up", mocks.RunUp}} {
+		t.Run(run.name, func(t *testing.T) {
+			// Before the first `up` (no namespace) and after it (the namespace
+			// exists, the Secret still not).
+			for _, objects := range [][]runtime.Object{nil, {namespace("gitlab-runner-builds"), namespace("runners")}} {
+				opts, _ := withCluster(objects...)
+				m, err := run.run(opts.Run, created, nil)
+				require.NoError(t, err, "a namespace the stack creates")
+				assert.Len(t, warningsAbout(m, "existingSecret"), 1)
+				assert.Contains(t, warningsAbout(m, "existingSecret")[0], "fleets[0] (builds).cache.existingSecret: names Secret gitlab-runner-builds/cache-keys, which does not exist (yet): its namespace is the stack's")
+				assert.NotEmpty(t, m.OfType("kubernetes:apps/v1:StatefulSet"))
+
+				_, err = run.run(opts.Run, existing, nil)
+				require.Error(t, err, "a namespace the stack does not create")
+				assert.Contains(t, err.Error(), "fleets[0] (builds).cache.existingSecret: names Secret runners/cache-keys")
+				if objects == nil {
+					assert.Contains(t, err.Error(), "but its namespace runners does not exist either; create both first")
+				} else {
+					assert.Contains(t, err.Error(), "which does not exist; create it first")
+				}
+			}
+		})
+	}
 }
 
 func TestAMissingKeyOfAnExistingSecret(t *testing.T) {
@@ -96,4 +123,15 @@ func TestAnUnreachableClusterIsNotCheckedButNotFatal(t *testing.T) {
 	assert.NotEmpty(t, m.OfType("kubernetes:apps/v1:StatefulSet"), "the fleet is registered; its cluster decides")
 	assert.Contains(t, m.Warnings(), "fleets[0] (builds): cannot reach its cluster to check the objects it names: dial tcp 10.0.0.1:6443: connect: connection refused",
 		"a warning says what was not checked")
+}
+
+// warningsAbout are the program's warnings that mention about.
+func warningsAbout(m *mocks.Mocks, about string) []string {
+	var out []string
+	for _, w := range m.Warnings() {
+		if strings.Contains(w, about) {
+			out = append(out, w)
+		}
+	}
+	return out
 }

@@ -7,10 +7,12 @@ package program
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/glrf/gitlab-runner-fleet/components/fleet"
@@ -52,6 +54,25 @@ type Options struct {
 	Kube func(KubeAccess) (kubernetes.Interface, error)
 	// Now is the clock token rotation reads (default: time.Now).
 	Now func() time.Time
+	// Getenv reads the environment the providers see (default: os.Getenv);
+	// the gitlab provider takes GITLAB_TOKEN and GITLAB_BASE_URL from it.
+	Getenv func(string) string
+	// Gitlab connects to GitLab's API (default: GitlabAccess.Client).
+	Gitlab func(GitlabAccess) (*gitlab.Client, error)
+}
+
+func (o Options) getenv(key string) string {
+	if o.Getenv != nil {
+		return o.Getenv(key)
+	}
+	return os.Getenv(key)
+}
+
+func (o Options) gitlabClient(a GitlabAccess) (*gitlab.Client, error) {
+	if o.Gitlab != nil {
+		return o.Gitlab(a)
+	}
+	return a.Client()
 }
 
 // Run is the program. Nothing is registered unless every setting is valid.
@@ -66,12 +87,17 @@ func (o Options) Run(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
+	// What the settings name outside the stack, in GitLab and in the
+	// clusters, is checked before anything is created; all problems at once.
+	session, problems := o.checkGitlab(ctx, stack)
 	access := KubeAccess{Kubeconfig: config.Get(ctx, "kubernetes:kubeconfig"), Context: config.Get(ctx, "kubernetes:context")}
-	targets, err := stack.targets(ctx, access)
-	if err != nil {
+	problems = append(problems, o.checkPrerequisites(ctx, stack, stack.accesses(access))...)
+	if err := problems.Err(); err != nil {
 		return err
 	}
-	if err := o.checkPrerequisites(ctx, stack, targets); err != nil {
+	warnUnservedRunners(ctx, stack)
+	targets, err := stack.targets(ctx, access)
+	if err != nil {
 		return err
 	}
 	fleets := make([]*fleet.RunnerFleet, len(stack.Plans))
@@ -99,7 +125,14 @@ func (o Options) Run(ctx *pulumi.Context) error {
 		}
 		fleets[i] = f
 		output := f.Outputs()
-		output["rollout"] = o.reportRollout(ctx, target, f, p.Settings)
+		facts := o.runnerFacts(ctx, session, f, p.Settings)
+		for _, key := range []string{runnerIDOutput, runnerURLOutput, tokenExpiresAtOutput} {
+			output[key] = facts.MapIndex(pulumi.String(key))
+		}
+		if !ctx.DryRun() {
+			o.reportRollout(ctx, target, f, p.Settings)
+		}
+		output["tokenRotatesAfter"] = o.explainRotation(ctx, f, p.Settings, clusterAccess{access: target.access, secrets: target.secrets})
 		if p.Settings.Cluster != "" {
 			output["cluster"] = pulumi.String(p.Settings.Cluster)
 		}
@@ -110,20 +143,18 @@ func (o Options) Run(ctx *pulumi.Context) error {
 }
 
 // reportRollout reads (and with manager.rolloutTimeout, waits for) the
-// managers' rollout once `up` has applied the StatefulSet, and logs it. It
-// never fails `up` (see rollout.go).
+// managers' rollout once `up` has applied the StatefulSet, and logs it; the
+// returned text is what it logged last. It never fails `up` (see
+// rollout.go), and the program runs it after `up` only.
 //
-// A preview reads the rollout as it stands, once, without waiting or
-// logging: so a preview that changes nothing shows the same output as the
-// `up` before it (the rollout it recorded, when it has not moved since),
-// rather than an output that changes on every preview. A fleet whose
-// managers do not exist yet shows "".
+// The rollout is no stack output: an output is a snapshot taken when `up`
+// ends, and a rollout goes on after it (without rolloutTimeout, `up` ends as
+// soon as the StatefulSet is applied), so the next preview, which changes
+// nothing, would show the output changing. The status command
+// (cmd/status) shows the rollout live.
 func (o Options) reportRollout(ctx *pulumi.Context, target clusterTarget, f *fleet.RunnerFleet, s settings.FleetSettings) pulumi.StringOutput {
 	return pulumi.All(f.Namespace, f.StatefulSetName).ApplyT(func(v []any) string {
 		namespace, name := v[0].(string), v[1].(string)
-		if ctx.DryRun() {
-			return previewRollout(o.Kube, target, namespace, name)
-		}
 		log := func(r Rollout) {
 			_ = ctx.Log.Info(fmt.Sprintf("fleet %s: rollout %s", s.Name, r), &pulumi.LogArgs{Resource: f})
 		}
@@ -146,21 +177,6 @@ func (o Options) reportRollout(ctx *pulumi.Context, target clusterTarget, f *fle
 		}
 		return r.String()
 	}).(pulumi.StringOutput)
-}
-
-// previewRollout is the rollout a preview shows: read once, "" when it
-// cannot be read (a fleet not created yet, a cluster out of reach: the
-// preview's own steps report those).
-func previewRollout(kube func(KubeAccess) (kubernetes.Interface, error), target clusterTarget, namespace, name string) string {
-	client, err := kube(target.access)
-	if err != nil {
-		return ""
-	}
-	r, err := ReadRollout(context.Background(), client, namespace, name)
-	if err != nil {
-		return ""
-	}
-	return r.String()
 }
 
 // Load reads and validates every setting of the stack, reporting all

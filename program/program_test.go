@@ -66,6 +66,8 @@ func TestMalformedConfigurationsAreRejectedBeforeAnyResource(t *testing.T) {
 	fleet := func(extra string) map[string]string { return baseConfig(fleetWith(t, extra)) }
 	with := func(c map[string]string, key, value string) map[string]string { c[key] = value; return c }
 	without := func(c map[string]string, key string) map[string]string { delete(c, key); return c }
+	gitlab := newFakeGitlab(t)
+	inGitlab := func(token, fleets string) map[string]string { c, _ := gitlabConfig(gitlab, token, fleets); return c }
 	cases := []tc{
 		{"no fleets", without(baseConfig(""), fleetsKey), nil, []string{"fleets: is required"}},
 		{"misspelt key", fleet(`{"manager":{"replica":3}}`), nil, []string{"fleets[0] (builds).manager.replica: unknown setting (did you mean \"replicas\"?)"}},
@@ -99,8 +101,28 @@ func TestMalformedConfigurationsAreRejectedBeforeAnyResource(t *testing.T) {
 		{"extra config overriding the token", fleet(`{"executor":{"extraConfig":"token = \"glrt-x\""}}`), nil, []string{"fleets[0] (builds).executor.extraConfig: token belongs to the fleet"}},
 		{"api server setting malformed", with(baseConfig(`[`+groupFleet+`]`), "gitlab-runner-fleet:apiServer", `{"cidrs":["10.0.0.1"],"port":0}`), nil,
 			[]string{`apiServer.cidrs[0]: "10.0.0.1" is not an address range`, "apiServer.port: must be a TCP port, got 0"}},
+		{"GitLab group that does not exist", inGitlab(ownerToken, `[{"name":"x","runner":{"type":"group_type","groupId":1000}}]`), []string{"gitlab:token"},
+			[]string{"fleets[0] (x).runner.groupId: GitLab has no group 1000 that the token's user (group-owner) can see"}},
+		{"GitLab group the token cannot manage", inGitlab(developerToken, `[{"name":"x","runner":{"type":"group_type","groupId":1}}]`), []string{"gitlab:token"},
+			[]string{"fleets[0] (x).runner.groupId: the token's user (developer) may not manage the runners of group 1"}},
+		{"GitLab project that does not exist", inGitlab(ownerToken, `[{"name":"x","runner":{"type":"project_type","projectId":1000}}]`), []string{"gitlab:token"},
+			[]string{"fleets[0] (x).runner.projectId: GitLab has no project 1000"}},
 		{"several problems at once", fleet(`{"manager":{"replicas":-1,"logFormat":"xml"},"runner":{"maximumTimeout":1}}`), nil,
 			[]string{"3 problem(s)", "manager.replicas", "manager.logFormat", "runner.maximumTimeout"}},
+		{"manager variable gitlab-runner reads", fleet(`{"manager":{"pod":{"env":[{"name":"RUNNER_EXECUTOR","value":"shell"}]}}}`), nil,
+			[]string{`fleets[0] (builds).manager.pod.env[0].name: "RUNNER_EXECUTOR" starts with RUNNER_`}},
+		{"manager volume from the node", fleet(`{"manager":{"pod":{"volumes":[{"name":"sock","mountPath":"/sock","hostPath":"/var/run"}]}}}`), nil,
+			[]string{"fleets[0] (builds).manager.pod.volumes[0].hostPath: unknown setting", "fleets[0] (builds).manager.pod.volumes[0]: needs exactly one source"}},
+		{"manager volume over the token", fleet(`{"manager":{"pod":{"volumes":[{"name":"s","mountPath":"/secrets","emptyDir":{}}]}}}`), nil,
+			[]string{`fleets[0] (builds).manager.pod.volumes[0].mountPath: "/secrets" would hide or be hidden by the fleet's own mount /secrets`}},
+		{"manager priority class of kube-system", fleet(`{"manager":{"pod":{"priorityClassName":"system-cluster-critical"}}}`), nil,
+			[]string{`fleets[0] (builds).manager.pod.priorityClassName: "system-cluster-critical" is only for pods of kube-system`}},
+		{"manager spread without key", fleet(`{"manager":{"pod":{"topologySpread":[{"maxSkew":2}]}}}`), nil,
+			[]string{"fleets[0] (builds).manager.pod.topologySpread[0].topologyKey: is required"}},
+		{"session server address for several managers", fleet(`{"manager":{"replicas":2,"pod":{"sessionServer":{"advertiseAddress":"runner.example.com:8093","allowFrom":{"namespaces":["gitlab"]}}}}}`), nil,
+			[]string{"fleets[0] (builds).manager.pod.sessionServer.advertiseAddress: is one address for 2 managers"}},
+		{"session server open to anyone", fleet(`{"manager":{"pod":{"sessionServer":{}}}}`), nil,
+			[]string{"fleets[0] (builds).manager.pod.sessionServer.allowFrom: is required with network.policies"}},
 	}
 	require.GreaterOrEqual(t, len(cases), 15)
 	for _, c := range cases {
@@ -187,6 +209,9 @@ func TestGitlabURLDefaultsToTheProviderBaseURL(t *testing.T) {
 	assert.Equal(t, "https://gitlab.example.com/", env[0].ObjectValue()["value"].StringValue())
 }
 
+// `up` reads the rollout from the fleet's cluster and logs it; it is no
+// stack output (it goes on after `up`, and the next preview would show the
+// output changing), and a preview does not read it.
 func TestUpReportsTheRolloutFromTheFleetsCluster(t *testing.T) {
 	var asked []program.KubeAccess
 	var mu sync.Mutex
@@ -203,12 +228,21 @@ func TestUpReportsTheRolloutFromTheFleetsCluster(t *testing.T) {
 	}}
 	config := baseConfig(`[` + groupFleet + `]`)
 	config["kubernetes:context"] = "production"
-	_, err := mocks.Run(opts.Run, config, nil)
+	m, err := mocks.RunUp(opts.Run, config, nil)
 	require.NoError(t, err)
 	assert.Equal(t, []program.KubeAccess{{Context: "production"}}, asked, "read once, from the cluster the provider deploys to")
+	var logged []string
+	for _, l := range m.Logs() {
+		logged = append(logged, l.Message)
+	}
+	assert.Contains(t, logged, "fleet builds: rollout in progress: 0 of 2 managers updated, 0 ready")
+	out := fleetOutputs(t, m, "builds")
+	assert.NotContains(t, out, "rollout", "the rollout is no output")
+	assert.Contains(t, out, "statefulSetName", "the outputs are there")
 
 	asked = nil
-	_, err = mocks.RunPreview(opts.Run, config, nil)
+	m, err = mocks.RunPreview(opts.Run, config, nil)
 	require.NoError(t, err)
-	assert.Equal(t, []program.KubeAccess{{Context: "production"}}, asked, "a preview reads the rollout as it stands, once, from the same cluster")
+	assert.Empty(t, asked, "a preview does not read the rollout")
+	assert.NotContains(t, fleetOutputs(t, m, "builds"), "rollout")
 }

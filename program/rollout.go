@@ -19,8 +19,8 @@ import (
 // fleet.WaitForAnnotation): a manager that drains running jobs may take its
 // whole grace period, one pod after another, and a change made while jobs run
 // must not fail `up`. Instead, after every `up` the program reads the rollout from
-// the cluster, logs it and exports it (fleets.<name>.rollout): which managers
-// are still draining jobs and until when at the latest. With
+// the cluster and logs it: which managers are still draining jobs and until
+// when at the latest (the status command, cmd/status, shows it live). With
 // manager.rolloutTimeout it first waits, up to that bound, for the rollout to
 // end. Reading or waiting never fails `up`.
 type Rollout struct {

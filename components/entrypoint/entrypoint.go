@@ -5,7 +5,8 @@
 //
 // The manager pod (package fleet) mounts it and sets the environment it
 // reads: CI_SERVER_URL, POD_NAME, CONFIG_DIR, TEMPLATE_DIR,
-// RUNNER_TOKEN_FILE, REGISTER_BUDGET_SECONDS and DRAIN_SECONDS.
+// RUNNER_TOKEN_FILE, REGISTER_BUDGET_SECONDS and DRAIN_SECONDS, and
+// PRE_ENTRYPOINT_SCRIPT when the stack gives one.
 package entrypoint
 
 import _ "embed"

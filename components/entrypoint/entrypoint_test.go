@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,8 +27,11 @@ func TestEntrypointIsValidPOSIXShell(t *testing.T) {
 }
 
 // fakeRunner is a gitlab-runner stand-in. `register` records its arguments
-// and the token it finds in its environment, and fails FAKE_FAILS times
-// (or hangs with FAKE_REGISTER_HANG). `run` records the signals it gets, as
+// and the token it finds in its environment, takes FAKE_REGISTER_SECONDS
+// (as an attempt against a GitLab that answers slowly), and fails FAKE_FAILS
+// times (or hangs with FAKE_REGISTER_HANG). `verify` fails, as the real one
+// does when GitLab answers 403, while the file FAKE_TOKEN_DEAD exists. `run`
+// records the signals it gets, as
 // the real runner does with signal.Notify: SIGQUIT starts a graceful stop
 // (it goes on "draining" unless FAKE_EXIT_ON_QUIT), SIGTERM ends it.
 const fakeRunner = `#!/bin/sh
@@ -39,8 +43,17 @@ register)
 		echo $$ >"$FAKE_REGISTER_HANG"
 		exec /bin/sleep 1000
 	fi
+	if [ -n "${FAKE_REGISTER_SECONDS:-}" ]; then /bin/sleep "$FAKE_REGISTER_SECONDS"; fi
 	n=$(cat "$FAKE_FAILS" 2>/dev/null || echo 0)
 	if [ "$n" -gt 0 ]; then echo $((n - 1)) >"$FAKE_FAILS"; exit 1; fi
+	;;
+verify)
+	# GitLab refuses the token (403) while FAKE_TOKEN_DEAD exists.
+	if [ -e "${FAKE_TOKEN_DEAD:-/nonexistent}" ]; then
+		echo "Verifying runner... is not valid" >&2
+		echo "FATAL: Failed to verify runners" >&2
+		exit 1
+	fi
 	;;
 run)
 	echo "run env token=${CI_SERVER_TOKEN:-}" >>"$FAKE_LOG"
@@ -72,8 +85,8 @@ func newEntrypointEnv(t *testing.T, podName, token string, failures int, fastSle
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(e.bin, "gitlab-runner"), []byte(fakeRunner), 0o755))
 	if fastSleep {
-		// Retry delays pass at once; the budget arithmetic stays the script's.
-		require.NoError(t, os.WriteFile(filepath.Join(e.bin, "sleep"), []byte("#!/bin/sh\nexit 0\n"), 0o755))
+		// Retry delays pass (almost) at once; the budget arithmetic stays the script's.
+		require.NoError(t, os.WriteFile(filepath.Join(e.bin, "sleep"), []byte("#!/bin/sh\nexec /bin/sleep 0.1\n"), 0o755))
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(templates, "config.toml"), []byte("concurrent = 1\n"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(templates, "runner-template.toml"), []byte("[[runners]]\n"), 0o644))
@@ -116,6 +129,25 @@ func (e *entrypointEnv) calls(t *testing.T) []string {
 	return strings.Split(strings.TrimSpace(string(data)), "\n")
 }
 
+// registers counts the register attempts.
+func (e *entrypointEnv) registers(t *testing.T) int {
+	n := 0
+	for _, c := range e.calls(t) {
+		if strings.HasPrefix(c, "register --") {
+			n++
+		}
+	}
+	return n
+}
+
+// slowSleep replaces sleep with one that takes seconds, whatever it is asked
+// for, as on a node so busy that `sleep 1` overruns, and records each call.
+func (e *entrypointEnv) slowSleep(t *testing.T, seconds int) {
+	t.Helper()
+	script := fmt.Sprintf("#!/bin/sh\necho \"sleep $*\" >>%q\nexec /bin/sleep %d\n", e.log, seconds)
+	require.NoError(t, os.WriteFile(filepath.Join(e.bin, "sleep"), []byte(script), 0o755))
+}
+
 func (e *entrypointEnv) systemID(t *testing.T) string {
 	data, err := os.ReadFile(filepath.Join(e.configDir, ".runner_system_id"))
 	require.NoError(t, err)
@@ -155,21 +187,18 @@ func TestEntrypointSystemIDIsValidAndStablePerPod(t *testing.T) {
 func TestEntrypointRetriesTransientFailures(t *testing.T) {
 	r := runEntrypoint(t, "builds-0", "glrt-abc", 2)
 	require.NoError(t, r.err, r.out)
-	var registers int
-	for _, c := range r.calls(t) {
-		if strings.HasPrefix(c, "register --") {
-			registers++
-		}
-	}
-	assert.Equal(t, 3, registers, "two failed registers, then one that succeeds")
-	assert.Contains(t, r.out, "attempt 2, 5s of 15s of retries used); retrying in 10s")
+	assert.Equal(t, 3, r.registers(t), "two failed registers, then one that succeeds")
+	assert.Regexp(t, `attempt 2, \d+s of 15s used\); retrying in 10s`, r.out)
 }
 
-func TestEntrypointGivesUpWhenTheRetryBudgetIsSpent(t *testing.T) {
-	// Budget 15 s: sleeps of 5 and 10 s fit, the next 15 s does not.
+func TestEntrypointGivesUpWhenNoDelayFitsTheBudget(t *testing.T) {
+	// Budget 15 s, attempts that fail at once, delays that pass at once: the
+	// delays of 5 and 10 s end inside the budget, the next one (15 s) would
+	// not.
 	r := runEntrypoint(t, "builds-0", "glrt-abc", 5)
 	require.Error(t, r.err)
-	assert.Contains(t, r.out, "after 3 attempts (15s of retries); giving up")
+	assert.Regexp(t, `after 3 attempts \(\d+s of 15s used, no time left for another\); giving up`, r.out)
+	assert.Equal(t, 3, r.registers(t))
 	for _, c := range r.calls(t) {
 		assert.NotContains(t, c, "run --config", "never runs unverified")
 	}
@@ -291,20 +320,19 @@ func TestEntrypointAsPID1HandsSignalsToTheRunner(t *testing.T) {
 }
 
 // preStop runs the preStop hook inside the namespace, as the kubelet does,
-// and returns how long it took. When the runner, PID 1, exits, the kernel
+// and returns its output. When the runner, PID 1, exits, the kernel
 // ends every process of its namespace, the hook included, as the container
 // runtime does with a container's processes: that counts as returning.
-func (p *pid1) preStop(t *testing.T, drainSeconds int) time.Duration {
+func (p *pid1) preStop(t *testing.T, drainSeconds int) string {
 	t.Helper()
 	cmd := exec.Command("nsenter", "-t", strconv.Itoa(p.hostPID), "-p", "sh", p.script, "prestop")
 	cmd.Env = append(p.env, fmt.Sprintf("DRAIN_SECONDS=%d", drainSeconds))
-	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	if exit, ok := err.(*exec.ExitError); ok && exit.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL {
 		err = nil
 	}
 	require.NoError(t, err, "preStop: %s", out)
-	return time.Since(start)
+	return string(out)
 }
 
 func TestPreStopDrainsThenLeavesTimeForTheForcefulStop(t *testing.T) {
@@ -315,11 +343,11 @@ func TestPreStopDrainsThenLeavesTimeForTheForcefulStop(t *testing.T) {
 	// The runner keeps draining: preStop gives up after DRAIN_SECONDS, so the
 	// kubelet's SIGTERM comes while the grace period still has
 	// shutdown_timeout left for the forceful stop.
-	took := p.preStop(t, 2)
+	out := p.preStop(t, 2)
 	assert.True(t, p.logged(t, "got QUIT"), "preStop asks for the graceful stop")
 	assert.False(t, p.logged(t, "got TERM"), "preStop itself never forces")
-	assert.GreaterOrEqual(t, took, 2*time.Second, "it waits for the drain")
-	assert.Less(t, took, 20*time.Second, "and returns once the drain time is spent")
+	assert.Regexp(t, `preStop: jobs still running after [2-9]s \(drain time 2s\); SIGTERM follows`, out,
+		"it waits out the drain time by its clock, then returns")
 	p.signal(t, syscall.SIGTERM)
 	assert.Equal(t, 0, p.exitCode(t))
 	assert.True(t, p.logged(t, "got TERM"))
@@ -329,8 +357,151 @@ func TestPreStopReturnsWhenTheRunnerHasStopped(t *testing.T) {
 	e := newEntrypointEnv(t, "builds-0", "glrt-abc", 0, false)
 	p := startAsPID1(t, e, "FAKE_RUN_FOREVER=1", "FAKE_EXIT_ON_QUIT=1")
 	p.waitFor(t, "the runner to run", func() bool { return p.logged(t, "running") })
-	took := p.preStop(t, 3600)
-	assert.Less(t, took, 60*time.Second, "an idle runner stops on SIGQUIT and preStop does not wait out the drain time")
+	out := p.preStop(t, 3600)
+	assert.NotContains(t, out, "jobs still running", "an idle runner stops on SIGQUIT and preStop does not wait out the drain time")
 	assert.Equal(t, 0, p.exitCode(t))
 	assert.False(t, p.logged(t, "got TERM"))
+}
+
+// The pre-entrypoint script runs before the token is verified, with the
+// container's environment; its failure stops the start before register.
+func TestEntrypointRunsThePreEntrypointScriptFirst(t *testing.T) {
+	run := func(t *testing.T, script string) entrypointRun {
+		e := newEntrypointEnv(t, "builds-0", "glrt-abc", 0, true)
+		path := filepath.Join(e.dir, "pre-entrypoint.sh")
+		require.NoError(t, os.WriteFile(path, []byte(script), 0o444)) // mounted without x, run with sh
+		cmd := exec.Command("sh", e.script)
+		cmd.Env = append(e.env, "PRE_ENTRYPOINT_SCRIPT="+path, "HTTPS_PROXY=http://proxy:3128")
+		out, err := cmd.CombinedOutput()
+		return entrypointRun{entrypointEnv: e, out: string(out), err: err}
+	}
+	t.Run("succeeds", func(t *testing.T) {
+		r := run(t, `echo "pre-entrypoint proxy=$HTTPS_PROXY token=${CI_SERVER_TOKEN:-}" >>"$FAKE_LOG"`+"\n")
+		require.NoError(t, r.err, r.out)
+		calls := r.calls(t)
+		require.NotEmpty(t, calls)
+		assert.Equal(t, "pre-entrypoint proxy=http://proxy:3128 token=", calls[0], "first, with the container's variables and no token")
+		assert.Contains(t, calls[1], "register --non-interactive")
+	})
+	t.Run("fails", func(t *testing.T) {
+		r := run(t, "echo waited >>\"$FAKE_LOG\"; exit 3\n")
+		require.Error(t, r.err)
+		assert.Contains(t, r.out, "pre-entrypoint.sh failed")
+		assert.Equal(t, []string{"waited"}, r.calls(t), "never registers nor runs")
+	})
+}
+
+// A pre-entrypoint script that hangs is stopped when the registration
+// budget runs out, which it counts against: the start fails inside the
+// startup probe's window instead of being killed by it.
+func TestEntrypointAsPID1StopsAHangingPreEntrypointScript(t *testing.T) {
+	e := newEntrypointEnv(t, "builds-0", "glrt-abc", 0, false)
+	script := filepath.Join(e.dir, "pre-entrypoint.sh")
+	require.NoError(t, os.WriteFile(script, []byte("echo waiting >>\"$FAKE_LOG\"\nexec /bin/sleep 1000\n"), 0o444))
+	p := startAsPID1(t, e, "PRE_ENTRYPOINT_SCRIPT="+script, "REGISTER_BUDGET_SECONDS=2")
+	assert.Equal(t, 1, p.exitCode(t))
+	assert.Contains(t, p.out.String(), "still ran when the 2s budget ran out; stopping")
+	assert.Equal(t, 0, p.registers(t), "never registers")
+}
+
+// The globals' @POD_NAME@ (the session server's advertised address) becomes
+// the pod's own name.
+func TestEntrypointNamesThePodInTheGlobals(t *testing.T) {
+	e := newEntrypointEnv(t, "builds-1", "glrt-abc", 0, true)
+	globals := "[session_server]\n  advertise_address = \"@POD_NAME@.builds.runners.svc:8093\"\n"
+	require.NoError(t, os.WriteFile(filepath.Join(e.dir, "templates", "config.toml"), []byte(globals), 0o644))
+	cmd := exec.Command("sh", e.script)
+	cmd.Env = e.env
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	config, err := os.ReadFile(filepath.Join(e.configDir, "config.toml"))
+	require.NoError(t, err)
+	assert.Equal(t, "[session_server]\n  advertise_address = \"builds-1.builds.runners.svc:8093\"\n", string(config))
+}
+
+// The registration budget is a deadline by the clock: an attempt that hangs
+// (GitLab accepts the connection and never answers) is stopped when the
+// budget runs out, and the entrypoint gives up instead of waiting for the
+// startup probe to kill it.
+func TestEntrypointAsPID1StopsAHangingAttemptAtTheDeadline(t *testing.T) {
+	e := newEntrypointEnv(t, "builds-0", "glrt-abc", 0, false)
+	hung := filepath.Join(e.dir, "register.pid")
+	p := startAsPID1(t, e, "FAKE_REGISTER_HANG="+hung, "REGISTER_BUDGET_SECONDS=3")
+	assert.Equal(t, 1, p.exitCode(t))
+	assert.Regexp(t, `attempt 1 was still running or failed when the 3s budget ran out \(\d+s used\); giving up`, p.out.String())
+	assert.Equal(t, 1, p.registers(t))
+	assert.False(t, p.logged(t, "run --config"), "never runs unverified")
+}
+
+// Attempts that take time count against the budget: with attempts of 4 s
+// and delays that pass at once, the second attempt ends 8 s in and its 10 s
+// delay would end past the 15 s budget. Counting only the delays (5 + 10 s
+// fit in 15) would make a third attempt, and with real attempts of minutes
+// overrun the startup probe's window.
+func TestEntrypointAsPID1CountsSlowAttemptsAgainstTheBudget(t *testing.T) {
+	e := newEntrypointEnv(t, "builds-0", "glrt-abc", 100, true)
+	p := startAsPID1(t, e, "FAKE_REGISTER_SECONDS=4", "REGISTER_BUDGET_SECONDS=15")
+	assert.Equal(t, 1, p.exitCode(t))
+	assert.Equal(t, 2, p.registers(t), "two attempts of 4 s fit, the delay after the second does not")
+	used := regexp.MustCompile(`after 2 attempts \((\d+)s of 15s used, no time left for another\); giving up`).FindStringSubmatch(p.out.String())
+	require.NotNil(t, used, p.out.String())
+	seconds, err := strconv.Atoi(used[1])
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, seconds, 8, "both attempts' time is counted")
+}
+
+// The drain is bounded by the clock, not by iterations: with a `sleep 1`
+// that takes 3 s, a drain of 4 s ends after at most two sleeps (counting
+// iterations would take four, 12 s, eating the forceful stop's time).
+func TestPreStopDrainIsBoundedByTheClock(t *testing.T) {
+	e := newEntrypointEnv(t, "builds-0", "glrt-abc", 0, false)
+	p := startAsPID1(t, e, "FAKE_RUN_FOREVER=1")
+	p.waitFor(t, "the runner to run", func() bool { return p.logged(t, "running") })
+	e.slowSleep(t, 3)
+	p.preStop(t, 4)
+	var sleeps int
+	for _, c := range p.calls(t) {
+		if strings.HasPrefix(c, "sleep ") {
+			sleeps++
+		}
+	}
+	assert.Positive(t, sleeps)
+	assert.LessOrEqual(t, sleeps, 2, "the drain stops at its deadline, whatever each sleep takes")
+	assert.False(t, p.logged(t, "got TERM"), "preStop itself never forces")
+	p.signal(t, syscall.SIGTERM)
+	assert.Equal(t, 0, p.exitCode(t))
+}
+
+// The token watch (TOKEN_CHECK_SECONDS, from the fleet's token-check
+// capability): while GitLab accepts the token the runner runs on; once
+// `gitlab-runner verify` fails TOKEN_CHECK_FAILURES times in a row (GitLab
+// refuses the token) the runner gets SIGQUIT, its graceful stop, and the
+// container ends.
+func TestEntrypointAsPID1StopsTheRunnerWhenGitLabRefusesItsToken(t *testing.T) {
+	e := newEntrypointEnv(t, "builds-0", "glrt-abc", 0, false)
+	dead := filepath.Join(e.dir, "token-dead")
+	p := startAsPID1(t, e, "FAKE_RUN_FOREVER=1", "FAKE_EXIT_ON_QUIT=1", "FAKE_TOKEN_DEAD="+dead,
+		"TOKEN_CHECK_SECONDS=0.2", "TOKEN_CHECK_FAILURES=2")
+	p.waitFor(t, "the runner to run", func() bool { return p.logged(t, "running") })
+	p.waitFor(t, "a few token checks", func() bool { return strings.Count(strings.Join(p.calls(t), "\n"), "verify --config") >= 3 })
+	assert.False(t, p.logged(t, "got QUIT"), "a valid token: the runner runs on")
+
+	require.NoError(t, os.WriteFile(dead, nil, 0o644))
+	assert.Equal(t, 0, p.exitCode(t), "the runner stops gracefully and the container ends")
+	assert.True(t, p.logged(t, "got QUIT"))
+	assert.False(t, p.logged(t, "got TERM"), "a graceful stop: running jobs finish")
+	assert.Contains(t, p.out.String(), "GitLab refuses the runner token (1 of 2 checks in a row): Verifying runner... is not valid")
+	assert.Contains(t, p.out.String(), "the runner was deleted in GitLab or its token expired")
+	for _, line := range p.calls(t) {
+		if strings.HasPrefix(line, "verify") {
+			assert.NotContains(t, line, "glrt-", "the token stays off the command line")
+		}
+	}
+}
+
+// Without TOKEN_CHECK_SECONDS there is no watch.
+func TestEntrypointWithoutTokenCheckDoesNotVerify(t *testing.T) {
+	r := runEntrypoint(t, "builds-0", "glrt-abc", 0)
+	require.NoError(t, r.err, r.out)
+	assert.False(t, strings.Contains(strings.Join(r.calls(t), "\n"), "verify"), r.calls(t))
 }

@@ -384,7 +384,8 @@ func TestCapabilitiesAddTheirPartsToThePodByName(t *testing.T) {
 		names = append(names, e.ObjectValue()["name"].StringValue())
 	}
 	assert.Equal(t, []string{"CI_SERVER_URL", "POD_NAME", "POD_NAMESPACE", "CONFIG_DIR", "TEMPLATE_DIR", "RUNNER_TOKEN_FILE",
-		"REGISTER_BUDGET_SECONDS", "DRAIN_SECONDS", "HOME", "CACHE_S3_ACCESS_KEY", "CACHE_S3_SECRET_KEY", "CI_SERVER_TLS_CA_FILE"}, names)
+		"REGISTER_BUDGET_SECONDS", "DRAIN_SECONDS", "HOME", "CACHE_S3_ACCESS_KEY", "CACHE_S3_SECRET_KEY", "CI_SERVER_TLS_CA_FILE",
+		"TOKEN_CHECK_FAILURES", "TOKEN_CHECK_SECONDS"}, names)
 	var volumes []string
 	for _, v := range pod["volumes"].ArrayValue() {
 		volumes = append(volumes, v.ObjectValue()["name"].StringValue())

@@ -65,6 +65,12 @@ type podPart struct {
 	Volumes map[string]mountedVolume
 	// PullSecrets are image pull Secrets of the manager pod, in order.
 	PullSecrets []string
+	// Ports are ports of the manager container, by name.
+	Ports map[string]*corev1.ContainerPortArgs
+	// PriorityClassName of the manager pod (one capability sets it at most).
+	PriorityClassName string
+	// TopologySpread are topology spread constraints of the manager pod.
+	TopologySpread corev1.TopologySpreadConstraintArray
 }
 
 // mountedVolume is a volume of the manager pod and its mount.
@@ -77,16 +83,20 @@ type mountedVolume struct {
 // Variables and volumes go by name, so the order capabilities run in never
 // changes the pod (a changed pod template would roll the managers).
 type managerPod struct {
-	Env         corev1.EnvVarArray
-	Volumes     corev1.VolumeArray
-	Mounts      corev1.VolumeMountArray
-	PullSecrets []string
+	Env               corev1.EnvVarArray
+	Volumes           corev1.VolumeArray
+	Mounts            corev1.VolumeMountArray
+	PullSecrets       []string
+	Ports             corev1.ContainerPortArray
+	PriorityClassName string
+	TopologySpread    corev1.TopologySpreadConstraintArray
 }
 
 // runCapabilities runs every capability and gathers their parts.
 func runCapabilities(b *build) (managerPod, error) {
 	env := map[string]*corev1.EnvVarArgs{}
 	volumes := map[string]mountedVolume{}
+	ports := map[string]*corev1.ContainerPortArgs{}
 	var pod managerPod
 	for _, name := range slices.Sorted(maps.Keys(capabilities)) {
 		part, err := capabilities[name](b)
@@ -105,7 +115,23 @@ func runCapabilities(b *build) (managerPod, error) {
 			}
 			volumes[n] = v
 		}
+		for n, p := range part.Ports {
+			if _, dup := ports[n]; dup {
+				return pod, fmt.Errorf("fleet %q: capability %s adds the port %s a second time", b.s.Name, name, n)
+			}
+			ports[n] = p
+		}
+		if part.PriorityClassName != "" {
+			if pod.PriorityClassName != "" {
+				return pod, fmt.Errorf("fleet %q: capability %s sets the priority class a second time", b.s.Name, name)
+			}
+			pod.PriorityClassName = part.PriorityClassName
+		}
 		pod.PullSecrets = append(pod.PullSecrets, part.PullSecrets...)
+		pod.TopologySpread = append(pod.TopologySpread, part.TopologySpread...)
+	}
+	for _, n := range slices.Sorted(maps.Keys(ports)) {
+		pod.Ports = append(pod.Ports, ports[n])
 	}
 	for _, n := range slices.Sorted(maps.Keys(env)) {
 		pod.Env = append(pod.Env, env[n])

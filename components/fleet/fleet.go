@@ -99,6 +99,9 @@ type RunnerFleet struct {
 
 	// Namespaces this fleet created, by name, for fleets that share them.
 	Namespaces map[string]pulumi.StringOutput
+
+	// token is the runner token, when the stack knows it (RunnerToken).
+	token pulumi.StringOutput
 }
 
 // Outputs are the component's outputs by name, as it registers them.
@@ -149,9 +152,10 @@ func NewRunnerFleet(ctx *pulumi.Context, name string, given *RunnerFleetArgs, op
 	if err != nil {
 		return nil, err
 	}
+	fleet.token = token.token
 	var parent pulumi.ResourceOption = pulumi.Parent(fleet)
-	if token.runner != nil {
-		parent = pulumi.Composite(parent, pulumi.DependsOn([]pulumi.Resource{token.runner}))
+	if runners := token.runners(); len(runners) > 0 {
+		parent = pulumi.Composite(parent, pulumi.DependsOn(runners))
 	}
 
 	if err := fleet.createNamespaces(ctx, args.Stack.CreateNamespaces, parent); err != nil {
@@ -262,7 +266,7 @@ func podSecurityLabels(level string) map[string]string {
 // is rendered once the bucket is known.
 func newRunnerConfigMaps(b *build) (*corev1.ConfigMap, *corev1.ConfigMap, pulumi.StringInput, error) {
 	s := b.s
-	globalConfig, err := runnerconfig.RenderGlobalConfig(s.Manager)
+	globalConfig, err := runnerconfig.RenderGlobalConfig(s)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -195,9 +195,10 @@ const namespaceNameLabel = "kubernetes.io/metadata.name"
 const kubernetesServicePort = 443
 
 // managerPolicyArgs is a fleet's managers' policy: metrics from
-// network.metricsFrom only; egress to the cluster's DNS, the API server
-// (its addresses on its ports, the `kubernetes` Service's on 443) and
-// GitLab's port (at network.gitlabCidrs, else anywhere but the metadata
+// network.metricsFrom only, the session server's port (when on) from
+// manager.pod.sessionServer.allowFrom only; egress to the cluster's DNS, the
+// API server (its addresses on its ports, the `kubernetes` Service's on 443)
+// and GitLab's port (at network.gitlabCidrs, else anywhere but the metadata
 // services).
 func managerPolicyArgs(s settings.FleetSettings, namespace pulumi.StringInput, gitlabURL string, api APIServer) *networkingv1.NetworkPolicyArgs {
 	n := s.Network
@@ -211,6 +212,23 @@ func managerPolicyArgs(s settings.FleetSettings, namespace pulumi.StringInput, g
 				}},
 			}},
 			Ports: networkingv1.NetworkPolicyPortArray{&networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(settings.MetricsPort), Protocol: pulumi.String("TCP")}},
+		})
+	}
+	if ss := s.Manager.Pod.SessionServer; ss != nil {
+		var from networkingv1.NetworkPolicyPeerArray
+		if namespaces := sortedUnique(ss.AllowFrom.Namespaces); len(namespaces) > 0 {
+			from = append(from, &networkingv1.NetworkPolicyPeerArgs{
+				NamespaceSelector: &metav1.LabelSelectorArgs{MatchExpressions: metav1.LabelSelectorRequirementArray{
+					&metav1.LabelSelectorRequirementArgs{Key: pulumi.String(namespaceNameLabel), Operator: pulumi.String("In"), Values: pulumi.ToStringArray(namespaces)},
+				}},
+			})
+		}
+		for _, cidr := range sortedUnique(ss.AllowFrom.CIDRs) {
+			from = append(from, &networkingv1.NetworkPolicyPeerArgs{IpBlock: &networkingv1.IPBlockArgs{Cidr: pulumi.String(cidr)}})
+		}
+		ingress = append(ingress, &networkingv1.NetworkPolicyIngressRuleArgs{
+			From:  from,
+			Ports: networkingv1.NetworkPolicyPortArray{&networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(ss.Port), Protocol: pulumi.String("TCP")}},
 		})
 	}
 	gitlab := anyAddressBut(nil, metadataCIDRs)

@@ -125,8 +125,13 @@ func podAnnotations(m settings.ManagerSettings, configChecksum pulumi.StringInpu
 
 func podSpec(s settings.FleetSettings, in workloadInputs) *corev1.PodSpecArgs {
 	m := s.Manager
+	var priorityClass pulumi.StringPtrInput
+	if in.Pod.PriorityClassName != "" {
+		priorityClass = pulumi.String(in.Pod.PriorityClassName)
+	}
 	return &corev1.PodSpecArgs{
 		ServiceAccountName: in.ServiceAccountName,
+		PriorityClassName:  priorityClass,
 		// The Kubernetes executor talks to the API server with this token.
 		AutomountServiceAccountToken:  pulumi.Bool(true),
 		TerminationGracePeriodSeconds: pulumi.Int(m.TerminationGracePeriodSeconds),
@@ -137,11 +142,12 @@ func podSpec(s settings.FleetSettings, in workloadInputs) *corev1.PodSpecArgs {
 			FsGroup:        pulumi.Int(int(*m.FSGroup)),
 			SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
 		},
-		Affinity:         antiAffinity(s),
-		NodeSelector:     pulumi.ToStringMap(m.NodeSelector),
-		Tolerations:      podTolerations(m.Tolerations),
-		ImagePullSecrets: pullSecrets(in.Pod.PullSecrets),
-		Containers:       corev1.ContainerArray{managerContainer(s, in)},
+		Affinity:                  antiAffinity(s),
+		TopologySpreadConstraints: in.Pod.TopologySpread,
+		NodeSelector:              pulumi.ToStringMap(m.NodeSelector),
+		Tolerations:               podTolerations(m.Tolerations),
+		ImagePullSecrets:          pullSecrets(in.Pod.PullSecrets),
+		Containers:                corev1.ContainerArray{managerContainer(s, in)},
 		Volumes: append(corev1.VolumeArray{
 			&corev1.VolumeArgs{Name: pulumi.String("config"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{
 				// In memory: config.toml holds the token once registered.
@@ -201,12 +207,12 @@ func managerContainer(s settings.FleetSettings, in workloadInputs) *corev1.Conta
 			// The root file system is read-only; give the runner a writable home.
 			&corev1.EnvVarArgs{Name: pulumi.String("HOME"), Value: pulumi.String("/tmp")},
 		}, in.Pod.Env...),
-		Ports: corev1.ContainerPortArray{&corev1.ContainerPortArgs{
+		Ports: append(corev1.ContainerPortArray{&corev1.ContainerPortArgs{
 			Name: metrics, ContainerPort: pulumi.Int(settings.MetricsPort), Protocol: pulumi.String("TCP"),
-		}},
+		}}, in.Pod.Ports...),
 		Resources: resourceRequirements(m.Resources),
 		// Registration may retry for minutes before the metrics port opens
-		// (registerBudgetSeconds fits in this window).
+		// (its deadline, registerBudgetSeconds, is inside this window).
 		StartupProbe:   probe(startupPeriodSeconds, startupFailureThreshold),
 		LivenessProbe:  probe(30, 3),
 		ReadinessProbe: probe(10, 3),
@@ -292,10 +298,11 @@ func resourceRequirements(r settings.ContainerResources) *corev1.ResourceRequire
 // (settings.ManagerSettings.DrainSeconds).
 var PreStopCommand = []string{"/bin/sh", scriptDir + "/" + entrypoint.FileName, "prestop"}
 
-// registerBudgetSeconds bounds the sleeps between token verification
-// attempts so that they end well inside the startup probe's window
-// (startupPeriodSeconds × startupFailureThreshold), leaving room for the
-// attempts themselves.
+// registerBudgetSeconds is the deadline, by the clock, of the token
+// verification (attempts and the delays between them; an attempt still
+// running then is stopped): it ends well inside the startup probe's window
+// (startupPeriodSeconds × startupFailureThreshold), leaving the runner time
+// to open its metrics port.
 const (
 	startupPeriodSeconds    = 10
 	startupFailureThreshold = 60

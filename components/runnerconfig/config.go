@@ -8,6 +8,17 @@ type GlobalConfig struct {
 	LogFormat       string `toml:"log_format" runner:"Config"`
 	ListenAddress   string `toml:"listen_address" runner:"Config"`
 	ShutdownTimeout int    `toml:"shutdown_timeout" runner:"Config"`
+	// SessionServer serves interactive web terminals (manager.pod.sessionServer).
+	SessionServer *SessionServerConfig `toml:"session_server,omitempty" runner:"Config"`
+}
+
+// SessionServerConfig is [session_server].
+type SessionServerConfig struct {
+	ListenAddress string `toml:"listen_address" runner:"SessionServer"`
+	// AdvertiseAddress may hold settings.PodNamePlaceholder, which the
+	// entrypoint replaces with the pod's name.
+	AdvertiseAddress string `toml:"advertise_address" runner:"SessionServer"`
+	SessionTimeout   int    `toml:"session_timeout" runner:"SessionServer"`
 }
 
 // RunnerTemplate is the template given to `register --template-config`.
@@ -16,8 +27,14 @@ type RunnerTemplate struct {
 }
 
 // RunnerConfig is one [[runners]] entry.
+//
+// Fields tagged fleet:"extra" are never rendered from settings: they hold
+// what executor.extraConfig may add, so that the entry the runner receives
+// decodes whole into this model (see FinalEntry).
 type RunnerConfig struct {
 	Executor string `toml:"executor" runner:"RunnerSettings"`
+	// BuildsDir is where jobs' sources are (the runner's default: /builds).
+	BuildsDir string `toml:"builds_dir,omitempty" runner:"RunnerSettings" fleet:"extra"`
 	// TLSCAFile is GitLab's CA bundle (CAFile).
 	TLSCAFile string `toml:"tls-ca-file,omitempty" runner:"RunnerCredentials"`
 	// Environment are variables of every job ("KEY=value").
@@ -103,6 +120,16 @@ type KubernetesConfig struct {
 	CPURequestOverwriteMaxAllowed  string            `toml:"cpu_request_overwrite_max_allowed,omitempty" runner:"KubernetesConfig"`
 	MemLimitOverwriteMaxAllowed    string            `toml:"memory_limit_overwrite_max_allowed,omitempty" runner:"KubernetesConfig"`
 	MemRequestOverwriteMaxAllowed  string            `toml:"memory_request_overwrite_max_allowed,omitempty" runner:"KubernetesConfig"`
+
+	// What only executor.extraConfig sets, each a field of the job pod.
+	RuntimeClassName                  string `toml:"runtime_class_name,omitempty" runner:"KubernetesConfig" fleet:"extra"`
+	UseServiceAccountImagePullSecrets bool   `toml:"use_service_account_image_pull_secrets,omitempty" runner:"KubernetesConfig" fleet:"extra"`
+	ScriptsBaseDir                    string `toml:"scripts_base_dir,omitempty" runner:"KubernetesConfig" fleet:"extra"`
+	LogsBaseDir                       string `toml:"logs_base_dir,omitempty" runner:"KubernetesConfig" fleet:"extra"`
+	PodCPURequest                     string `toml:"pod_cpu_request,omitempty" runner:"KubernetesConfig" fleet:"extra"`
+	PodCPULimit                       string `toml:"pod_cpu_limit,omitempty" runner:"KubernetesConfig" fleet:"extra"`
+	PodMemoryRequest                  string `toml:"pod_memory_request,omitempty" runner:"KubernetesConfig" fleet:"extra"`
+	PodMemoryLimit                    string `toml:"pod_memory_limit,omitempty" runner:"KubernetesConfig" fleet:"extra"`
 }
 
 // PodSecurityContext is [runners.kubernetes.pod_security_context].

@@ -13,12 +13,21 @@ import (
 )
 
 // RenderGlobalConfig encodes config.toml's global settings.
-func RenderGlobalConfig(m settings.ManagerSettings) (string, error) {
-	return encodeTOML(Global(m))
+func RenderGlobalConfig(s settings.FleetSettings) (string, error) {
+	return encodeTOML(Global(s))
 }
 
 // Global is config.toml's global settings.
-func Global(m settings.ManagerSettings) GlobalConfig {
+func Global(s settings.FleetSettings) GlobalConfig {
+	m := s.Manager
+	var session *SessionServerConfig
+	if ss := m.Pod.SessionServer; ss != nil {
+		session = &SessionServerConfig{
+			ListenAddress:    fmt.Sprintf("[::]:%d", ss.Port),
+			AdvertiseAddress: ss.AdvertisedAddress(s.Name, s.Namespace),
+			SessionTimeout:   ss.SessionTimeout,
+		}
+	}
 	return GlobalConfig{
 		Concurrent:      m.Concurrent,
 		CheckInterval:   m.CheckInterval,
@@ -26,6 +35,7 @@ func Global(m settings.ManagerSettings) GlobalConfig {
 		LogFormat:       m.LogFormat,
 		ListenAddress:   fmt.Sprintf(":%d", settings.MetricsPort),
 		ShutdownTimeout: m.ShutdownTimeout,
+		SessionServer:   session,
 	}
 }
 
@@ -111,12 +121,7 @@ func Runner(s settings.FleetSettings) RunnerConfig {
 		PrintPodWarningEvents:            e.PrintPodWarningEvents,
 		PodDisruptionBudget:              e.PodDisruptionBudget,
 	}
-	flags := maps.Clone(e.FeatureFlags)
-	if flags == nil {
-		flags = map[string]bool{}
-	}
-	maps.Copy(flags, settings.OwnedFeatureFlags)
-	r := RunnerConfig{Executor: "kubernetes", Kubernetes: k, FeatureFlags: flags}
+	r := RunnerConfig{Executor: "kubernetes", Kubernetes: k, FeatureFlags: renderedFlags(s)}
 	for _, name := range slices.Sorted(maps.Keys(parts)) {
 		parts[name](&r, s)
 	}

@@ -14,7 +14,7 @@ import (
 func TestGlobalConfigParsesBack(t *testing.T) {
 	s := settings.FleetSettings{Name: "x", Runner: settings.RunnerSettings{Type: "instance_type"},
 		Manager: settings.ManagerSettings{Concurrent: 7, LogLevel: "debug"}}.WithDefaults("test")
-	text, err := runnerconfig.RenderGlobalConfig(s.Manager)
+	text, err := runnerconfig.RenderGlobalConfig(s)
 	require.NoError(t, err)
 
 	var got map[string]any
@@ -62,8 +62,10 @@ func TestRunnerTemplateParsesBack(t *testing.T) {
 	require.Len(t, got.Runners, 1)
 	r := got.Runners[0]
 	assert.Equal(t, "kubernetes", r.Executor)
-	assert.Equal(t, map[string]bool{"FF_PRINT_POD_EVENTS": true, "FF_DISABLE_AUTOMATIC_TOKEN_ROTATION": true}, r.FeatureFlags,
-		"the user's flags, and the runner's own token rotation off")
+	assert.Equal(t, map[string]bool{"FF_PRINT_POD_EVENTS": true, "FF_DISABLE_AUTOMATIC_TOKEN_ROTATION": true,
+		"FF_KUBERNETES_HONOR_ENTRYPOINT": false, "FF_WAIT_FOR_POD_TO_BE_REACHABLE": false, "FF_CONCRETE": false,
+		"FF_SUSPENDABLE_ENVIRONMENTS": false, "FF_USE_ADVANCED_POD_SPEC_CONFIGURATION": false}, r.FeatureFlags,
+		"the user's flags, the runner's own token rotation off, and every flag a job must not choose pinned")
 	k := r.Kubernetes
 	assert.Equal(t, "ci-jobs-ns", k["namespace"])
 	assert.Equal(t, "golang:1.26", k["image"])
@@ -88,4 +90,26 @@ func TestRunnerTemplateParsesBack(t *testing.T) {
 	assert.Equal(t, true, k["automount_service_account_token"], "a job ServiceAccount chosen on purpose gets its token")
 	assert.NotContains(t, text, "glrt-")
 	assert.NotRegexp(t, `(?m)^\s*token\s*=`, text, "no token key")
+}
+
+// The session server listens on its port, and each manager advertises its
+// own name through the fleet's headless Service (the entrypoint puts the
+// pod's name in place of the placeholder).
+func TestGlobalConfigSessionServer(t *testing.T) {
+	s := settings.FleetSettings{Name: "builds", Runner: settings.RunnerSettings{Type: "instance_type"},
+		Manager: settings.ManagerSettings{Pod: settings.ManagerPodSettings{SessionServer: &settings.SessionServerSettings{SessionTimeout: 600}}}}.WithDefaults("test")
+	text, err := runnerconfig.RenderGlobalConfig(s)
+	require.NoError(t, err)
+	var got map[string]any
+	_, err = toml.Decode(text, &got)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{
+		"listen_address":    "[::]:8093",
+		"advertise_address": "@POD_NAME@.builds.gitlab-runner-builds.svc:8093",
+		"session_timeout":   int64(600),
+	}, got["session_server"])
+	assert.Empty(t, runnerconfig.UnsupportedRunnerKeys(runnerconfig.Global(s), s.RunnerVersion()), "keys the runner reads")
+
+	s.Manager.Pod.SessionServer.AdvertiseAddress = "runner.example.com:443"
+	assert.Equal(t, "runner.example.com:443", runnerconfig.Global(s).SessionServer.AdvertiseAddress)
 }

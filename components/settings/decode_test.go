@@ -26,7 +26,7 @@ func TestDecodeReportsEveryUnknownKeyAndWrongTypeAtItsPath(t *testing.T) {
 		got = append(got, p.String())
 	}
 	assert.ElementsMatch(t, []string{
-		`fleets[0] (a).manager.replica: unknown setting (did you mean "replicas"?); known settings here: antiAffinity, checkInterval, concurrent, fsGroup, image, imagePullSecrets, logFormat, logLevel, monitoring, nodeSelector, podAnnotations, podLabels, registryCredentialsConfigKey, replicas, resources, rolloutTimeout, runAsGroup, runAsUser, runnerVersion, serviceAccountAnnotations, shutdownTimeout, terminationGracePeriodSeconds, tolerations`,
+		`fleets[0] (a).manager.replica: unknown setting (did you mean "replicas"?); known settings here: antiAffinity, checkInterval, concurrent, fsGroup, image, imagePullSecrets, logFormat, logLevel, monitoring, nodeSelector, pod, podAnnotations, podLabels, registryCredentialsConfigKey, replicas, resources, rolloutTimeout, runAsGroup, runAsUser, runnerVersion, serviceAccountAnnotations, shutdownTimeout, terminationGracePeriodSeconds, tolerations`,
 		`fleets[0] (a).manager.podLabels.team: must be a string, got number`,
 		`fleets[0] (a).executor.volumes[0].emptyDir.medum: unknown setting (did you mean "medium"?); known settings here: medium, sizeLimit`,
 		`fleets[0] (a).executor.featureFlags.FF_X: must be true or false, got string`,

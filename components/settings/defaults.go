@@ -54,6 +54,12 @@ func (s FleetSettings) WithDefaults(stack string) FleetSettings {
 	if m.Replicas == nil {
 		m.Replicas = ptr.To(DefaultReplicas)
 	}
+	if *m.Replicas == 0 && out.ManagesRunner() {
+		// No manager serves the runner: pause it, so that GitLab marks its
+		// jobs stuck at once instead of queueing them for a runner it still
+		// counts as online (for two hours after the last contact).
+		r.Paused = true
+	}
 	m.AntiAffinity = cmp.Or(m.AntiAffinity, "preferred")
 	m.Concurrent = cmp.Or(m.Concurrent, DefaultConcurrent)
 	m.CheckInterval = cmp.Or(m.CheckInterval, DefaultCheckInterval)
@@ -62,6 +68,7 @@ func (s FleetSettings) WithDefaults(stack string) FleetSettings {
 	m.ShutdownTimeout = cmp.Or(m.ShutdownTimeout, DefaultShutdownTimeout)
 	m.TerminationGracePeriodSeconds = cmp.Or(m.TerminationGracePeriodSeconds,
 		max(DefaultGracePeriod, r.MaximumTimeout)+m.ShutdownTimeout+StopMargin)
+	m.Pod.withDefaults()
 	m.Resources = m.Resources.withDefaults(ContainerResources{CPURequest: "100m", MemoryRequest: "128Mi", MemoryLimit: "256Mi"})
 	if m.RunAsUser == nil {
 		m.RunAsUser = ptr.To(int64(DefaultRunAsUser))

@@ -60,7 +60,8 @@ type RunnerSettings struct {
 	Untagged *bool `json:"untagged,omitempty"`
 	// Locked ties a project runner to its project.
 	Locked bool `json:"locked,omitempty"`
-	// Paused runners take no new jobs.
+	// Paused runners take no new jobs. Always true while manager.replicas is
+	// 0: no manager serves the runner then.
 	Paused bool `json:"paused,omitempty"`
 	// AccessLevel is not_protected (default) or ref_protected.
 	AccessLevel string `json:"accessLevel,omitempty" enum:"not_protected,ref_protected"`
@@ -69,7 +70,9 @@ type RunnerSettings struct {
 	// MaintenanceNote is a free-form note (1024 characters at most).
 	MaintenanceNote string `json:"maintenanceNote,omitempty"`
 	// RotateEvery replaces the runner, and so its token, in the first `up` of
-	// each new period ("720h", "30d"; see NextRotation). Empty: never.
+	// each new period ("720h", "30d"; see NextRotation). Empty: never. The
+	// previous period's runner is kept one more period, for managers not yet
+	// rolled: GitLab lists two runners. Run `up` at least once a period.
 	RotateEvery string `json:"rotateEvery,omitempty"`
 }
 
@@ -129,6 +132,10 @@ type ManagerSettings struct {
 	RegistryCredentialsConfigKey string `json:"registryCredentialsConfigKey,omitempty"`
 	// Monitoring asks for a PodMonitor or ServiceMonitor.
 	Monitoring MonitoringSettings `json:"monitoring"`
+	// Pod adds to the manager pod what the Helm chart and the Operator let
+	// one add: variables, volumes, a priority class, topology spread, a
+	// pre-entrypoint script and the session server.
+	Pod ManagerPodSettings `json:"pod"`
 }
 
 // ExecutorSettings configure how the Kubernetes executor builds job pods.

@@ -50,8 +50,8 @@ type ConfigValue struct {
 // Reference is an object the fleet expects to exist in the cluster.
 type Reference struct {
 	Path      string // the fleet setting that names it
-	Kind      string // Secret, ConfigMap, PersistentVolumeClaim
-	Namespace string
+	Kind      string // Secret, ConfigMap, PersistentVolumeClaim, PriorityClass
+	Namespace string // empty for a cluster-scoped kind (PriorityClass)
 	Name      string
 	// Key, when set, must be in the Secret's or ConfigMap's data.
 	Key string
@@ -59,6 +59,9 @@ type Reference struct {
 
 func (r Reference) String() string {
 	s := fmt.Sprintf("%s %s/%s", r.Kind, r.Namespace, r.Name)
+	if r.Namespace == "" { // cluster-scoped, a PriorityClass
+		s = r.Kind + " " + r.Name
+	}
 	if r.Key != "" {
 		s += " (key " + r.Key + ")"
 	}
@@ -91,6 +94,7 @@ func (s FleetSettings) References(path string) []Reference {
 	out = append(out, s.Cache.references(at("cache"), s.Namespace)...)
 	out = append(out, s.GitlabCA.references(at("gitlabCA"), s.Namespace)...)
 	out = append(out, pullSecretReferences(at("manager"), s.Namespace, s.Manager.ImagePullSecrets)...)
+	out = append(out, s.Manager.Pod.references(at("manager.pod"), s.Namespace)...)
 	out = append(out, pullSecretReferences(at("executor"), s.JobNamespace, s.Executor.ImagePullSecrets)...)
 	out = append(out, volumeReferences(at("executor.volumes"), s.JobNamespace, s.Executor.Volumes)...)
 	return out

@@ -72,6 +72,11 @@ func (s FleetSettings) Validate(path string) Problems {
 	}
 	s.Manager.validate(&ps, at("manager"), s.Runner.MaximumTimeout)
 	s.Manager.Monitoring.validate(&ps, at("manager.monitoring"), s.Network)
+	replicas := 0
+	if s.Manager.Replicas != nil {
+		replicas = *s.Manager.Replicas
+	}
+	s.Manager.Pod.validate(&ps, at("manager.pod"), replicas, s.Network)
 	s.Network.validate(&ps, at("network"))
 	s.Executor.validate(&ps, at("executor"))
 	s.checkRunnerVersion(&ps, at("manager"))
@@ -151,8 +156,12 @@ func (r RunnerSettings) validate(ps *Problems, path string) {
 	if r.MaximumTimeout != 0 && r.MaximumTimeout < 600 {
 		ps.Add(at("maximumTimeout"), "must be at least 600 seconds (GitLab's minimum), or 0 for no limit; got %d", r.MaximumTimeout)
 	}
-	if len(r.MaintenanceNote) > 1024 {
-		ps.Add(at("maintenanceNote"), "must be at most 1024 characters, got %d", len(r.MaintenanceNote))
+	if limit := maintenanceNoteLimit(r); len(r.MaintenanceNote) > limit {
+		why := ""
+		if r.RotateEvery != "" {
+			why = " (with rotateEvery the fleet adds a line naming the rotation period)"
+		}
+		ps.Add(at("maintenanceNote"), "must be at most %d characters, got %d%s", limit, len(r.MaintenanceNote), why)
 	}
 	seen := map[string]bool{}
 	for i, tag := range r.Tags {

@@ -31,6 +31,8 @@ type Registration struct {
 	DeleteTimeout string
 	// ReplacementTrigger is the pulumi.ReplacementTrigger value, if any.
 	ReplacementTrigger any
+	// AliasNames are the names of the resource's aliases (pulumi.Aliases).
+	AliasNames []string
 	// Provider is the provider reference ("<provider URN>::<id>") of a
 	// custom resource or read; empty for the default provider.
 	Provider string
@@ -53,39 +55,48 @@ type Mocks struct {
 
 	mu            sync.Mutex
 	registrations []Registration
-	logs          []LogEntry
 	nextID        int
+	logs          []Log
+	stackOutputs  resource.PropertyMap
 }
 
-// LogEntry is one message the program logged (ctx.Log), as the engine
-// would show it.
-type LogEntry struct {
-	Severity string // debug, info, warning, error
+// Log is a message the program logged (Run, RunPreview and RunUp record
+// them).
+type Log struct {
+	// Severity is DEBUG, INFO, WARNING or ERROR.
+	Severity string
 	Message  string
 }
 
-// Logs returns every message the program logged, in order.
-func (m *Mocks) Logs() []LogEntry {
+// Logs are the messages the program logged, in order.
+func (m *Mocks) Logs() []Log {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return slices.Clone(m.logs)
 }
 
-// Warnings returns the text of every warning the program logged.
+// Warnings are the messages the program logged as warnings.
 func (m *Mocks) Warnings() []string {
 	var out []string
 	for _, l := range m.Logs() {
-		if l.Severity == "warning" {
+		if l.Severity == "WARNING" {
 			out = append(out, l.Message)
 		}
 	}
 	return out
 }
 
+// StackOutputs are the stack's outputs (RunPreview and RunUp record them).
+func (m *Mocks) StackOutputs() resource.PropertyMap {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.stackOutputs
+}
+
 func (m *Mocks) record(severity, message string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.logs = append(m.logs, LogEntry{Severity: severity, Message: message})
+	m.logs = append(m.logs, Log{Severity: severity, Message: message})
 }
 
 // recordingLog keeps what the program logs; Pulumi's mock engine throws it
@@ -96,22 +107,22 @@ type recordingLog struct {
 }
 
 func (l recordingLog) Debug(msg string, args *pulumi.LogArgs) error {
-	l.mocks.record("debug", msg)
+	l.mocks.record("DEBUG", msg)
 	return l.next.Debug(msg, args)
 }
 
 func (l recordingLog) Info(msg string, args *pulumi.LogArgs) error {
-	l.mocks.record("info", msg)
+	l.mocks.record("INFO", msg)
 	return l.next.Info(msg, args)
 }
 
 func (l recordingLog) Warn(msg string, args *pulumi.LogArgs) error {
-	l.mocks.record("warning", msg)
+	l.mocks.record("WARNING", msg)
 	return l.next.Warn(msg, args)
 }
 
 func (l recordingLog) Error(msg string, args *pulumi.LogArgs) error {
-	l.mocks.record("error", msg)
+	l.mocks.record("ERROR", msg)
 	return l.next.Error(msg, args)
 }
 
@@ -142,6 +153,11 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 			reg.ReplacementTrigger = trigger.AsInterface()
 		}
 		reg.Provider = rpc.GetProvider()
+		for _, alias := range rpc.GetAliases() {
+			if spec := alias.GetSpec(); spec != nil && spec.GetName() != "" {
+				reg.AliasNames = append(reg.AliasNames, spec.GetName())
+			}
+		}
 	}
 	if rpc := args.ReadRPC; rpc != nil {
 		reg.Provider = rpc.GetProvider()

@@ -78,21 +78,31 @@ func (m *monitor) ReadResource(_ context.Context, req *pulumirpc.ReadResourceReq
 	return &pulumirpc.ReadResourceResponse{Urn: string(urn), Properties: object}, nil
 }
 
-func (m *monitor) RegisterResourceOutputs(context.Context, *pulumirpc.RegisterResourceOutputsRequest) (*emptypb.Empty, error) {
+// RegisterResourceOutputs records the stack's outputs (ctx.Export).
+func (m *monitor) RegisterResourceOutputs(_ context.Context, req *pulumirpc.RegisterResourceOutputsRequest) (*emptypb.Empty, error) {
+	if resource.URN(req.GetUrn()).Type() != resource.RootStackType {
+		return &emptypb.Empty{}, nil
+	}
+	outputs, err := plugin.UnmarshalProperties(req.GetOutputs(), plugin.MarshalOptions{KeepUnknowns: true, KeepSecrets: true})
+	if err != nil {
+		return nil, err
+	}
+	m.mocks.mu.Lock()
+	m.mocks.stackOutputs = outputs
+	m.mocks.mu.Unlock()
 	return &emptypb.Empty{}, nil
 }
 
-// engine receives the program's log messages and keeps them in the mocks;
-// the preview needs no more of it.
+// engine records the program's log messages.
 type engine struct {
 	pulumirpc.UnimplementedEngineServer
 	mocks *Mocks
 }
 
 func (e engine) Log(_ context.Context, req *pulumirpc.LogRequest) (*emptypb.Empty, error) {
-	severity := map[pulumirpc.LogSeverity]string{pulumirpc.LogSeverity_DEBUG: "debug", pulumirpc.LogSeverity_INFO: "info",
-		pulumirpc.LogSeverity_WARNING: "warning", pulumirpc.LogSeverity_ERROR: "error"}[req.GetSeverity()]
-	e.mocks.record(severity, req.GetMessage())
+	e.mocks.mu.Lock()
+	e.mocks.logs = append(e.mocks.logs, Log{Severity: req.GetSeverity().String(), Message: req.GetMessage()})
+	e.mocks.mu.Unlock()
 	return &emptypb.Empty{}, nil
 }
 
@@ -107,7 +117,18 @@ func (engine) SetRootResource(context.Context, *pulumirpc.SetRootResourceRequest
 // RunPreview runs a program as `pulumi preview` would: a dry run in which
 // provider-computed outputs, such as a new runner's token, are unknown.
 func RunPreview(program pulumi.RunFunc, config map[string]string, secretKeys []string) (*Mocks, error) {
-	m := &Mocks{Preview: true}
+	return runOverGRPC(program, config, secretKeys, true)
+}
+
+// RunUp runs a program as `pulumi up` would, like Run, and records what
+// Run cannot: the program's log messages (Logs) and the stack's outputs
+// (StackOutputs).
+func RunUp(program pulumi.RunFunc, config map[string]string, secretKeys []string) (*Mocks, error) {
+	return runOverGRPC(program, config, secretKeys, false)
+}
+
+func runOverGRPC(program pulumi.RunFunc, config map[string]string, secretKeys []string, dryRun bool) (*Mocks, error) {
+	m := &Mocks{Preview: dryRun}
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -123,7 +144,7 @@ func RunPreview(program pulumi.RunFunc, config map[string]string, secretKeys []s
 		info.MonitorAddr = listener.Addr().String()
 		info.EngineAddr = listener.Addr().String()
 		info.Config, info.ConfigSecretKeys = config, secretKeys
-		info.DryRun = true
+		info.DryRun = dryRun
 	})
 	return m, err
 }
