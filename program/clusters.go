@@ -238,15 +238,29 @@ func (s *Stack) usesCluster(name string) bool {
 }
 
 // apiServerOf is a cluster's apiServer setting, or its API server's
-// addresses read from it once, when some fleet there has NetworkPolicies.
+// addresses read from it once, when some fleet there has NetworkPolicies;
+// and the `kubernetes` Service's cluster IPs, from the setting or read.
 func (s *Stack) apiServerOf(ctx *pulumi.Context, cluster string, setting *settings.APIServerSetting, readName string, opts ...pulumi.ResourceOption) (fleet.APIServer, error) {
-	if setting != nil {
-		return fleet.StaticAPIServer(setting.CIDRs, setting.Port), nil
-	}
 	for _, p := range s.Plans {
-		if p.Settings.Cluster == cluster && p.Settings.Network.PoliciesOn() {
+		if p.Settings.Cluster != cluster || !p.Settings.Network.PoliciesOn() {
+			continue
+		}
+		if setting == nil {
 			return fleet.DiscoverAPIServer(ctx, readName, opts...)
 		}
+		api := fleet.StaticAPIServer(setting.CIDRs, setting.Port)
+		if len(setting.ServiceCIDRs) > 0 {
+			api.ServiceIPs = pulumi.ToStringArray(setting.ServiceCIDRs)
+			return api, nil
+		}
+		// The setting gives the API server's own addresses only: the
+		// `kubernetes` Service's cluster IP is read (every cluster has it).
+		serviceIPs, err := fleet.KubernetesServiceIPs(ctx, readName, opts...)
+		api.ServiceIPs = serviceIPs
+		return api, err
+	}
+	if setting != nil {
+		return fleet.StaticAPIServer(setting.CIDRs, setting.Port), nil
 	}
 	return fleet.APIServer{}, nil
 }

@@ -127,6 +127,9 @@ func TestFleetsRunInTheirClustersThroughOneProviderEach(t *testing.T) {
 	assert.Len(t, m.OfType("kubernetes:discovery.k8s.io/v1:EndpointSlice"), 2, "west's comes from its apiServer setting")
 	assert.Contains(t, policyCIDRs(t, m, "c-manager"), "10.1.0.1/32")
 	assert.Contains(t, policyCIDRs(t, m, "a-manager"), mocks.MockAPIServerAddress+"/32")
+	for _, f := range []string{"a-manager", "c-manager"} {
+		assert.Contains(t, policyCIDRs(t, m, f), mocks.MockKubernetesServiceIP+"/32", "the kubernetes Service, read in every cluster")
+	}
 
 	// A job namespace closes only its own cluster's managers' namespaces.
 	jobs := m.Find("kubernetes:networking.k8s.io/v1:NetworkPolicy", "a-jobs")

@@ -121,6 +121,8 @@ func TestAnUnreachableClusterIsNotCheckedButNotFatal(t *testing.T) {
 	m, err := mocks.Run(opts.Run, baseConfig(pvcFleet), nil)
 	require.NoError(t, err)
 	assert.NotEmpty(t, m.OfType("kubernetes:apps/v1:StatefulSet"), "the fleet is registered; its cluster decides")
+	assert.Contains(t, m.Warnings(), "fleets[0] (builds): cannot reach its cluster to check the objects it names: dial tcp 10.0.0.1:6443: connect: connection refused",
+		"a warning says what was not checked")
 }
 
 // warningsAbout are the program's warnings that mention about.

@@ -78,6 +78,9 @@ func fleetArgs(ctx *pulumi.Context, name string, raw property.Map, inputs comPro
 	}
 	if api != nil {
 		args.APIServer = fleet.StaticAPIServer(api.CIDRs, api.Port)
+		if len(api.ServiceCIDRs) > 0 {
+			args.APIServer.ServiceIPs = pulumi.ToStringArray(api.ServiceCIDRs)
+		}
 	}
 	// The composable settings not known yet go in as the component's inputs.
 	for path := range pending {

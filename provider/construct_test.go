@@ -97,6 +97,8 @@ func runner(groupID property.Value) property.Value {
 var apiServer = object(map[string]property.Value{
 	"cidrs": property.New(property.NewArray([]property.Value{property.New("10.0.0.1/32")})),
 	"port":  property.New(6443.0),
+	// Given, so that the fleet reads nothing (this monitor serves no reads).
+	"serviceCidrs": property.New(property.NewArray([]property.Value{property.New("10.96.0.1/32")})),
 })
 
 // A fleet constructed for another language is the Go component's: the
@@ -119,6 +121,9 @@ func TestConstructRegistersTheFleet(t *testing.T) {
 	assert.Contains(t, sts.Inputs.Get("spec").GoString(), "https://gitlab.example.com/", "GitLab's address from gitlab:baseUrl")
 	assert.Equal(t, "gitlab-runner-builds", resp.State.Get("namespace").AsString())
 	assert.Equal(t, "1001", resp.State.Get("runnerId").AsString())
+	jobs, ok := r.find("kubernetes:networking.k8s.io/v1:NetworkPolicy", "builds-jobs")
+	require.True(t, ok)
+	assert.Contains(t, jobs.Inputs.Get("spec").GoString(), "10.96.0.1/32", "jobs are fenced from the kubernetes Service's IPs given")
 }
 
 // A group id that is another resource's output, unknown in a preview,

@@ -19,6 +19,9 @@ import (
 type preparedArgs struct {
 	RunnerFleetArgs
 	discoverAPIServer bool
+	// discoverServiceIPs: the API server's addresses were given but not
+	// the `kubernetes` Service's cluster IPs, which are read then.
+	discoverServiceIPs bool
 }
 
 // inputStandsIn is the value a group or project id given as an input
@@ -84,6 +87,7 @@ func (given *RunnerFleetArgs) prepare(stack, name string) (*preparedArgs, error)
 			args.Stack = &StackPart{CreateNamespaces: p.Create, Jobs: p.Jobs}
 		}
 		args.discoverAPIServer = args.APIServer.CIDRs == nil && s.Network.PoliciesOn()
+		args.discoverServiceIPs = args.APIServer.CIDRs != nil && args.APIServer.ServiceIPs == nil && s.Network.PoliciesOn()
 	} else {
 		ps = append(ps, relative(plan.Check(checked, path), path)...)
 	}

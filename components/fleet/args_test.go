@@ -54,6 +54,21 @@ func TestFleetFromGoArgsPlansItself(t *testing.T) {
 	assert.Contains(t, fmt.Sprint(policy.Inputs.Mappable()), mocks.MockAPIServerAddress+"/32", "the API server read from the cluster")
 }
 
+// A fleet built alone with the API server's addresses given but not the
+// `kubernetes` Service's reads those: its jobs are fenced from both.
+func TestFleetFromGoArgsReadsTheKubernetesServiceIPs(t *testing.T) {
+	m, err := runAlone(t, false, &fleet.RunnerFleetArgs{
+		Settings:  settings.FleetSettings{Runner: settings.RunnerSettings{Type: "group_type", GroupID: 42}},
+		GitlabURL: "https://gitlab.example.com/",
+		APIServer: fleet.StaticAPIServer([]string{"172.18.0.9/32"}, 6443),
+	})
+	require.NoError(t, err)
+	jobs := fmt.Sprint(m.Find(tNetworkPolicy, "builds-jobs").Inputs.Mappable())
+	assert.Contains(t, jobs, "172.18.0.9/32", "the address given")
+	assert.Contains(t, jobs, mocks.MockKubernetesServiceIP+"/32", "the Service's cluster IP, read")
+	assert.NotContains(t, jobs, mocks.MockAPIServerAddress, "the API server's addresses are not read")
+}
+
 // Arguments a program gets wrong are one error listing every problem,
 // naming the setting, and nothing is registered: no panic, no runner for
 // group 0, no http:// URL to a remote GitLab.

@@ -268,8 +268,8 @@ func TestJobPolicy(t *testing.T) {
 	affinity := k["affinity"].(map[string]any)["node_affinity"].(map[string]any)
 	assert.Contains(t, affinity, "required_during_scheduling_ignored_during_execution")
 
-	expressions, _ := mocks.Get(m.Find(tVAP, "builds-manager-requests").Inputs, "spec", "validations")
-	assert.Contains(t, expressions.ArrayValue()[1].ObjectValue()["expression"].StringValue(), `in ["default", "deployer"]`,
+	expressions, _ := mocks.Get(m.Find(tVAP, "builds-manager-pods").Inputs, "spec", "validations")
+	assert.Contains(t, expressions.ArrayValue()[0].ObjectValue()["expression"].StringValue(), `in ["default", "deployer"]`,
 		"the admission policy allows the ServiceAccounts jobs may choose")
 
 	bad := groupFleet()

@@ -147,6 +147,11 @@ func NewRunnerFleet(ctx *pulumi.Context, name string, given *RunnerFleetArgs, op
 			return nil, err
 		}
 	}
+	if args.discoverServiceIPs {
+		if args.APIServer.ServiceIPs, err = KubernetesServiceIPs(ctx, s.Name+"-api-server", pulumi.Parent(fleet)); err != nil {
+			return nil, err
+		}
+	}
 
 	// The runner comes first: when GitLab refuses it (no such group, not its
 	// owner), nothing is created in Kubernetes. Every Kubernetes child waits

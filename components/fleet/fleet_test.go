@@ -36,8 +36,10 @@ const (
 	tUserRunner     = "gitlab:index/userRunner:UserRunner"
 )
 
-// testAPIServer is the API server the component tests' cluster has.
-var testAPIServer = fleet.StaticAPIServer([]string{"10.96.0.1/32"}, 6443)
+// testAPIServer is the API server the component tests' cluster has: at
+// 172.18.0.2:6443, and the `kubernetes` Service at 10.96.0.1:443.
+var testAPIServer = fleet.APIServer{CIDRs: pulumi.ToStringArray([]string{"172.18.0.2/32"}), Ports: pulumi.ToIntArray([]int{6443}),
+	ServiceIPs: pulumi.ToStringArray([]string{"10.96.0.1/32"})}
 
 func groupFleet() settings.FleetSettings {
 	return settings.FleetSettings{
@@ -83,13 +85,18 @@ func TestFleetRegistersEveryObjectUnderTheComponent(t *testing.T) {
 		{tService, "builds", "gitlab-runner-builds", "builds"},
 		{tStatefulSet, "builds", "gitlab-runner-builds", "builds"},
 		{tPDB, "builds", "gitlab-runner-builds", "builds"},
-		{tVAP, "builds-manager-requests", "", "gitlab-runner-fleet.gitlab-runner-builds-jobs.builds"},
-		{tVAPBinding, "builds-manager-requests", "", "gitlab-runner-fleet.gitlab-runner-builds-jobs.builds"},
+		{tVAP, "builds-manager-pods", "", "gitlab-runner-fleet.gitlab-runner-builds-jobs.builds.pods"},
+		{tVAPBinding, "builds-manager-pods", "", "gitlab-runner-fleet.gitlab-runner-builds-jobs.builds.pods"},
+		{tVAP, "builds-manager-secrets", "", "gitlab-runner-fleet.gitlab-runner-builds-jobs.builds.secrets"},
+		{tVAPBinding, "builds-manager-secrets", "", "gitlab-runner-fleet.gitlab-runner-builds-jobs.builds.secrets"},
+		{tVAP, "builds-manager-services", "", "gitlab-runner-fleet.gitlab-runner-builds-jobs.builds.services"},
+		{tVAPBinding, "builds-manager-services", "", "gitlab-runner-fleet.gitlab-runner-builds-jobs.builds.services"},
 		{tNetworkPolicy, "builds-manager", "gitlab-runner-builds", "builds-manager"},
 		{tSAPatch, "builds-jobs-default-sa", "gitlab-runner-builds-jobs", "default"},
 		{tNetworkPolicy, "builds-jobs", "gitlab-runner-builds-jobs", "gitlab-runner-jobs"},
 		{tQuota, "builds-jobs", "gitlab-runner-builds-jobs", "gitlab-runner-jobs"},
 		{tLimitRange, "builds-jobs", "gitlab-runner-builds-jobs", "gitlab-runner-jobs"},
+		{tQuota, "builds-jobs-system-priority", "gitlab-runner-builds-jobs", "gitlab-runner-jobs-system-priority"},
 	}
 	var custom []mocks.Registration
 	for _, r := range m.All() {
@@ -108,7 +115,7 @@ func TestFleetRegistersEveryObjectUnderTheComponent(t *testing.T) {
 				assert.Equal(t, w.namespace, mocks.String(r.Inputs, "metadata", "namespace"))
 			}
 			assert.Equal(t, w.k8sName, mocks.String(r.Inputs, "metadata", "name"), "explicit name, or auto-named when empty")
-			if w.typ != tUserRunner && w.typ != tNamespace && w.k8sName != "gitlab-runner-jobs" && w.typ != tSAPatch {
+			if w.typ != tUserRunner && w.typ != tNamespace && !strings.HasPrefix(w.k8sName, "gitlab-runner-jobs") && w.typ != tSAPatch {
 				assert.Equal(t, "builds", mocks.String(r.Inputs, "metadata", "labels", "app.kubernetes.io/instance"))
 				assert.Equal(t, "pulumi", mocks.String(r.Inputs, "metadata", "labels", "app.kubernetes.io/managed-by"))
 				version := mocks.String(r.Inputs, "metadata", "labels", "app.kubernetes.io/version")

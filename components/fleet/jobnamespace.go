@@ -10,9 +10,11 @@ import (
 
 // jobNamespace creates, for the one fleet that plans its job namespace
 // (StackPart.Jobs), the namespace's own objects besides its
-// NetworkPolicy: the default ServiceAccount without a token, and the
-// ResourceQuota and LimitRange that bound what its job pods use together
-// (settings.JobQuota).
+// NetworkPolicy: the default ServiceAccount without a token, the
+// ResourceQuota and LimitRange that bound what its job pods and the
+// managers' objects use together (settings.JobQuota), and a quota at zero
+// for pods of the system priority classes, behind the admission policy's
+// own rule.
 func jobNamespace(b *build) (podPart, error) {
 	j := b.args.Stack.Jobs
 	if j == nil {
@@ -32,6 +34,9 @@ func jobNamespace(b *build) (podPart, error) {
 			return podPart{}, err
 		}
 	}
+	if _, err := corev1.NewResourceQuota(b.ctx, b.s.Name+"-jobs-system-priority", systemPriorityQuotaArgs(b.jobNamespace), b.parent); err != nil {
+		return podPart{}, err
+	}
 	return podPart{}, nil
 }
 
@@ -41,6 +46,21 @@ func resourceQuotaArgs(jobNamespace pulumi.StringInput, j settings.JobNamespaceP
 	return &corev1.ResourceQuotaArgs{
 		Metadata: jobNamespaceMeta("gitlab-runner-jobs", jobNamespace),
 		Spec:     &corev1.ResourceQuotaSpecArgs{Hard: pulumi.ToStringMap(j.Quota.Hard())},
+	}
+}
+
+// systemPriorityQuotaArgs allow no pod of a system priority class: such a
+// pod would preempt anything in the cluster, the nodes' own components too.
+func systemPriorityQuotaArgs(jobNamespace pulumi.StringInput) *corev1.ResourceQuotaArgs {
+	return &corev1.ResourceQuotaArgs{
+		Metadata: jobNamespaceMeta("gitlab-runner-jobs-system-priority", jobNamespace),
+		Spec: &corev1.ResourceQuotaSpecArgs{
+			Hard: pulumi.StringMap{"pods": pulumi.String("0")},
+			ScopeSelector: &corev1.ScopeSelectorArgs{MatchExpressions: corev1.ScopedResourceSelectorRequirementArray{
+				&corev1.ScopedResourceSelectorRequirementArgs{ScopeName: pulumi.String("PriorityClass"), Operator: pulumi.String("In"),
+					Values: pulumi.ToStringArray(settings.SystemPriorityClasses)},
+			}},
+		},
 	}
 }
 

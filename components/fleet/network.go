@@ -7,9 +7,11 @@ import (
 	"net/url"
 	"strconv"
 
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	discoveryv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/discovery/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/utilities"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/glrf/gitlab-runner-fleet/components/settings"
@@ -39,10 +41,15 @@ func networkPolicies(b *build) (podPart, error) {
 
 func init() { addCapability("network", networkPolicies) }
 
-// metadataCIDRs are the cloud instance metadata services (AWS, GCP, Azure,
-// OpenStack share 169.254.169.254; AWS also fd00:ec2::254; Alibaba Cloud
-// 100.100.100.200): they hand out the node's cloud credentials.
-var metadataCIDRs = []string{"169.254.169.254/32", "100.100.100.200/32", "fd00:ec2::254/128"}
+// metadataCIDRs are what no job and no manager may reach: the link-local
+// range as a whole (the cloud instance metadata services of AWS, GCP, Azure
+// and OpenStack at 169.254.169.254, GKE's metadata server after the node's
+// rewrite at 169.254.169.252, EKS Pod Identity at 169.254.170.23, ECS task
+// credentials at 169.254.170.2, all hand out cloud credentials), IPv6
+// link-local, AWS's IPv6 metadata address, Azure's WireServer and Alibaba
+// Cloud's metadata service. A node-local DNS cache in the link-local range is
+// allowed by a DNS rule of its own (network.nodeLocalDns).
+var metadataCIDRs = []string{"169.254.0.0/16", "168.63.129.16/32", "100.100.100.200/32", "fe80::/10", "fd00:ec2::254/128"}
 
 // APIServer is where the cluster's API server listens, for the policies.
 type APIServer struct {
@@ -50,13 +57,21 @@ type APIServer struct {
 	CIDRs pulumi.StringArrayInput
 	// Ports are the ports it listens on.
 	Ports pulumi.IntArrayInput
+	// ServiceIPs are the `kubernetes` Service's cluster IPs (port 443):
+	// whether a network plugin sees a connection to it before or after the
+	// translation to CIDRs differs, so both are fenced. Nil: none known.
+	ServiceIPs pulumi.StringArrayInput
 }
 
 // DiscoverAPIServer reads the API server's addresses from the cluster: the
 // EndpointSlice of the `kubernetes` Service in `default`, which the API
-// server keeps itself. The read shows in previews; it changes nothing.
+// server keeps itself, and the Service's cluster IPs. The reads show in
+// previews; they change nothing. Addresses read at `up` go stale when the
+// control plane moves: the next `up` reads them again.
 func DiscoverAPIServer(ctx *pulumi.Context, name string, opts ...pulumi.ResourceOption) (APIServer, error) {
-	slice, err := discoveryv1.GetEndpointSlice(ctx, name, pulumi.ID("default/kubernetes"), nil, opts...)
+	// The reads ask for the SDK's provider version, as its resources do, so
+	// they use the same default provider.
+	slice, err := discoveryv1.GetEndpointSlice(ctx, name, pulumi.ID("default/kubernetes"), nil, utilities.PkgResourceDefaultOpts(opts)...)
 	if err != nil {
 		return APIServer{}, err
 	}
@@ -78,12 +93,46 @@ func DiscoverAPIServer(ctx *pulumi.Context, name string, opts ...pulumi.Resource
 		}
 		return out
 	}).(pulumi.IntArrayOutput)
-	return APIServer{CIDRs: cidrs, Ports: ports}, nil
+	serviceIPs, err := KubernetesServiceIPs(ctx, name, opts...)
+	if err != nil {
+		return APIServer{}, err
+	}
+	return APIServer{CIDRs: cidrs, Ports: ports, ServiceIPs: serviceIPs}, nil
+}
+
+// KubernetesServiceIPs reads the cluster IPs of the `kubernetes` Service in
+// `default` (the API server's in-cluster address), as one-address ranges.
+func KubernetesServiceIPs(ctx *pulumi.Context, name string, opts ...pulumi.ResourceOption) (pulumi.StringArrayOutput, error) {
+	service, err := corev1.GetService(ctx, name, pulumi.ID("default/kubernetes"), nil, utilities.PkgResourceDefaultOpts(opts)...)
+	if err != nil {
+		return pulumi.StringArrayOutput{}, err
+	}
+	return service.Spec.ApplyT(func(spec corev1.ServiceSpec) []string {
+		ips := spec.ClusterIPs
+		if len(ips) == 0 && spec.ClusterIP != nil {
+			ips = []string{*spec.ClusterIP}
+		}
+		var out []string
+		for _, ip := range ips {
+			if net.ParseIP(ip) != nil {
+				out = append(out, hostCIDR(ip))
+			}
+		}
+		return out
+	}).(pulumi.StringArrayOutput), nil
 }
 
 // StaticAPIServer is an API server given by its addresses and port.
 func StaticAPIServer(cidrs []string, port int) APIServer {
 	return APIServer{CIDRs: pulumi.ToStringArray(cidrs), Ports: pulumi.ToIntArray([]int{port})}
+}
+
+// serviceIPs are the Service's cluster IPs, none when unknown.
+func (a APIServer) serviceIPs() pulumi.StringArrayInput {
+	if a.ServiceIPs == nil {
+		return pulumi.StringArray{}
+	}
+	return a.ServiceIPs
 }
 
 // hostCIDR turns an address into its one-address range.
@@ -99,9 +148,11 @@ func hostCIDR(address string) string {
 }
 
 // jobNamespacePolicyArgs is the job namespace's policy: no ingress; egress
-// to any namespace but the managers' and its own, and to addresses outside
-// the cluster but the API server and the metadata services (or only to
-// network.jobEgressCidrs, and DNS).
+// to any namespace but the managers' and its own, to addresses outside the
+// cluster but the API server (its addresses and the `kubernetes` Service's)
+// and the metadata services, and DNS to the cluster's DNS pods and the
+// node-local cache; or, with network.jobEgressCidrs, only to those addresses
+// and that DNS.
 func jobNamespacePolicyArgs(jobNamespace pulumi.StringInput, j settings.JobNamespacePlan, api APIServer) *networkingv1.NetworkPolicyArgs {
 	var egress networkingv1.NetworkPolicyEgressRuleArray
 	if len(j.EgressCIDRs) == 0 {
@@ -114,9 +165,13 @@ func jobNamespacePolicyArgs(jobNamespace pulumi.StringInput, j settings.JobNames
 				}},
 			}},
 		})
-		egress = append(egress, &networkingv1.NetworkPolicyEgressRuleArgs{To: anyAddressBut(api.CIDRs, append(append([]string{}, metadataCIDRs...), j.DeniedCIDRs...))})
+		apiAddresses := pulumi.All(api.CIDRs, api.serviceIPs()).ApplyT(func(all []any) []string {
+			return append(append([]string{}, all[0].([]string)...), all[1].([]string)...)
+		}).(pulumi.StringArrayOutput)
+		egress = append(egress, &networkingv1.NetworkPolicyEgressRuleArgs{To: anyAddressBut(apiAddresses, append(append([]string{}, metadataCIDRs...), j.DeniedCIDRs...))})
+		egress = append(egress, dnsEgress(j.DNS))
 	} else {
-		egress = append(egress, dnsEgress())
+		egress = append(egress, dnsEgress(j.DNS))
 		egress = append(egress, &networkingv1.NetworkPolicyEgressRuleArgs{To: ipBlocks(j.EgressCIDRs)})
 	}
 	return &networkingv1.NetworkPolicyArgs{
@@ -136,10 +191,15 @@ const jobNetworkPolicyName = "gitlab-runner-jobs"
 // namespaceNameLabel is set by the API server on every namespace.
 const namespaceNameLabel = "kubernetes.io/metadata.name"
 
+// kubernetesServicePort is the `kubernetes` Service's port.
+const kubernetesServicePort = 443
+
 // managerPolicyArgs is a fleet's managers' policy: metrics from
 // network.metricsFrom only, the session server's port (when on) from
-// manager.pod.sessionServer.allowFrom only; egress to DNS, the API server
-// and GitLab.
+// manager.pod.sessionServer.allowFrom only; egress to the cluster's DNS, the
+// API server (its addresses on its ports, the `kubernetes` Service's on 443)
+// and GitLab's port (at network.gitlabCidrs, else anywhere but the metadata
+// services).
 func managerPolicyArgs(s settings.FleetSettings, namespace pulumi.StringInput, gitlabURL string, api APIServer) *networkingv1.NetworkPolicyArgs {
 	n := s.Network
 	var ingress networkingv1.NetworkPolicyIngressRuleArray
@@ -175,21 +235,19 @@ func managerPolicyArgs(s settings.FleetSettings, namespace pulumi.StringInput, g
 	if len(n.GitlabCIDRs) > 0 {
 		gitlab = ipBlocks(n.GitlabCIDRs)
 	}
-	apiPorts := api.Ports.ToIntArrayOutput().ApplyT(func(ports []int) []networkingv1.NetworkPolicyPort {
-		var out []networkingv1.NetworkPolicyPort
-		for _, p := range ports {
-			port, tcp := p, "TCP"
-			out = append(out, networkingv1.NetworkPolicyPort{Port: port, Protocol: &tcp})
-		}
-		return out
-	}).(networkingv1.NetworkPolicyPortArrayOutput)
-	egress := networkingv1.NetworkPolicyEgressRuleArray{
-		dnsEgress(),
-		&networkingv1.NetworkPolicyEgressRuleArgs{To: ipBlocksOf(api.CIDRs), Ports: apiPorts},
+	apiRules := pulumi.All(api.CIDRs, api.Ports, api.serviceIPs()).ApplyT(func(all []any) []networkingv1.NetworkPolicyEgressRule {
+		return apiServerEgress(all[0].([]string), all[1].([]int), all[2].([]string))
+	}).(networkingv1.NetworkPolicyEgressRuleArrayOutput)
+	fixed := networkingv1.NetworkPolicyEgressRuleArray{
+		dnsEgress(n.DNS()),
 		&networkingv1.NetworkPolicyEgressRuleArgs{To: gitlab, Ports: networkingv1.NetworkPolicyPortArray{
 			&networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(urlPort(gitlabURL)), Protocol: pulumi.String("TCP")},
 		}},
-	}
+	}.ToNetworkPolicyEgressRuleArrayOutput()
+	egress := pulumi.All(fixed, apiRules).ApplyT(func(all []any) []networkingv1.NetworkPolicyEgressRule {
+		rules := all[0].([]networkingv1.NetworkPolicyEgressRule)
+		return append([]networkingv1.NetworkPolicyEgressRule{rules[0]}, append(all[1].([]networkingv1.NetworkPolicyEgressRule), rules[1:]...)...)
+	}).(networkingv1.NetworkPolicyEgressRuleArrayOutput)
 	name := s.Name + "-manager"
 	return &networkingv1.NetworkPolicyArgs{
 		Metadata: objectMeta(s, name, namespace),
@@ -202,10 +260,47 @@ func managerPolicyArgs(s settings.FleetSettings, namespace pulumi.StringInput, g
 	}
 }
 
-// dnsEgress allows DNS to any destination: cluster DNS runs at an address
-// the policy cannot name in every cluster.
-func dnsEgress() *networkingv1.NetworkPolicyEgressRuleArgs {
-	return &networkingv1.NetworkPolicyEgressRuleArgs{Ports: networkingv1.NetworkPolicyPortArray{
+// apiServerEgress are the rules to the API server: its addresses on its
+// ports, the `kubernetes` Service's addresses on 443. A rule without
+// destinations would allow every destination, so a list that is empty
+// gives no rule at all.
+func apiServerEgress(cidrs []string, ports []int, serviceIPs []string) []networkingv1.NetworkPolicyEgressRule {
+	tcp := "TCP"
+	peers := func(list []string) []networkingv1.NetworkPolicyPeer {
+		var out []networkingv1.NetworkPolicyPeer
+		for _, c := range sortedUnique(list) {
+			out = append(out, networkingv1.NetworkPolicyPeer{IpBlock: &networkingv1.IPBlock{Cidr: c}})
+		}
+		return out
+	}
+	var rules []networkingv1.NetworkPolicyEgressRule
+	if len(cidrs) > 0 && len(ports) > 0 {
+		var apiPorts []networkingv1.NetworkPolicyPort
+		for _, p := range ports {
+			apiPorts = append(apiPorts, networkingv1.NetworkPolicyPort{Port: p, Protocol: &tcp})
+		}
+		rules = append(rules, networkingv1.NetworkPolicyEgressRule{To: peers(cidrs), Ports: apiPorts})
+	}
+	if len(serviceIPs) > 0 {
+		rules = append(rules, networkingv1.NetworkPolicyEgressRule{To: peers(serviceIPs),
+			Ports: []networkingv1.NetworkPolicyPort{{Port: kubernetesServicePort, Protocol: &tcp}}})
+	}
+	return rules
+}
+
+// dnsEgress allows DNS to the cluster's DNS pods (by their namespace and
+// labels: traffic to the DNS Service reaches them) and to the node-local
+// cache's address when one is set; to nothing else, so DNS is no way out to
+// an arbitrary server.
+func dnsEgress(dns settings.DNSPlan) *networkingv1.NetworkPolicyEgressRuleArgs {
+	to := networkingv1.NetworkPolicyPeerArray{&networkingv1.NetworkPolicyPeerArgs{
+		NamespaceSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{namespaceNameLabel: pulumi.String(dns.Namespace)}},
+		PodSelector:       &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(dns.PodLabels)},
+	}}
+	if dns.NodeLocal != "" {
+		to = append(to, &networkingv1.NetworkPolicyPeerArgs{IpBlock: &networkingv1.IPBlockArgs{Cidr: pulumi.String(hostCIDR(dns.NodeLocal))}})
+	}
+	return &networkingv1.NetworkPolicyEgressRuleArgs{To: to, Ports: networkingv1.NetworkPolicyPortArray{
 		&networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(53), Protocol: pulumi.String("UDP")},
 		&networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(53), Protocol: pulumi.String("TCP")},
 	}}
@@ -239,16 +334,6 @@ func ipBlocks(cidrs []string) networkingv1.NetworkPolicyPeerArray {
 		out = append(out, &networkingv1.NetworkPolicyPeerArgs{IpBlock: &networkingv1.IPBlockArgs{Cidr: pulumi.String(c)}})
 	}
 	return out
-}
-
-func ipBlocksOf(cidrs pulumi.StringArrayInput) networkingv1.NetworkPolicyPeerArrayOutput {
-	return cidrs.ToStringArrayOutput().ApplyT(func(list []string) []networkingv1.NetworkPolicyPeer {
-		var out []networkingv1.NetworkPolicyPeer
-		for _, c := range sortedUnique(list) {
-			out = append(out, networkingv1.NetworkPolicyPeer{IpBlock: &networkingv1.IPBlock{Cidr: c}})
-		}
-		return out
-	}).(networkingv1.NetworkPolicyPeerArrayOutput)
 }
 
 // urlPort is the TCP port of an http(s) URL.

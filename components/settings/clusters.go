@@ -34,6 +34,9 @@ type APIServerSetting struct {
 	CIDRs []string `json:"cidrs"`
 	// Port is the API server's port (e.g. 443 or 6443).
 	Port int `json:"port"`
+	// ServiceCIDRs are the `kubernetes` Service's cluster IPs (port 443),
+	// which the policies fence too. Default: read from the cluster.
+	ServiceCIDRs []string `json:"serviceCidrs,omitempty"`
 }
 
 // DecodeClusters decodes and checks the clusters stack setting: cluster
@@ -123,6 +126,11 @@ func (a APIServerSetting) Validate(path string) Problems {
 	for i, c := range a.CIDRs {
 		if _, err := netip.ParsePrefix(c); err != nil {
 			ps.Add(fmt.Sprintf("%s.cidrs[%d]", path, i), "%q is not an address range", c)
+		}
+	}
+	for i, c := range a.ServiceCIDRs {
+		if _, err := netip.ParsePrefix(c); err != nil {
+			ps.Add(fmt.Sprintf("%s.serviceCidrs[%d]", path, i), "%q is not an address range such as \"10.96.0.1/32\" (kubectl get service kubernetes -n default)", c)
 		}
 	}
 	if a.Port < 1 || a.Port > 65535 {

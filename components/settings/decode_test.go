@@ -68,7 +68,7 @@ func TestDecodeClusters(t *testing.T) {
 		got = append(got, p.String())
 	}
 	assert.Contains(t, got, "clusters.east.context: must be a string, got number")
-	assert.Contains(t, got, `clusters.east.apiServer.cidr: unknown setting (did you mean "cidrs"?); known settings here: cidrs, port`)
+	assert.Contains(t, got, `clusters.east.apiServer.cidr: unknown setting (did you mean "cidrs"?); known settings here: cidrs, port, serviceCidrs`)
 	assert.Contains(t, got, `clusters.east.apiServer.cidrs: must list the API server's addresses, e.g. ["10.0.0.10/32"]`)
 	assert.Contains(t, got, `clusters.b: is reached exactly as cluster "a" (same kubeconfig and context): a cluster is named once, or fleets of both could claim the same namespaces`)
 	for _, p := range got {

@@ -214,6 +214,11 @@ type ExecutorSettings struct {
 	HostAliases       []HostAlias       `json:"hostAliases,omitempty"`
 	// PodSpecPatches patch job pods' spec (the runner's advanced pod spec
 	// configuration); the patched pod must still pass the namespace's level.
+	// Generic ephemeral volumes are configured here only: each must request
+	// a size (volumeClaimTemplate.spec.resources.requests.storage), which
+	// the admission policy and the job namespace's quota hold it to. The
+	// fields the admission policy holds to typed settings (nodeSelector,
+	// tolerations, priorityClassName, imagePullPolicy, ...) are refused here.
 	PodSpecPatches []PodSpecPatchSettings `json:"podSpecPatches,omitempty"`
 	// Overwrite bounds what a job's variables may change.
 	Overwrite OverwriteSettings `json:"overwrite"`

@@ -31,7 +31,9 @@ type JobNamespacePlan struct {
 	Policies          bool
 	EgressCIDRs       []string
 	DeniedCIDRs       []string
-	QuotaOn           bool
+	// DNS is where the namespace's pods may send DNS queries.
+	DNS     DNSPlan
+	QuotaOn bool
 	// Quota sums the shares of the fleets running jobs here.
 	Quota JobQuota
 	// DefaultContainer is the LimitRange's default: the helper's resources.
@@ -71,7 +73,7 @@ func planJobNamespaces(ps *Problems, fleets []FleetSettings) map[int]*JobNamespa
 			owners[clusterNamespace{f.Cluster, f.JobNamespace}] = i
 			plans[i] = &JobNamespacePlan{
 				Name: f.JobNamespace, ManagerNamespaces: sortedUnique(managers[f.Cluster]),
-				Policies: f.Network.PoliciesOn(), EgressCIDRs: f.Network.JobEgressCIDRs, DeniedCIDRs: f.Network.JobDeniedCIDRs,
+				Policies: f.Network.PoliciesOn(), EgressCIDRs: f.Network.JobEgressCIDRs, DeniedCIDRs: f.Network.JobDeniedCIDRs, DNS: f.Network.DNS(),
 				QuotaOn: f.Executor.Quota.QuotaOn(), Quota: jobQuota(f), DefaultContainer: f.Executor.Helper,
 			}
 			continue
@@ -81,8 +83,8 @@ func planJobNamespaces(ps *Problems, fleets []FleetSettings) map[int]*JobNamespa
 			ps.Add(path+".jobNamespace", "shares job namespace %q with %s but not its trust (%s here, %s there): either manager could exec into the other's jobs and read their Secrets (CI_JOB_TOKEN); give each its own job namespace",
 				f.JobNamespace, FleetPath(first, owner.Name), trustKey(f), trustKey(owner))
 		}
-		if f.Network.PoliciesOn() != plan.Policies || !slices.Equal(sortedUnique(f.Network.JobEgressCIDRs), sortedUnique(plan.EgressCIDRs)) {
-			ps.Add(path+".network", "differs from %s, which shares job namespace %q: network.policies and network.jobEgressCidrs apply to the whole namespace; set them alike", FleetPath(first, owner.Name), f.JobNamespace)
+		if f.Network.PoliciesOn() != plan.Policies || !slices.Equal(sortedUnique(f.Network.JobEgressCIDRs), sortedUnique(plan.EgressCIDRs)) || !f.Network.DNS().Equal(plan.DNS) {
+			ps.Add(path+".network", "differs from %s, which shares job namespace %q: network.policies, network.jobEgressCidrs, network.clusterDns and network.nodeLocalDns apply to the whole namespace; set them alike", FleetPath(first, owner.Name), f.JobNamespace)
 		}
 		if f.Executor.Quota.QuotaOn() != plan.QuotaOn {
 			ps.Add(path+".executor.quota.enabled", "differs from %s, which shares job namespace %q: the quota covers the whole namespace", FleetPath(first, owner.Name), f.JobNamespace)

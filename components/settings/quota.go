@@ -2,6 +2,7 @@ package settings
 
 import (
 	"fmt"
+	"maps"
 	"strconv"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -10,6 +11,19 @@ import (
 // QuotaServices is how many service containers a job is assumed to run when
 // the default quota is sized (see JobQuota).
 const QuotaServices = 2
+
+// Object counts of the default quota. Per job the runner creates at most one
+// Secret (the job's registry credentials) and one Service per container it
+// proxies (its services and the build container); it creates no ConfigMaps
+// and no PersistentVolumeClaims. quotaNamespaceObjects more Secrets and
+// ConfigMaps are left for what the namespace holds besides jobs: the
+// cluster's kube-root-ca.crt, the stack's registry Secrets, the objects job
+// volumes and pull Secrets name.
+const (
+	quotaSecretsPerJob    = 1
+	quotaServicesPerJob   = QuotaServices + 1
+	quotaNamespaceObjects = 10
+)
 
 // QuotaSettings override the job namespace's ResourceQuota.
 type QuotaSettings struct {
@@ -45,7 +59,16 @@ func (q QuotaSettings) validate(ps *Problems, path string) {
 // ResourceQuota (pods, CPU and memory requests, memory and ephemeral-storage
 // limits) and a LimitRange whose defaults cover containers that set none, so
 // one stack's jobs cannot starve the nodes (nor fill their disks) however
-// many are queued. The default quota is what the fleets that run jobs there
+// many are queued. The same quota counts the objects a manager may create
+// there (Secrets, ConfigMaps, Services: sized from the jobs below; no
+// LoadBalancer or NodePort Service at all) and the PersistentVolumeClaims:
+// those job volumes name, and those the configured generic ephemeral
+// volumes make (EphemeralVolumes) for every job at once, with their storage
+// in total and per storage class where one is named; none else, and no
+// storage (a generic ephemeral volume in a pod makes the cluster create a
+// claim of the size the pod asks for). A second quota, at zero, refuses pods with a system priority class
+// (system-node-critical, system-cluster-critical), which would preempt
+// anything in the cluster. The default quota is what the fleets that run jobs there
 // can use at once: for each fleet, manager.replicas × manager.concurrent
 // jobs, each with its build and helper containers and two service
 // containers (QuotaServices), at their requests (CPU, memory) and limits
@@ -58,6 +81,21 @@ type JobQuota struct {
 	MemoryLimits             resource.Quantity
 	EphemeralStorageRequests resource.Quantity
 	EphemeralStorageLimits   resource.Quantity
+	// Secrets, Services and PersistentVolumeClaims are object counts (the
+	// namespace's own objects are added by Hard).
+	Secrets, Services int64
+	// Claims are the PersistentVolumeClaims job volumes name.
+	Claims []string
+	// EphemeralClaims are the claims the job pods' ephemeral volumes
+	// (executor.podSpecPatches) make at most at once, by storage class (""
+	// for the cluster's default class).
+	EphemeralClaims map[string]ClaimTotal
+}
+
+// ClaimTotal is a number of PersistentVolumeClaims and their storage.
+type ClaimTotal struct {
+	Count   int64
+	Storage resource.Quantity
 }
 
 // jobQuota sizes a (validated, defaulted) fleet's share.
@@ -87,6 +125,23 @@ func jobQuota(s FleetSettings) JobQuota {
 		MemoryLimits:             times(perJob(e.Build.MemoryLimit, e.Helper.MemoryLimit, e.Service.MemoryLimit), jobs),
 		EphemeralStorageRequests: times(perJob(e.Build.EphemeralStorageRequest, e.Helper.EphemeralStorageRequest, e.Service.EphemeralStorageRequest), jobs),
 		EphemeralStorageLimits:   times(perJob(e.Build.EphemeralStorageLimit, e.Helper.EphemeralStorageLimit, e.Service.EphemeralStorageLimit), jobs),
+		Secrets:                  jobs * quotaSecretsPerJob,
+		Services:                 jobs * quotaServicesPerJob,
+	}
+	for _, v := range e.Volumes {
+		if v.PVC != "" {
+			out.Claims = append(out.Claims, v.PVC)
+		}
+	}
+	ephemeral, _ := e.EphemeralVolumes() // validated
+	for _, v := range ephemeral {
+		if out.EphemeralClaims == nil {
+			out.EphemeralClaims = map[string]ClaimTotal{}
+		}
+		total := out.EphemeralClaims[v.StorageClass]
+		total.Count += jobs
+		total.Storage.Add(times(v.Size, jobs))
+		out.EphemeralClaims[v.StorageClass] = total
 	}
 	if q.Pods > 0 {
 		out.Pods = int64(q.Pods)
@@ -111,6 +166,20 @@ func jobQuota(s FleetSettings) JobQuota {
 
 func (a JobQuota) plus(b JobQuota) JobQuota {
 	a.Pods += b.Pods
+	a.Secrets += b.Secrets
+	a.Services += b.Services
+	a.Claims = sortedUnique(append(append([]string{}, a.Claims...), b.Claims...))
+	ephemeral := maps.Clone(a.EphemeralClaims)
+	for class, t := range b.EphemeralClaims {
+		if ephemeral == nil {
+			ephemeral = map[string]ClaimTotal{}
+		}
+		sum := ephemeral[class]
+		sum.Count += t.Count
+		sum.Storage.Add(t.Storage)
+		ephemeral[class] = sum
+	}
+	a.EphemeralClaims = ephemeral
 	for _, pair := range []struct{ to, from *resource.Quantity }{
 		{&a.CPURequests, &b.CPURequests}, {&a.MemoryRequests, &b.MemoryRequests}, {&a.MemoryLimits, &b.MemoryLimits},
 		{&a.EphemeralStorageRequests, &b.EphemeralStorageRequests}, {&a.EphemeralStorageLimits, &b.EphemeralStorageLimits},
@@ -122,15 +191,47 @@ func (a JobQuota) plus(b JobQuota) JobQuota {
 
 // Hard is the ResourceQuota's spec.hard.
 func (a JobQuota) Hard() map[string]string {
-	return map[string]string{
-		"pods":                       strconv.FormatInt(a.Pods, 10),
+	count := func(n int64) string { return strconv.FormatInt(n, 10) }
+	claims := sortedUnique(a.Claims)
+	hard := map[string]string{
+		"pods":                       count(a.Pods),
 		"requests.cpu":               a.CPURequests.String(),
 		"requests.memory":            a.MemoryRequests.String(),
 		"limits.memory":              a.MemoryLimits.String(),
 		"requests.ephemeral-storage": a.EphemeralStorageRequests.String(),
 		"limits.ephemeral-storage":   a.EphemeralStorageLimits.String(),
+		"secrets":                    count(a.Secrets + quotaNamespaceObjects),
+		"configmaps":                 count(quotaNamespaceObjects),
+		"services":                   count(a.Services),
+		"services.loadbalancers":     "0",
+		"services.nodeports":         "0",
 	}
+	claimCount, storage := int64(len(claims)), resource.Quantity{Format: resource.BinarySI}
+	for _, t := range a.EphemeralClaims {
+		claimCount += t.Count
+		storage.Add(t.Storage)
+	}
+	hard["persistentvolumeclaims"] = count(claimCount)
+	// Claims named by job volumes are the user's, of their own size and
+	// class, made before the quota counts them: with any, storage is
+	// bounded by the claims' count and, for ephemeral volumes, by the
+	// admission policy's size limit only.
+	if len(claims) == 0 {
+		hard["requests.storage"] = storage.String()
+		for class, t := range a.EphemeralClaims {
+			if class == "" {
+				continue // the default class: counted in the totals
+			}
+			hard[class+".storageclass.storage.k8s.io/requests.storage"] = t.Storage.String()
+			hard[class+".storageclass.storage.k8s.io/persistentvolumeclaims"] = count(t.Count)
+		}
+	}
+	return hard
 }
+
+// SystemPriorityClasses are the priority classes only the cluster's own
+// components may use (the API server refuses other classes named system-*).
+var SystemPriorityClasses = []string{"system-cluster-critical", "system-node-critical"}
 
 // mustQuantity parses a quantity Validate has checked; empty is zero.
 func mustQuantity(s string) resource.Quantity {

@@ -283,6 +283,8 @@ func (e ExecutorSettings) validate(ps *Problems, path string) {
 	}
 	validateVolumes(ps, at("volumes"), e.Volumes)
 	e.validateJobPolicy(ps, path)
+	e.validateEphemeralVolumes(ps, path)
+	e.validatePodSpecPatches(ps, at("podSpecPatches"))
 	checkEnum(ps, at("podSecurity"), e.PodSecurity, podSecurities)
 	if e.Privileged && e.PodSecurity != "privileged" {
 		ps.Add(at("podSecurity"), "is %q but privileged job containers need the privileged level; set podSecurity: privileged or privileged: false", e.PodSecurity)

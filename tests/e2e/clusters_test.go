@@ -4,6 +4,7 @@ package e2e
 // plane beside the suite's, and kubectl for either cluster.
 
 import (
+	"context"
 	"net/url"
 	"os"
 	"os/exec"
@@ -13,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
@@ -98,7 +101,13 @@ func (c *kubeCluster) apiServer(t testing.TB) map[string]any {
 	require.NoError(t, err)
 	port, err := strconv.Atoi(u.Port())
 	require.NoError(t, err)
-	return map[string]any{"cidrs": []string{"127.0.0.1/32"}, "port": port}
+	// The kubernetes Service's cluster IP, as a production setting names it
+	// (kubectl get service kubernetes -n default), so no `up` reads it.
+	client, err := kubernetes.NewForConfig(config)
+	require.NoError(t, err)
+	service, err := client.CoreV1().Services("default").Get(context.Background(), "kubernetes", metav1.GetOptions{})
+	require.NoError(t, err)
+	return map[string]any{"cidrs": []string{"127.0.0.1/32"}, "port": port, "serviceCidrs": []string{service.Spec.ClusterIP + "/32"}}
 }
 
 // objectsOf lists the objects of the given kinds that carry a fleet's

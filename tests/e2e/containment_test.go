@@ -183,13 +183,13 @@ func TestContainmentNetworkPoliciesAsObjects(t *testing.T) {
 	assert.Empty(t, jobPolicy.Spec.PodSelector.MatchLabels, "every pod of the job namespace")
 	assert.ElementsMatch(t, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}, jobPolicy.Spec.PolicyTypes)
 	assert.Empty(t, jobPolicy.Spec.Ingress, "no ingress")
-	require.Len(t, jobPolicy.Spec.Egress, 2)
+	require.Len(t, jobPolicy.Spec.Egress, 3, "other namespaces, addresses, DNS")
 	closed := jobPolicy.Spec.Egress[0].To[0].NamespaceSelector.MatchExpressions[0]
 	assert.Equal(t, metav1.LabelSelectorOpNotIn, closed.Operator)
 	assert.Contains(t, closed.Values, managers, "jobs do not reach the managers' namespace")
 	assert.Contains(t, closed.Values, jobs, "nor other jobs")
 	except := strings.Join(jobPolicy.Spec.Egress[1].To[0].IPBlock.Except, " ")
-	assert.Contains(t, except, "169.254.169.254/32", "nor the metadata service")
+	assert.Contains(t, except, "169.254.0.0/16", "nor the metadata services")
 	for _, a := range api {
 		assert.Contains(t, except, a, "nor the API server, at the address the cluster reports")
 	}
@@ -200,7 +200,7 @@ func TestContainmentNetworkPoliciesAsObjects(t *testing.T) {
 	require.Len(t, managerPolicy.Spec.Ingress, 1)
 	assert.Equal(t, []string{"monitoring"}, managerPolicy.Spec.Ingress[0].From[0].NamespaceSelector.MatchExpressions[0].Values)
 	assert.Equal(t, int32(9252), managerPolicy.Spec.Ingress[0].Ports[0].Port.IntVal, "only the metrics port, only from monitoring")
-	require.Len(t, managerPolicy.Spec.Egress, 3, "DNS, the API server, GitLab")
+	require.Len(t, managerPolicy.Spec.Egress, 4, "DNS, the API server, the kubernetes Service, GitLab")
 	var apiTo []string
 	for _, peer := range managerPolicy.Spec.Egress[1].To {
 		apiTo = append(apiTo, peer.IPBlock.CIDR)

@@ -27,13 +27,18 @@ func fleetResources(name string) []string {
 		"kubernetes:core/v1:Service " + name,
 		"kubernetes:apps/v1:StatefulSet " + name,
 		"kubernetes:policy/v1:PodDisruptionBudget " + name,
-		"kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy " + name + "-manager-requests",
-		"kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding " + name + "-manager-requests",
+		"kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy " + name + "-manager-pods",
+		"kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding " + name + "-manager-pods",
+		"kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy " + name + "-manager-secrets",
+		"kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding " + name + "-manager-secrets",
+		"kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy " + name + "-manager-services",
+		"kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding " + name + "-manager-services",
 		"kubernetes:networking.k8s.io/v1:NetworkPolicy " + name + "-manager",
 		"kubernetes:networking.k8s.io/v1:NetworkPolicy " + name + "-jobs",
 		"kubernetes:core/v1:ServiceAccountPatch " + name + "-jobs-default-sa",
 		"kubernetes:core/v1:ResourceQuota " + name + "-jobs",
 		"kubernetes:core/v1:LimitRange " + name + "-jobs",
+		"kubernetes:core/v1:ResourceQuota " + name + "-jobs-system-priority",
 	}
 }
 

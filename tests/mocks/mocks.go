@@ -38,10 +38,12 @@ type Registration struct {
 	Provider string
 }
 
-// The API server the mocks' cluster reports.
+// The API server the mocks' cluster reports: its address and port (the
+// `kubernetes` EndpointSlice) and the `kubernetes` Service's cluster IP.
 const (
-	MockAPIServerAddress = "10.96.0.1"
-	MockAPIServerPort    = 6443
+	MockAPIServerAddress    = "172.18.0.2"
+	MockAPIServerPort       = 6443
+	MockKubernetesServiceIP = "10.96.0.1"
 )
 
 // Mocks answer like a provider would: inputs become outputs, auto-named
@@ -58,7 +60,8 @@ type Mocks struct {
 	stackOutputs  resource.PropertyMap
 }
 
-// Log is a message the program logged (RunPreview and RunUp record them).
+// Log is a message the program logged (Run, RunPreview and RunUp record
+// them).
 type Log struct {
 	// Severity is DEBUG, INFO, WARNING or ERROR.
 	Severity string
@@ -88,6 +91,48 @@ func (m *Mocks) StackOutputs() resource.PropertyMap {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.stackOutputs
+}
+
+func (m *Mocks) record(severity, message string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.logs = append(m.logs, Log{Severity: severity, Message: message})
+}
+
+// recordingLog keeps what the program logs; Pulumi's mock engine throws it
+// away.
+type recordingLog struct {
+	next  pulumi.Log
+	mocks *Mocks
+}
+
+func (l recordingLog) Debug(msg string, args *pulumi.LogArgs) error {
+	l.mocks.record("DEBUG", msg)
+	return l.next.Debug(msg, args)
+}
+
+func (l recordingLog) Info(msg string, args *pulumi.LogArgs) error {
+	l.mocks.record("INFO", msg)
+	return l.next.Info(msg, args)
+}
+
+func (l recordingLog) Warn(msg string, args *pulumi.LogArgs) error {
+	l.mocks.record("WARNING", msg)
+	return l.next.Warn(msg, args)
+}
+
+func (l recordingLog) Error(msg string, args *pulumi.LogArgs) error {
+	l.mocks.record("ERROR", msg)
+	return l.next.Error(msg, args)
+}
+
+// Recording wraps a program so that what it logs is kept in m (Logs,
+// Warnings).
+func (m *Mocks) Recording(program pulumi.RunFunc) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		ctx.Log = recordingLog{next: ctx.Log, mocks: m}
+		return program(ctx)
+	}
 }
 
 // NewResource implements pulumi.MockResourceMonitor.
@@ -135,6 +180,13 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		outputs["ports"] = resource.NewProperty([]resource.PropertyValue{resource.NewProperty(resource.PropertyMap{
 			"port": resource.NewProperty(float64(MockAPIServerPort)),
 		})})
+		return args.ID, outputs, nil
+	case args.TypeToken == "kubernetes:core/v1:Service" && args.ID == "default/kubernetes":
+		// A read of the API server's in-cluster address (components.KubernetesServiceIPs).
+		outputs["spec"] = resource.NewProperty(resource.PropertyMap{
+			"clusterIP":  resource.NewProperty(MockKubernetesServiceIP),
+			"clusterIPs": resource.NewProperty([]resource.PropertyValue{resource.NewProperty(MockKubernetesServiceIP)}),
+		})
 		return args.ID, outputs, nil
 	case strings.HasPrefix(args.TypeToken, "kubernetes:"):
 		meta := resource.PropertyMap{}
@@ -240,10 +292,11 @@ func ContainsSecret(v resource.PropertyValue) bool {
 
 // Run runs a Pulumi program against fresh mocks with the given stack
 // settings (full keys such as "gitlab-runner-fleet:fleets"; structured values
-// as JSON); secretKeys lists the settings that are secret.
+// as JSON); secretKeys lists the settings that are secret. What the program
+// logs is kept (Logs, Warnings).
 func Run(program pulumi.RunFunc, config map[string]string, secretKeys []string) (*Mocks, error) {
 	m := &Mocks{}
-	err := pulumi.RunErr(program, pulumi.WithMocks("gitlab-runner-fleet", "test", m), func(info *pulumi.RunInfo) {
+	err := pulumi.RunErr(m.Recording(program), pulumi.WithMocks("gitlab-runner-fleet", "test", m), func(info *pulumi.RunInfo) {
 		info.Config = config
 		info.ConfigSecretKeys = secretKeys
 	})

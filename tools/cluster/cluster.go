@@ -455,6 +455,11 @@ func Start(ctx context.Context, cfg Config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if newKey, err := c.ensureEncryptionConfig(); err != nil {
+		return err
+	} else if newKey {
+		made = append(made, filepath.Base(c.EncryptionConfigFile()))
+	}
 	if len(made) > 0 {
 		fmt.Fprintf(out, "generated in %s: %s\n", c.pki().Dir, strings.Join(made, ", "))
 	}

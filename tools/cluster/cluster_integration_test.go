@@ -87,6 +87,10 @@ func TestStartStop(t *testing.T) {
 	cs, err := kubernetes.NewForConfig(rc)
 	require.NoError(t, err)
 
+	t.Run("Secrets encrypted at rest", func(t *testing.T) {
+		testSecretsEncryptedInEtcd(t, ctx, cs, cfg)
+	})
+
 	t.Run("readyz", func(t *testing.T) {
 		body, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 		require.NoError(t, err)

@@ -225,6 +225,8 @@ func (c *Config) Args(name string) []string {
 			"--endpoint-reconciler-type=none",
 			"--cert-dir=" + c.runDir(APIServer),
 			"--profiling=false",
+			// Secrets are encrypted before they reach etcd (encryption.go).
+			"--encryption-provider-config=" + c.EncryptionConfigFile(),
 		}
 	case ControllerManager:
 		kc := c.componentKubeconfig(ControllerManager)
