@@ -2,6 +2,10 @@
 #   make up     build or reuse the toolchain, start the local cluster and the
 #               local GitLab stand-in, then preview and deploy the dev stack
 #   make test   vet, staticcheck and every test, end-to-end ones included
+# `go test ./...` (at the root or in tools/) runs the fast layers only: the
+# end-to-end suite, the control plane's and the pod runner's integration
+# tests and the runner build's binary tests carry the build tag e2e, which
+# `make e2e` sets.
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 STACK ?= dev
@@ -47,27 +51,31 @@ gitlab-down:
 RUNNER_BUILD := tools/build/gitlab-runner
 RUNNER_STANDINS := go list -m -f '{{if .Replace}}{{.Path}}/...{{end}}' all
 
+# Vet and staticcheck with the e2e tag: no file is excluded by it, so every
+# file is checked.
 lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
-	go vet ./...
-	cd tools && go vet ./...
-	cd $(RUNNER_BUILD) && go vet ./... $$($(RUNNER_STANDINS))
-	$(STATICCHECK) ./...
-	cd tools && $(STATICCHECK) ./...
-	cd $(RUNNER_BUILD) && $(STATICCHECK) ./... $$($(RUNNER_STANDINS))
+	go vet -tags e2e ./...
+	cd tools && go vet -tags e2e ./...
+	cd $(RUNNER_BUILD) && go vet -tags e2e ./... $$($(RUNNER_STANDINS))
+	$(STATICCHECK) -tags e2e ./...
+	cd tools && $(STATICCHECK) -tags e2e ./...
+	cd $(RUNNER_BUILD) && $(STATICCHECK) -tags e2e ./... $$($(RUNNER_STANDINS))
 
-# Unit and mock tests: no toolchain needed.
+# Unit and mock tests: no toolchain needed; what `go test ./...` runs.
 unit:
-	go test ./components/... ./program/... ./localengine/... ./cmd/... ./tests/ ./tests/mocks/...
-	cd tools && go test ./gitlab/... ./gitlabprovider/... ./cmd/...
+	go test ./...
+	cd tools && go test ./...
 
-# Everything that needs the built toolchain: the control plane's own tests,
-# the runner build's (stand-ins and the built binaries) and the end-to-end
-# suite through the real engine.
+# Everything that needs the built toolchain (build tag e2e): the control
+# plane's and the pod runner's integration tests, the runner build's (its
+# stand-ins, the built binaries, the runner's own client against the GitLab
+# stand-in) and the end-to-end suite through the real engine and the real
+# runner. Root is needed for the pod runner.
 e2e: tools
-	$(TOOLCHAIN) && cd tools && go test -count=1 ./cluster/...
-	$(TOOLCHAIN) && cd $(RUNNER_BUILD) && go test -count=1 ./...
-	$(TOOLCHAIN) && go test -count=1 -timeout 45m ./tests/e2e/...
+	$(TOOLCHAIN) && cd tools && go test -tags e2e -count=1 ./cluster/...
+	$(TOOLCHAIN) && cd $(RUNNER_BUILD) && go test -tags e2e -count=1 ./...
+	$(TOOLCHAIN) && go test -tags e2e -count=1 -timeout 60m ./tests/e2e/...
 
 test: lint unit e2e
 
@@ -79,4 +87,4 @@ test: lint unit e2e
 # GLRF_BENCH_NOOP_ONLY=1 for a shorter run). About two hours with 100 fleets.
 bench: tools
 	go test -run '^$$' -bench . -benchtime 20x ./program/
-	$(TOOLCHAIN) && go test -run '^$$' -v -bench . -benchtime 1x -timeout 180m ./tests/e2e/
+	$(TOOLCHAIN) && go test -tags e2e -run '^$$' -v -bench . -benchtime 1x -timeout 180m ./tests/e2e/

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 // A change, or a destroy, while the managers drain running jobs. Local nodes
