@@ -4,7 +4,7 @@ package main
 import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"example.com/gitlab-runner-fleet/program"
+	"github.com/glrf/gitlab-runner-fleet/program"
 )
 
 func main() { pulumi.Run(program.Run) }

@@ -21,7 +21,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"k8s.io/client-go/kubernetes"
 
-	"example.com/gitlab-runner-fleet/program"
+	"github.com/glrf/gitlab-runner-fleet/program"
 )
 
 // LocalPassphrase encrypts the secrets of local development stacks only

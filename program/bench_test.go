@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"example.com/gitlab-runner-fleet/program"
-	"example.com/gitlab-runner-fleet/tests/mocks"
+	"github.com/glrf/gitlab-runner-fleet/program"
+	"github.com/glrf/gitlab-runner-fleet/tests/mocks"
 )
 
 // BenchmarkProgram measures evaluating the program under mocks for 1, 10 and

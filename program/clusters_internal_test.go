@@ -10,8 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"k8s.io/client-go/kubernetes"
 
-	"example.com/gitlab-runner-fleet/components"
-	"example.com/gitlab-runner-fleet/tests/mocks"
+	"github.com/glrf/gitlab-runner-fleet/components/fleet"
+	"github.com/glrf/gitlab-runner-fleet/components/settings"
+	"github.com/glrf/gitlab-runner-fleet/tests/mocks"
 )
 
 const secretKubeconfig = "apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user: {token: kubeconfig-credential-789}\n"
@@ -25,14 +26,14 @@ func TestRolloutReportsNeverEchoTheKubeconfig(t *testing.T) {
 		return nil, errors.New("cannot load kubeconfig " + a.Kubeconfig + ": no server")
 	}}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
-		fleet := &components.RunnerFleet{}
-		if err := ctx.RegisterComponentResource(components.RunnerFleetType, "builds", fleet); err != nil {
+		f := &fleet.RunnerFleet{}
+		if err := ctx.RegisterComponentResource(fleet.RunnerFleetType, "builds", f); err != nil {
 			return err
 		}
-		fleet.Namespace = pulumi.String("gitlab-runner-builds").ToStringOutput()
-		fleet.StatefulSetName = pulumi.String("builds").ToStringOutput()
+		f.Namespace = pulumi.String("gitlab-runner-builds").ToStringOutput()
+		f.StatefulSetName = pulumi.String("builds").ToStringOutput()
 		target := clusterTarget{access: KubeAccess{Kubeconfig: secretKubeconfig}, secrets: []string{secretKubeconfig}}
-		opts.reportRollout(ctx, target, fleet, components.FleetSettings{Name: "builds"}).ApplyT(func(s string) string {
+		opts.reportRollout(ctx, target, f, settings.FleetSettings{Name: "builds"}).ApplyT(func(s string) string {
 			reports <- s
 			return s
 		})

@@ -10,9 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"k8s.io/client-go/kubernetes"
 
-	"example.com/gitlab-runner-fleet/components"
-	"example.com/gitlab-runner-fleet/program"
-	"example.com/gitlab-runner-fleet/tests/mocks"
+	"github.com/glrf/gitlab-runner-fleet/components/fleet"
+	"github.com/glrf/gitlab-runner-fleet/program"
+	"github.com/glrf/gitlab-runner-fleet/tests/mocks"
 )
 
 const (
@@ -66,7 +66,7 @@ func TestFleetsRunInTheirClustersThroughOneProviderEach(t *testing.T) {
 	fleetCluster := map[string]string{"a": "east", "b": "east", "c": "west", "d": ""}
 	counted := map[string]int{}
 	for _, r := range m.All() {
-		if !r.Custom || !strings.HasPrefix(r.Type, "kubernetes:") || r.ParentType != components.RunnerFleetType {
+		if !r.Custom || !strings.HasPrefix(r.Type, "kubernetes:") || r.ParentType != fleet.RunnerFleetType {
 			continue
 		}
 		cluster, ok := fleetCluster[r.ParentName]
@@ -213,9 +213,9 @@ func TestMalformedClusterSettingsAreRejectedBeforeAnyResource(t *testing.T) {
 		want     []string
 	}
 	cases := []tc{
-		{"clusters not a map", `["east"]`, fleetIn("east"), nil, nil, []string{"clusters: must map cluster names to {kubeconfig: <secret setting>"}},
-		{"cluster not an object", `{"east":"east-ctx"}`, fleetIn("east"), nil, nil, []string{"clusters.east: must be an object such as {kubeconfig"}},
-		{"misspelt key", `{"east":{"contxt":"east"}}`, fleetIn("east"), nil, nil, []string{"clusters.east.contxt: unknown setting; known settings here: apiServer, context, kubeconfig"}},
+		{"clusters not a map", `["east"]`, fleetIn("east"), nil, nil, []string{"clusters: must be an object mapping names to an object with the settings apiServer, context, kubeconfig, got array"}},
+		{"cluster not an object", `{"east":"east-ctx"}`, fleetIn("east"), nil, nil, []string{"clusters.east: must be an object with the settings apiServer, context, kubeconfig, got string"}},
+		{"misspelt key", `{"east":{"contxt":"east"}}`, fleetIn("east"), nil, nil, []string{`clusters.east.contxt: unknown setting (did you mean "context"?); known settings here: apiServer, context, kubeconfig`}},
 		{"context not a string", `{"east":{"context":5}}`, fleetIn("east"), nil, nil, []string{"clusters.east.context: must be a string"}},
 		{"name not a DNS label", `{"East_1":{"context":"x"}}`, fleetIn("East_1"), nil, nil, []string{`clusters.East_1: "East_1" cannot name a cluster: it must be a DNS label`}},
 		{"neither kubeconfig nor context", `{"east":{}}`, fleetIn("east"), nil, nil, []string{"clusters.east: says neither how to reach the cluster"}},
@@ -232,7 +232,7 @@ func TestMalformedClusterSettingsAreRejectedBeforeAnyResource(t *testing.T) {
 		{"api server malformed", `{"east":{"context":"east","apiServer":{"cidrs":["10.0.0.1"],"port":0}}}`, fleetIn("east"), nil, nil,
 			[]string{`clusters.east.apiServer.cidrs[0]: "10.0.0.1" is not an address range`, "clusters.east.apiServer.port: must be a TCP port, got 0"}},
 		{"api server with an unknown key", `{"east":{"context":"east","apiServer":{"cidr":["10.0.0.1/32"],"port":443}}}`, fleetIn("east"), nil, nil,
-			[]string{"clusters.east.apiServer: must be {cidrs: [...], port: N}"}},
+			[]string{`clusters.east.apiServer.cidr: unknown setting (did you mean "cidrs"?); known settings here: cidrs, port`}},
 		{"one cluster named twice", `{"east":{"context":"prod"},"west":{"context":"prod"}}`, fleetIn("east"), nil, nil,
 			[]string{`clusters.west: is reached exactly as cluster "east" (same kubeconfig and context)`}},
 		{"fleet in an unknown cluster", `{"east":{"context":"east"},"west":{"context":"west"}}`, fleetIn("gpu"), nil, nil,

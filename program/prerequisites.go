@@ -9,25 +9,24 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"example.com/gitlab-runner-fleet/components"
+	"github.com/glrf/gitlab-runner-fleet/components/settings"
 )
 
-// What fleets take from the cluster, checked before anything is created:
-// the existing objects settings name (an existing token or cache Secret, a
+// checkPrerequisites checks what fleets take from the cluster before
+// anything is created: the existing objects settings name (an existing token or cache Secret, a
 // CA bundle's Secret, pull Secrets, ConfigMaps, Secrets and PVCs of job
-// volumes; components.FleetSettings.References), and the Prometheus
+// volumes; settings.FleetSettings.References), and the Prometheus
 // Operator's kinds when a fleet asks for a PodMonitor or ServiceMonitor. A
 // missing one is an error that names the setting, rather than a pod that
 // never starts. An object in a namespace the stack has not created yet
 // cannot exist: that is a warning (the pods wait for it). So is a cluster
 // that cannot be reached: the other clusters' fleets go on.
-
 func (o Options) checkPrerequisites(ctx *pulumi.Context, stack *Stack, targets map[string]clusterTarget) error {
-	var ps components.Problems
+	var ps settings.Problems
 	clients := map[string]kubernetes.Interface{}
 	for i, plan := range stack.Plans {
 		s := plan.Settings
-		path := fmt.Sprintf("fleets[%d]", i)
+		path := settings.FleetPath(i)
 		refs := s.References(path)
 		if len(refs) == 0 && s.Manager.Monitoring.Kind == "" {
 			continue
@@ -60,8 +59,8 @@ func (o Options) checkPrerequisites(ctx *pulumi.Context, stack *Stack, targets m
 			}
 		}
 		if kind := s.Manager.Monitoring.Kind; kind != "" {
-			if p := checkKind(client, components.MonitoringGroupVersion, kind); p != "" {
-				ps = append(ps, components.Problem{Path: path + ".manager.monitoring.kind", Message: p})
+			if p := checkKind(client, settings.MonitoringGroupVersion, kind); p != "" {
+				ps.Add(path+".manager.monitoring.kind", "%s", p)
 			}
 		}
 	}
@@ -70,7 +69,7 @@ func (o Options) checkPrerequisites(ctx *pulumi.Context, stack *Stack, targets m
 
 // checkReference reports a missing object; warn is set when its namespace
 // does not exist yet either.
-func checkReference(client kubernetes.Interface, r components.Reference) (*components.Problem, bool) {
+func checkReference(client kubernetes.Interface, r settings.Reference) (*settings.Problem, bool) {
 	ctx := context.Background()
 	var data map[string]bool
 	var err error
@@ -93,20 +92,20 @@ func checkReference(client kubernetes.Interface, r components.Reference) (*compo
 	case "PersistentVolumeClaim":
 		_, err = client.CoreV1().PersistentVolumeClaims(r.Namespace).Get(ctx, r.Name, metav1.GetOptions{})
 	default:
-		return &components.Problem{Path: r.Path, Message: "names an object of an unknown kind " + r.Kind}, false
+		return &settings.Problem{Path: r.Path, Message: "names an object of an unknown kind " + r.Kind}, false
 	}
 	if err != nil {
 		if apierrors.IsNotFound(err) {
 			if _, nsErr := client.CoreV1().Namespaces().Get(ctx, r.Namespace, metav1.GetOptions{}); apierrors.IsNotFound(nsErr) {
-				p := components.ReferenceProblem(r, err)
+				p := settings.ReferenceProblem(r, err)
 				return &p, true
 			}
 		}
-		p := components.ReferenceProblem(r, err)
+		p := settings.ReferenceProblem(r, err)
 		return &p, false
 	}
 	if r.Key != "" && data != nil && !data[r.Key] {
-		return &components.Problem{Path: r.Path, Message: fmt.Sprintf("names %s, which has no key %q; name the right key", r, r.Key)}, false
+		return &settings.Problem{Path: r.Path, Message: fmt.Sprintf("names %s, which has no key %q; name the right key", r, r.Key)}, false
 	}
 	return nil, false
 }

@@ -14,8 +14,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
-	"example.com/gitlab-runner-fleet/program"
-	"example.com/gitlab-runner-fleet/tests/mocks"
+	"github.com/glrf/gitlab-runner-fleet/program"
+	"github.com/glrf/gitlab-runner-fleet/tests/mocks"
 )
 
 // withCluster runs the program against a cluster holding objects.

@@ -11,21 +11,18 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
-// The managers' rollout after `up`.
+// Rollout is a fleet's rollout as the cluster shows it.
 //
 // The Kubernetes provider does not wait for the StatefulSet's rollout (see
-// components/workload.go): a manager that drains running jobs may take its
+// fleet.WaitForAnnotation): a manager that drains running jobs may take its
 // whole grace period, one pod after another, and a change made while jobs run
 // must not fail `up`. Instead, after every `up` the program reads the rollout from
 // the cluster, logs it and exports it (fleets.<name>.rollout): which managers
 // are still draining jobs and until when at the latest. With
 // manager.rolloutTimeout it first waits, up to that bound, for the rollout to
 // end. Reading or waiting never fails `up`.
-
-// Rollout is a fleet's rollout as the cluster shows it.
 type Rollout struct {
 	Replicas, Ready, Updated int
 	// Complete: every manager runs the current pod template and is ready.
@@ -124,39 +121,4 @@ func WaitRollout(ctx context.Context, client kubernetes.Interface, namespace, na
 		case <-time.After(min(every, left)):
 		}
 	}
-}
-
-// KubeAccess locates a cluster as the Kubernetes provider does: an explicit
-// kubeconfig (a path or its content) and context, else KUBECONFIG and
-// ~/.kube/config.
-type KubeAccess struct {
-	Kubeconfig string
-	Context    string
-}
-
-// Client connects to the cluster, with a timeout on every request so that an
-// unreachable cluster never hangs `up`.
-func (a KubeAccess) Client() (kubernetes.Interface, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	overrides := &clientcmd.ConfigOverrides{CurrentContext: a.Context}
-	var loader clientcmd.ClientConfig
-	switch {
-	case a.Kubeconfig == "":
-		loader = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
-	case strings.Contains(a.Kubeconfig, "apiVersion:") || strings.Contains(a.Kubeconfig, "\"apiVersion\""):
-		config, err := clientcmd.Load([]byte(a.Kubeconfig))
-		if err != nil {
-			return nil, fmt.Errorf("reading the kubeconfig: %w", err)
-		}
-		loader = clientcmd.NewNonInteractiveClientConfig(*config, a.Context, overrides, nil)
-	default:
-		rules.ExplicitPath = a.Kubeconfig
-		loader = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
-	}
-	rest, err := loader.ClientConfig()
-	if err != nil {
-		return nil, err
-	}
-	rest.Timeout = 15 * time.Second
-	return kubernetes.NewForConfig(rest)
 }

@@ -9,8 +9,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"example.com/gitlab-runner-fleet/components"
-	"example.com/gitlab-runner-fleet/tests/mocks"
+	"github.com/glrf/gitlab-runner-fleet/components/fleet"
+	"github.com/glrf/gitlab-runner-fleet/components/plan"
+	"github.com/glrf/gitlab-runner-fleet/components/settings"
+	"github.com/glrf/gitlab-runner-fleet/tests/mocks"
 )
 
 // A Go program that uses RunnerFleet directly passes its own Kubernetes
@@ -36,17 +38,17 @@ func TestAProviderPassedToTheComponentReachesEveryKubernetesChild(t *testing.T) 
 					return err
 				}
 				provider.URN().ApplyT(func(u pulumi.URN) string { providerURN = string(u); return "" })
-				decoded, problems := components.DecodeFleets(`[{"name":"builds","runner":{"type":"group_type","groupId":42}}]`)
+				decoded, problems := settings.DecodeFleets(`[{"name":"builds","runner":{"type":"group_type","groupId":42}}]`)
 				require.Empty(t, problems)
-				plans, problems := components.PlanFleets([]components.FleetSettings{decoded[0].WithDefaults("test")})
+				plans, problems := plan.Plan([]settings.FleetSettings{decoded[0].WithDefaults("test")})
 				require.Empty(t, problems)
 				plan := plans[0]
-				_, err = components.NewRunnerFleet(ctx, "builds", &components.RunnerFleetArgs{
+				_, err = fleet.NewRunnerFleet(ctx, "builds", &fleet.RunnerFleetArgs{
 					Settings:         plan.Settings,
 					GitlabURL:        "https://gitlab.example.com/",
 					CreateNamespaces: plan.Create,
 					Jobs:             plan.Jobs,
-					APIServer:        components.StaticAPIServer([]string{"10.0.0.1/32"}, 6443),
+					APIServer:        fleet.StaticAPIServer([]string{"10.0.0.1/32"}, 6443),
 				}, option.opt(provider))
 				return err
 			}, pulumi.WithMocks("gitlab-runner-fleet", "test", m))

@@ -22,9 +22,11 @@ import (
 	"k8s.io/pod-security-admission/api"
 	"k8s.io/pod-security-admission/policy"
 
-	"example.com/gitlab-runner-fleet/components"
-	"example.com/gitlab-runner-fleet/program"
-	"example.com/gitlab-runner-fleet/tests/mocks"
+	"github.com/glrf/gitlab-runner-fleet/components/fleet"
+	"github.com/glrf/gitlab-runner-fleet/components/runnerconfig"
+	"github.com/glrf/gitlab-runner-fleet/components/settings"
+	"github.com/glrf/gitlab-runner-fleet/program"
+	"github.com/glrf/gitlab-runner-fleet/tests/mocks"
 )
 
 // loadStackConfig reads a Pulumi.<stack>.yaml into the flat form the engine
@@ -69,7 +71,7 @@ func loadStackConfig(t *testing.T, path string) (map[string]string, []string) {
 // they name, the Prometheus Operator's kinds), as an operator prepares it.
 func withPrerequisites(t *testing.T, config map[string]string) program.Options {
 	t.Helper()
-	fleets, problems := components.DecodeFleets(config["gitlab-runner-fleet:fleets"])
+	fleets, problems := settings.DecodeFleets(config["gitlab-runner-fleet:fleets"])
 	require.NoError(t, problems.Err())
 	client := fake.NewClientset()
 	ctx := context.Background()
@@ -96,7 +98,7 @@ func withPrerequisites(t *testing.T, config map[string]string) program.Options {
 			}
 		}
 	}
-	client.Resources = []*metav1.APIResourceList{{GroupVersion: components.MonitoringGroupVersion,
+	client.Resources = []*metav1.APIResourceList{{GroupVersion: settings.MonitoringGroupVersion,
 		APIResources: []metav1.APIResource{{Name: "podmonitors", Kind: "PodMonitor"}, {Name: "servicemonitors", Kind: "ServiceMonitor"}}}}
 	return program.Options{Kube: func(program.KubeAccess) (kubernetes.Interface, error) { return client, nil }}
 }
@@ -156,14 +158,14 @@ func TestEveryStackFilesJobPodsAreAdmitted(t *testing.T) {
 			for _, ns := range m.OfType("kubernetes:core/v1:Namespace") {
 				levels[mocks.String(ns.Inputs, "metadata", "name")] = mocks.String(ns.Inputs, "metadata", "labels", "pod-security.kubernetes.io/enforce")
 			}
-			fleets := m.OfType(components.RunnerFleetType)
+			fleets := m.OfType(fleet.RunnerFleetType)
 			checked := 0
 			for _, cm := range m.OfType("kubernetes:core/v1:ConfigMap") {
 				text := mocks.String(cm.Inputs, "data", "runner-template.toml")
 				if text == "" {
 					continue
 				}
-				var template components.RunnerTemplate
+				var template runnerconfig.RunnerTemplate
 				_, err := toml.Decode(text, &template)
 				require.NoError(t, err)
 				runner := template.Runners[0]
@@ -172,9 +174,9 @@ func TestEveryStackFilesJobPodsAreAdmitted(t *testing.T) {
 				sts := m.Find("kubernetes:apps/v1:StatefulSet", cm.ParentName)
 				require.NotNil(t, sts)
 				containers, _ := mocks.Get(sts.Inputs, "spec", "template", "spec", "containers")
-				version, ok := components.RunnerVersionOfImage(containers.ArrayValue()[0].ObjectValue()["image"].StringValue())
+				version, ok := settings.RunnerVersionOfImage(containers.ArrayValue()[0].ObjectValue()["image"].StringValue())
 				require.True(t, ok)
-				pod, err := components.JobPod(runner, version, components.JobPodOptions{Services: 1})
+				pod, err := runnerconfig.JobPod(runner, version, runnerconfig.JobPodOptions{Services: 1})
 				require.NoError(t, err)
 				lvl, err := api.ParseLevel(level)
 				require.NoError(t, err)

@@ -1,6 +1,6 @@
 // Offline stand-ins for GitLab and the pulumi-gitlab provider plugin, and
 // other developer tools. The modules under build/ are separate modules.
-module example.com/gitlab-runner-fleet/tools
+module github.com/glrf/gitlab-runner-fleet/tools
 
 go 1.26.8
 

@@ -19,7 +19,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 
-	"example.com/gitlab-runner-fleet/localengine"
+	"github.com/glrf/gitlab-runner-fleet/localengine"
 )
 
 func main() {

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"example.com/gitlab-runner-fleet/components"
+	"github.com/glrf/gitlab-runner-fleet/components/settings"
 )
 
 // Day-2 changes on one running fleet. Each step edits the stack file as a
@@ -84,7 +84,7 @@ func TestDay2Changes(t *testing.T) {
 		change(t, func(f fleet) { sub(f, "manager")["replicas"] = 3 }, map[string]string{sts: "update", quota: "update"})
 		ready := h.mustKubectl(t, "get", "statefulset", name, "-n", managers, "-o", "jsonpath={.status.readyReplicas}")
 		assert.Equal(t, "3", ready)
-		assert.Equal(t, fmt.Sprint(3*components.DefaultConcurrent), quotaPods(t), "room for the jobs of 3 managers")
+		assert.Equal(t, fmt.Sprint(3*settings.DefaultConcurrent), quotaPods(t), "room for the jobs of 3 managers")
 	})
 	t.Run("runner tags", func(t *testing.T) {
 		id := s.runnerID(t, name)

@@ -25,7 +25,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"example.com/gitlab-runner-fleet/program"
+	"github.com/glrf/gitlab-runner-fleet/program"
 )
 
 const (

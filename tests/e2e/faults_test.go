@@ -29,7 +29,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"example.com/gitlab-runner-fleet/localengine"
+	"github.com/glrf/gitlab-runner-fleet/localengine"
 )
 
 // faultDescription is a fleet's runner description in GitLab when the stack

@@ -32,7 +32,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
-	"example.com/gitlab-runner-fleet/localengine"
+	"github.com/glrf/gitlab-runner-fleet/localengine"
 )
 
 // harness is the shared local environment of the suite.

@@ -18,7 +18,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"example.com/gitlab-runner-fleet/components"
+	"github.com/glrf/gitlab-runner-fleet/components/runnerconfig"
+	"github.com/glrf/gitlab-runner-fleet/components/runnerversion"
+	"github.com/glrf/gitlab-runner-fleet/components/settings"
 )
 
 // committedFleets are the fleets of the committed stack files, renamed (and
@@ -65,15 +67,15 @@ func committedFleets(t *testing.T, prefix string) []fleet {
 // config as deployed: its runner template read back from the cluster.
 func jobPodOf(t *testing.T, namespace, fleetName string) (*corev1.Pod, string) {
 	t.Helper()
-	var template components.RunnerTemplate
+	var template runnerconfig.RunnerTemplate
 	_, err := toml.Decode(runnerTemplate(t, namespace, fleetName), &template)
 	require.NoError(t, err)
 	require.Len(t, template.Runners, 1)
 	sts, err := kube(t).AppsV1().StatefulSets(namespace).Get(context.Background(), fleetName, metav1.GetOptions{})
 	require.NoError(t, err)
-	version, ok := components.RunnerVersionOfImage(sts.Spec.Template.Spec.Containers[0].Image)
+	version, ok := settings.RunnerVersionOfImage(sts.Spec.Template.Spec.Containers[0].Image)
 	require.True(t, ok)
-	pod, err := components.JobPod(template.Runners[0], version, components.JobPodOptions{Services: 1})
+	pod, err := runnerconfig.JobPod(template.Runners[0], version, runnerconfig.JobPodOptions{Services: 1})
 	require.NoError(t, err)
 	return pod, template.Runners[0].Kubernetes.Namespace
 }
@@ -124,9 +126,9 @@ func TestJobPodsAreAdmittedInEveryJobNamespace(t *testing.T) {
 	// is refused at restricted: the dry-run above has teeth.
 	t.Run("runner defaults at restricted", func(t *testing.T) {
 		const name = "jp-release-project"
-		raw, err := components.JobPod(components.RunnerConfig{Executor: "kubernetes",
-			Kubernetes: components.KubernetesConfig{Namespace: "jp-gitlab-release-jobs", Image: "alpine:3.22"}},
-			components.NewestKnownRunnerVersion, components.JobPodOptions{Services: 1})
+		raw, err := runnerconfig.JobPod(runnerconfig.RunnerConfig{Executor: "kubernetes",
+			Kubernetes: runnerconfig.KubernetesConfig{Namespace: "jp-gitlab-release-jobs", Image: "alpine:3.22"}},
+			runnerversion.NewestKnown, runnerconfig.JobPodOptions{Services: 1})
 		require.NoError(t, err)
 		_, err = kubeAs(t, "jp-gitlab-runners", name).CoreV1().Pods("jp-gitlab-release-jobs").Create(context.Background(), raw,
 			metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})

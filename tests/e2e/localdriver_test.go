@@ -22,7 +22,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"example.com/gitlab-runner-fleet/localengine"
+	"github.com/glrf/gitlab-runner-fleet/localengine"
 )
 
 // localDriver builds cmd/local once per test into dir.

@@ -14,7 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"example.com/gitlab-runner-fleet/components"
+	runnerfleet "github.com/glrf/gitlab-runner-fleet/components/fleet"
+	"github.com/glrf/gitlab-runner-fleet/components/settings"
 )
 
 // canI asks the API server whether the fleet's ServiceAccount may do verb on
@@ -58,7 +59,7 @@ func awaitCanI(t testing.TB, want bool, sa, verb, resource, namespace string) {
 }
 
 // qualified is a rule's resource as kubectl names it (pods, poddisruptionbudgets.policy).
-func qualified(r components.PolicyRule, resource string) string {
+func qualified(r runnerfleet.PolicyRule, resource string) string {
 	if r.APIGroup == "" {
 		return resource
 	}
@@ -72,8 +73,8 @@ func TestSecurityRBACMatrix(t *testing.T) {
 	managers, jobs := "gitlab-runner-"+name, "gitlab-runner-"+name+"-jobs"
 	sa := "system:serviceaccount:" + managers + ":" + name
 
-	defaults := components.FleetSettings{Name: name, Runner: components.RunnerSettings{Type: "instance_type"}}.WithDefaults("x")
-	rules := components.RoleRules(defaults.Executor)
+	defaults := settings.FleetSettings{Name: name, Runner: settings.RunnerSettings{Type: "instance_type"}}.WithDefaults("x")
+	rules := runnerfleet.RoleRules(defaults.Executor)
 	require.NotEmpty(t, rules)
 	// The first allow of the Role that up just bound: then RBAC has seen both.
 	awaitCanI(t, true, sa, rules[0].Verbs[0], qualified(rules[0], rules[0].Resources[0]), jobs)

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"syscall"
 
-	"example.com/gitlab-runner-fleet/tools/cluster/podrunner"
+	"github.com/glrf/gitlab-runner-fleet/tools/cluster/podrunner"
 )
 
 // Component names, in start order.

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"example.com/gitlab-runner-fleet/tools/cluster/podrunner"
+	"github.com/glrf/gitlab-runner-fleet/tools/cluster/podrunner"
 )
 
 // PodRunnerConfig turns on the pod runner (package podrunner): the pods

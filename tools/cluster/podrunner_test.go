@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
 
-	"example.com/gitlab-runner-fleet/tools/cluster/podrunner"
+	"github.com/glrf/gitlab-runner-fleet/tools/cluster/podrunner"
 )
 
 func podRunnerTestConfig(t *testing.T) *Config {

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"example.com/gitlab-runner-fleet/tools/cluster/podrunner"
+	"github.com/glrf/gitlab-runner-fleet/tools/cluster/podrunner"
 )
 
 // process is one control-plane binary run in the background: its output

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"example.com/gitlab-runner-fleet/tools/gitlab"
+	"github.com/glrf/gitlab-runner-fleet/tools/gitlab"
 )
 
 // Every 403 on a runner endpoint is recorded, with the runner it concerns

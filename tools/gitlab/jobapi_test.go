@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	gl "gitlab.com/gitlab-org/api/client-go"
 
-	"example.com/gitlab-runner-fleet/tools/gitlab"
+	"github.com/glrf/gitlab-runner-fleet/tools/gitlab"
 )
 
 const payloadConfig = `

@@ -24,7 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 	gl "gitlab.com/gitlab-org/api/client-go"
 
-	"example.com/gitlab-runner-fleet/tools/gitlab"
+	"github.com/glrf/gitlab-runner-fleet/tools/gitlab"
 )
 
 // newCIInstance is newInstance with cfg (its Tokens are replaced by root's).

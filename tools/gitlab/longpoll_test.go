@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	gl "gitlab.com/gitlab-org/api/client-go"
 
-	"example.com/gitlab-runner-fleet/tools/gitlab"
+	"github.com/glrf/gitlab-runner-fleet/tools/gitlab"
 )
 
 // waitHeld waits until n job requests are held by long polling (a

@@ -13,7 +13,7 @@ import (
 	gl "gitlab.com/gitlab-org/api/client-go"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"example.com/gitlab-runner-fleet/tools/gitlab"
+	"github.com/glrf/gitlab-runner-fleet/tools/gitlab"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"

@@ -25,8 +25,8 @@ import (
 	"strings"
 	"syscall"
 
-	"example.com/gitlab-runner-fleet/tools/cluster"
-	"example.com/gitlab-runner-fleet/tools/cluster/podrunner"
+	"github.com/glrf/gitlab-runner-fleet/tools/cluster"
+	"github.com/glrf/gitlab-runner-fleet/tools/cluster/podrunner"
 )
 
 const usage = `usage: cluster [flags] <start|stop|status|kubeconfig> [flags]

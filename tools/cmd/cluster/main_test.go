@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"example.com/gitlab-runner-fleet/tools/cluster"
+	"github.com/glrf/gitlab-runner-fleet/tools/cluster"
 )
 
 func portList(p cluster.Ports) []int {

@@ -45,7 +45,7 @@ import (
 	"syscall"
 	"time"
 
-	"example.com/gitlab-runner-fleet/tools/gitlab"
+	"github.com/glrf/gitlab-runner-fleet/tools/gitlab"
 )
 
 // tokenFlags collects repeated --token flags.

@@ -13,7 +13,7 @@ import (
 	"fmt"
 	"os"
 
-	"example.com/gitlab-runner-fleet/tools/gitlabprovider"
+	"github.com/glrf/gitlab-runner-fleet/tools/gitlabprovider"
 	pulumiprovider "github.com/pulumi/pulumi/sdk/v3/go/pulumi/provider"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 )

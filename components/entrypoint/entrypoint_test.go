@@ -1,0 +1,336 @@
+package entrypoint_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/glrf/gitlab-runner-fleet/components/entrypoint"
+)
+
+func TestEntrypointIsValidPOSIXShell(t *testing.T) {
+	cmd := exec.Command("sh", "-n")
+	cmd.Stdin = strings.NewReader(entrypoint.Script)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "sh -n: %s", out)
+}
+
+// fakeRunner is a gitlab-runner stand-in. `register` records its arguments
+// and the token it finds in its environment, and fails FAKE_FAILS times
+// (or hangs with FAKE_REGISTER_HANG). `run` records the signals it gets, as
+// the real runner does with signal.Notify: SIGQUIT starts a graceful stop
+// (it goes on "draining" unless FAKE_EXIT_ON_QUIT), SIGTERM ends it.
+const fakeRunner = `#!/bin/sh
+echo "$*" >>"$FAKE_LOG"
+case "$1" in
+register)
+	echo "register env token=${CI_SERVER_TOKEN:-}" >>"$FAKE_LOG"
+	if [ -n "${FAKE_REGISTER_HANG:-}" ]; then
+		echo $$ >"$FAKE_REGISTER_HANG"
+		exec /bin/sleep 1000
+	fi
+	n=$(cat "$FAKE_FAILS" 2>/dev/null || echo 0)
+	if [ "$n" -gt 0 ]; then echo $((n - 1)) >"$FAKE_FAILS"; exit 1; fi
+	;;
+run)
+	echo "run env token=${CI_SERVER_TOKEN:-}" >>"$FAKE_LOG"
+	trap 'echo "got QUIT" >>"$FAKE_LOG"; if [ -n "${FAKE_EXIT_ON_QUIT:-}" ]; then exit 0; fi' QUIT
+	trap 'echo "got TERM" >>"$FAKE_LOG"; exit 0' TERM
+	if [ -n "${FAKE_RUN_FOREVER:-}" ]; then
+		echo running >>"$FAKE_LOG"
+		while :; do /bin/sleep 1 & wait $! || :; done
+	fi
+	;;
+esac
+exit 0
+`
+
+// entrypointEnv lays out a manager container's files in a temporary folder.
+type entrypointEnv struct {
+	dir, bin, configDir, log, script string
+	env                              []string
+}
+
+func newEntrypointEnv(t *testing.T, podName, token string, failures int, fastSleep bool) *entrypointEnv {
+	t.Helper()
+	dir := t.TempDir()
+	e := &entrypointEnv{dir: dir, bin: filepath.Join(dir, "bin"), configDir: filepath.Join(dir, "config"),
+		log: filepath.Join(dir, "calls"), script: filepath.Join(dir, "entrypoint.sh")}
+	templates, secrets := filepath.Join(dir, "templates"), filepath.Join(dir, "secrets")
+	for _, d := range []string{e.bin, templates, secrets, e.configDir} {
+		require.NoError(t, os.MkdirAll(d, 0o755))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(e.bin, "gitlab-runner"), []byte(fakeRunner), 0o755))
+	if fastSleep {
+		// Retry delays pass at once; the budget arithmetic stays the script's.
+		require.NoError(t, os.WriteFile(filepath.Join(e.bin, "sleep"), []byte("#!/bin/sh\nexit 0\n"), 0o755))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(templates, "config.toml"), []byte("concurrent = 1\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(templates, "runner-template.toml"), []byte("[[runners]]\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(secrets, "runner-token"), []byte(token), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "fails"), []byte(strconv.Itoa(failures)), 0o644))
+	require.NoError(t, os.WriteFile(e.script, []byte(entrypoint.Script), 0o755))
+	e.env = append(os.Environ(),
+		"PATH="+e.bin+":"+os.Getenv("PATH"),
+		"CI_SERVER_URL=https://gitlab.example.com/",
+		"POD_NAME="+podName, "POD_NAMESPACE=runners",
+		"CONFIG_DIR="+e.configDir, "TEMPLATE_DIR="+templates,
+		"RUNNER_TOKEN_FILE="+filepath.Join(secrets, "runner-token"),
+		"REGISTER_BUDGET_SECONDS=15",
+		"FAKE_LOG="+e.log, "FAKE_FAILS="+filepath.Join(dir, "fails"),
+	)
+	return e
+}
+
+type entrypointRun struct {
+	*entrypointEnv
+	out string
+	err error
+}
+
+func runEntrypoint(t *testing.T, podName, token string, failures int) entrypointRun {
+	t.Helper()
+	e := newEntrypointEnv(t, podName, token, failures, true)
+	cmd := exec.Command("sh", e.script)
+	cmd.Env = e.env
+	out, err := cmd.CombinedOutput()
+	return entrypointRun{entrypointEnv: e, out: string(out), err: err}
+}
+
+func (e *entrypointEnv) calls(t *testing.T) []string {
+	data, err := os.ReadFile(e.log)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	require.NoError(t, err)
+	return strings.Split(strings.TrimSpace(string(data)), "\n")
+}
+
+func (e *entrypointEnv) systemID(t *testing.T) string {
+	data, err := os.ReadFile(filepath.Join(e.configDir, ".runner_system_id"))
+	require.NoError(t, err)
+	return strings.TrimSpace(string(data))
+}
+
+func TestEntrypointVerifiesTokenThenRuns(t *testing.T) {
+	r := runEntrypoint(t, "builds-0", "glrt-abc123", 0)
+	require.NoError(t, r.err, r.out)
+	calls := r.calls(t)
+	require.Len(t, calls, 4)
+	assert.Contains(t, calls[0], "register --non-interactive --url https://gitlab.example.com/ --executor kubernetes --name builds-0")
+	assert.Contains(t, calls[0], "--template-config "+filepath.Join(r.dir, "templates", "runner-template.toml"))
+	assert.NotContains(t, calls[0], "glrt-", "the token is never on a command line (/proc/<pid>/cmdline)")
+	assert.Equal(t, "register env token=glrt-abc123", calls[1], "register reads the token from CI_SERVER_TOKEN")
+	for _, forbidden := range []string{"--token", "--locked", "--access-level", "--run-untagged", "--maximum-timeout", "--paused", "--tag-list", "--maintenance-note", "--registration-token"} {
+		assert.NotContains(t, calls[0], forbidden, "server-side settings belong to the UserRunner")
+	}
+	assert.Equal(t, "run --config "+filepath.Join(r.configDir, "config.toml"), calls[2])
+	assert.Equal(t, "run env token=", calls[3], "the runner itself does not inherit the token variable")
+	assert.NotContains(t, r.out, "glrt-abc123", "the token is never logged")
+	config, err := os.ReadFile(filepath.Join(r.configDir, "config.toml"))
+	require.NoError(t, err)
+	assert.Equal(t, "concurrent = 1\n", string(config), "globals copied into the config dir")
+}
+
+func TestEntrypointSystemIDIsValidAndStablePerPod(t *testing.T) {
+	first := runEntrypoint(t, "builds-0", "glrt-abc", 0)
+	again := runEntrypoint(t, "builds-0", "glrt-abc", 0)
+	other := runEntrypoint(t, "builds-1", "glrt-abc", 0)
+	require.NoError(t, first.err, first.out)
+	assert.Regexp(t, `^[sr]_[0-9a-zA-Z]{12}$`, first.systemID(t))
+	assert.Equal(t, first.systemID(t), again.systemID(t), "a restarted pod keeps its identity")
+	assert.NotEqual(t, first.systemID(t), other.systemID(t), "each ordinal is its own manager")
+}
+
+func TestEntrypointRetriesTransientFailures(t *testing.T) {
+	r := runEntrypoint(t, "builds-0", "glrt-abc", 2)
+	require.NoError(t, r.err, r.out)
+	var registers int
+	for _, c := range r.calls(t) {
+		if strings.HasPrefix(c, "register --") {
+			registers++
+		}
+	}
+	assert.Equal(t, 3, registers, "two failed registers, then one that succeeds")
+	assert.Contains(t, r.out, "attempt 2, 5s of 15s of retries used); retrying in 10s")
+}
+
+func TestEntrypointGivesUpWhenTheRetryBudgetIsSpent(t *testing.T) {
+	// Budget 15 s: sleeps of 5 and 10 s fit, the next 15 s does not.
+	r := runEntrypoint(t, "builds-0", "glrt-abc", 5)
+	require.Error(t, r.err)
+	assert.Contains(t, r.out, "after 3 attempts (15s of retries); giving up")
+	for _, c := range r.calls(t) {
+		assert.NotContains(t, c, "run --config", "never runs unverified")
+	}
+}
+
+func TestEntrypointRejectsRegistrationTokens(t *testing.T) {
+	r := runEntrypoint(t, "builds-0", "GR1348941old-registration-token", 0)
+	require.Error(t, r.err)
+	assert.Contains(t, r.out, "does not hold a runner authentication token")
+	assert.Empty(t, r.calls(t))
+}
+
+// pid1 runs the entrypoint as PID 1 of its own PID namespace, as in a
+// container, where a process gets only the signals it handles.
+type pid1 struct {
+	*entrypointEnv
+	cmd     *exec.Cmd
+	out     *bytes.Buffer
+	hostPID int // the namespace's PID 1 as the host sees it
+	done    chan error
+}
+
+func startAsPID1(t *testing.T, e *entrypointEnv, extraEnv ...string) *pid1 {
+	t.Helper()
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Fatalf("these tests need unshare (util-linux) to give the entrypoint a PID namespace: %v", err)
+	}
+	p := &pid1{entrypointEnv: e, out: &bytes.Buffer{}, done: make(chan error, 1)}
+	p.cmd = exec.Command("unshare", "--pid", "--fork", "--kill-child", "sh", e.script)
+	p.cmd.Env = append(e.env, extraEnv...)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	require.NoError(t, p.cmd.Start(), "unshare --pid needs CAP_SYS_ADMIN")
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() { _ = p.cmd.Process.Kill() })
+	children := fmt.Sprintf("/proc/%d/task/%d/children", p.cmd.Process.Pid, p.cmd.Process.Pid)
+	p.waitFor(t, "the namespace's first process", func() bool {
+		data, err := os.ReadFile(children)
+		if err != nil {
+			return false
+		}
+		p.hostPID, err = strconv.Atoi(strings.TrimSpace(string(data)))
+		return err == nil
+	})
+	return p
+}
+
+func (p *pid1) waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 30s for %s; output:\n%s", what, p.out)
+		}
+	}
+}
+
+func (p *pid1) logged(t *testing.T, line string) bool {
+	return strings.Contains(strings.Join(p.calls(t), "\n"), line)
+}
+
+// signal sends sig from outside the namespace, as the container runtime does.
+func (p *pid1) signal(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	require.NoError(t, syscall.Kill(p.hostPID, sig))
+}
+
+// exitCode waits (at most 30 s) for the namespace to end.
+func (p *pid1) exitCode(t *testing.T) int {
+	t.Helper()
+	select {
+	case err := <-p.done:
+		if exit, ok := err.(*exec.ExitError); ok {
+			return exit.ExitCode()
+		}
+		require.NoError(t, err)
+		return 0
+	case <-time.After(30 * time.Second):
+		t.Fatalf("PID 1 ignored the signal; output:\n%s", p.out)
+		return -1
+	}
+}
+
+func TestEntrypointAsPID1StopsOnSignalsWhileVerifying(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGQUIT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			e := newEntrypointEnv(t, "builds-0", "glrt-abc", 0, false)
+			hung := filepath.Join(e.dir, "register.pid")
+			// register hangs (GitLab does not answer); a shell that waited for
+			// it in the foreground would not handle the signal for 1000 s.
+			p := startAsPID1(t, e, "FAKE_REGISTER_HANG="+hung)
+			p.waitFor(t, "register to start", func() bool { _, err := os.Stat(hung); return err == nil })
+			p.signal(t, sig)
+			code := p.exitCode(t)
+			names := map[syscall.Signal]string{syscall.SIGTERM: "TERM", syscall.SIGQUIT: "QUIT"}
+			assert.Equal(t, 128+int(sig), code)
+			assert.Contains(t, p.out.String(), "received SIG"+names[sig]+" while verifying the runner token; stopping")
+			assert.False(t, p.logged(t, "run --config"), "never runs after a stop signal")
+		})
+	}
+}
+
+func TestEntrypointAsPID1StopsOnSIGTERMWhileWaitingToRetry(t *testing.T) {
+	e := newEntrypointEnv(t, "builds-0", "glrt-abc", 100, false)
+	p := startAsPID1(t, e, "REGISTER_BUDGET_SECONDS=600")
+	p.waitFor(t, "the first retry delay", func() bool { return strings.Contains(p.out.String(), "retrying in 5s") })
+	p.signal(t, syscall.SIGTERM)
+	assert.Equal(t, 143, p.exitCode(t))
+	assert.Contains(t, p.out.String(), "received SIGTERM while waiting to retry; stopping")
+}
+
+func TestEntrypointAsPID1HandsSignalsToTheRunner(t *testing.T) {
+	e := newEntrypointEnv(t, "builds-0", "glrt-abc", 0, false)
+	p := startAsPID1(t, e, "FAKE_RUN_FOREVER=1")
+	p.waitFor(t, "the runner to run", func() bool { return p.logged(t, "running") })
+	p.signal(t, syscall.SIGQUIT)
+	p.waitFor(t, "the runner to get SIGQUIT", func() bool { return p.logged(t, "got QUIT") })
+	p.signal(t, syscall.SIGTERM)
+	assert.Equal(t, 0, p.exitCode(t))
+	assert.True(t, p.logged(t, "got TERM"), "the runner, now PID 1, gets the kubelet's SIGTERM")
+}
+
+// preStop runs the preStop hook inside the namespace, as the kubelet does,
+// and returns how long it took. When the runner, PID 1, exits, the kernel
+// ends every process of its namespace, the hook included, as the container
+// runtime does with a container's processes: that counts as returning.
+func (p *pid1) preStop(t *testing.T, drainSeconds int) time.Duration {
+	t.Helper()
+	cmd := exec.Command("nsenter", "-t", strconv.Itoa(p.hostPID), "-p", "sh", p.script, "prestop")
+	cmd.Env = append(p.env, fmt.Sprintf("DRAIN_SECONDS=%d", drainSeconds))
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	if exit, ok := err.(*exec.ExitError); ok && exit.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL {
+		err = nil
+	}
+	require.NoError(t, err, "preStop: %s", out)
+	return time.Since(start)
+}
+
+func TestPreStopDrainsThenLeavesTimeForTheForcefulStop(t *testing.T) {
+	e := newEntrypointEnv(t, "builds-0", "glrt-abc", 0, false)
+	p := startAsPID1(t, e, "FAKE_RUN_FOREVER=1")
+	p.waitFor(t, "the runner to run", func() bool { return p.logged(t, "running") })
+
+	// The runner keeps draining: preStop gives up after DRAIN_SECONDS, so the
+	// kubelet's SIGTERM comes while the grace period still has
+	// shutdown_timeout left for the forceful stop.
+	took := p.preStop(t, 2)
+	assert.True(t, p.logged(t, "got QUIT"), "preStop asks for the graceful stop")
+	assert.False(t, p.logged(t, "got TERM"), "preStop itself never forces")
+	assert.GreaterOrEqual(t, took, 2*time.Second, "it waits for the drain")
+	assert.Less(t, took, 20*time.Second, "and returns once the drain time is spent")
+	p.signal(t, syscall.SIGTERM)
+	assert.Equal(t, 0, p.exitCode(t))
+	assert.True(t, p.logged(t, "got TERM"))
+}
+
+func TestPreStopReturnsWhenTheRunnerHasStopped(t *testing.T) {
+	e := newEntrypointEnv(t, "builds-0", "glrt-abc", 0, false)
+	p := startAsPID1(t, e, "FAKE_RUN_FOREVER=1", "FAKE_EXIT_ON_QUIT=1")
+	p.waitFor(t, "the runner to run", func() bool { return p.logged(t, "running") })
+	took := p.preStop(t, 3600)
+	assert.Less(t, took, 60*time.Second, "an idle runner stops on SIGQUIT and preStop does not wait out the drain time")
+	assert.Equal(t, 0, p.exitCode(t))
+	assert.False(t, p.logged(t, "got TERM"))
+}

@@ -1,0 +1,143 @@
+package settings
+
+import (
+	"cmp"
+	"fmt"
+	"path"
+	"strings"
+)
+
+// JobVolume is one volume of job pods ([runners.kubernetes.volumes]);
+// exactly one source is set: a ConfigMap, a Secret or a
+// PersistentVolumeClaim of the job namespace (which must exist), an emptyDir
+// (optionally in memory, with a size limit), a host path (only where the job
+// namespace allows it: the privileged level) or a CSI volume. The runner
+// mounts each into every container of the job pod (build, helper, services),
+// so a service such as docker:dind shares it with the build.
+type JobVolume struct {
+	// Name names an emptyDir, hostPath or CSI volume (a DNS label).
+	Name      string `json:"name,omitempty"`
+	MountPath string `json:"mountPath"`
+	SubPath   string `json:"subPath,omitempty"`
+	ReadOnly  bool   `json:"readOnly,omitempty"`
+	// ConfigMap, Secret and PVC name an existing object of the job namespace.
+	ConfigMap string `json:"configMap,omitempty"`
+	Secret    string `json:"secret,omitempty"`
+	PVC       string `json:"pvc,omitempty"`
+	// Items maps ConfigMap or Secret keys to file paths (default: every key).
+	Items    map[string]string `json:"items,omitempty"`
+	EmptyDir *EmptyDirSource   `json:"emptyDir,omitempty"`
+	HostPath string            `json:"hostPath,omitempty"`
+	CSI      *CSISource        `json:"csi,omitempty"`
+}
+
+// EmptyDirSource is an emptyDir volume.
+type EmptyDirSource struct {
+	// Medium: "" (node disk) or Memory.
+	Medium    string `json:"medium,omitempty"`
+	SizeLimit string `json:"sizeLimit,omitempty"`
+}
+
+// CSISource is an inline CSI volume.
+type CSISource struct {
+	Driver           string            `json:"driver"`
+	FSType           string            `json:"fsType,omitempty"`
+	VolumeAttributes map[string]string `json:"volumeAttributes,omitempty"`
+}
+
+// reservedMountPaths are where the runner mounts its own volumes.
+var reservedMountPaths = []string{"/builds", "/scripts-", "/logs-"}
+
+// VolumeName is the pod volume name the runner gives v.
+func (v JobVolume) VolumeName() string {
+	return cmp.Or(v.ConfigMap, cmp.Or(v.Secret, cmp.Or(v.PVC, v.Name)))
+}
+
+func validateVolumes(ps *Problems, setting string, volumes []JobVolume) {
+	names, mounts := map[string]int{}, map[string]int{}
+	for i, v := range volumes {
+		at := fmt.Sprintf("%s[%d]", setting, i)
+		sources := 0
+		for _, set := range []bool{v.ConfigMap != "", v.Secret != "", v.PVC != "", v.EmptyDir != nil, v.HostPath != "", v.CSI != nil} {
+			if set {
+				sources++
+			}
+		}
+		if sources != 1 {
+			ps.Add(at, "needs exactly one source: configMap, secret, pvc, emptyDir, hostPath or csi")
+			continue
+		}
+		byName := v.ConfigMap != "" || v.Secret != "" || v.PVC != ""
+		switch {
+		case byName && v.Name != "":
+			ps.Add(at+".name", "must be left out: a configMap, secret or pvc volume is named after its object")
+		case !byName && v.Name == "":
+			ps.Add(at+".name", "is required for an emptyDir, hostPath or csi volume (a DNS label)")
+		}
+		name := v.VolumeName()
+		checkDNS1123Subdomain(ps, at, name)
+		if first, dup := names[name]; dup {
+			ps.Add(at, "volume %q is already %s[%d]: volume names must be unique", name, setting, first)
+		}
+		names[name] = i
+
+		clean := path.Clean(v.MountPath)
+		switch {
+		case !strings.HasPrefix(v.MountPath, "/"):
+			ps.Add(at+".mountPath", "%q must be an absolute path", v.MountPath)
+		case clean != v.MountPath || clean == "/":
+			ps.Add(at+".mountPath", "%q must be a clean path other than /", v.MountPath)
+		default:
+			for _, r := range reservedMountPaths {
+				if strings.HasPrefix(clean, r) {
+					ps.Add(at+".mountPath", "%q is where the runner mounts its own volumes (%s…); pick another path", v.MountPath, r)
+				}
+			}
+			if first, dup := mounts[clean]; dup {
+				ps.Add(at+".mountPath", "%q is already the mount path of %s[%d]", v.MountPath, setting, first)
+			}
+			mounts[clean] = i
+		}
+		if v.SubPath != "" && (strings.HasPrefix(v.SubPath, "/") || strings.Contains(v.SubPath, "..")) {
+			ps.Add(at+".subPath", "%q must be a relative path without ..", v.SubPath)
+		}
+		if len(v.Items) > 0 && v.ConfigMap == "" && v.Secret == "" {
+			ps.Add(at+".items", "apply to configMap and secret volumes only")
+		}
+		for key, p := range v.Items {
+			if !configMapKeyRe.MatchString(key) || strings.HasPrefix(p, "/") || strings.Contains(p, "..") || p == "" {
+				ps.Add(at+".items", "%q: %q must map a key to a relative file path", key, p)
+			}
+		}
+		if d := v.EmptyDir; d != nil {
+			if d.Medium != "" && d.Medium != "Memory" {
+				ps.Add(at+".emptyDir.medium", "%q is not allowed: leave it out (node disk) or use Memory", d.Medium)
+			}
+			parseQuantity(ps, at+".emptyDir.sizeLimit", d.SizeLimit)
+		}
+		if v.HostPath != "" && (!strings.HasPrefix(v.HostPath, "/") || path.Clean(v.HostPath) != v.HostPath) {
+			ps.Add(at+".hostPath", "%q must be a clean absolute path", v.HostPath)
+		}
+		if v.CSI != nil && v.CSI.Driver == "" {
+			ps.Add(at+".csi.driver", "is required")
+		}
+	}
+}
+
+// volumeReferences are the ConfigMaps, Secrets and PVCs job volumes name,
+// in the job namespace.
+func volumeReferences(path, namespace string, volumes []JobVolume) []Reference {
+	var out []Reference
+	for i, v := range volumes {
+		at := fmt.Sprintf("%s[%d]", path, i)
+		switch {
+		case v.ConfigMap != "":
+			out = append(out, Reference{Path: at + ".configMap", Kind: "ConfigMap", Namespace: namespace, Name: v.ConfigMap})
+		case v.Secret != "":
+			out = append(out, Reference{Path: at + ".secret", Kind: "Secret", Namespace: namespace, Name: v.Secret})
+		case v.PVC != "":
+			out = append(out, Reference{Path: at + ".pvc", Kind: "PersistentVolumeClaim", Namespace: namespace, Name: v.PVC})
+		}
+	}
+	return out
+}
