@@ -47,6 +47,7 @@ type harness struct {
 	gitlabAddr string // 127.0.0.1:PORT
 	token      string // the stand-in's admin token
 	gitlabDir  string
+	runnerBin  string // $GLRF_RUNNER_BIN: gitlab-runner and gitlab-runner-helper
 	tmp        string // everything the suite writes, removed at the end
 	reaper     *reaper
 }
@@ -118,6 +119,7 @@ func setUp() (stop func(), err error) {
 		clusterDir: filepath.Join(tmp, "cluster"),
 		stateDir:   filepath.Join(tmp, "state"),
 		gitlabDir:  filepath.Join(tmp, "gitlab"),
+		runnerBin:  runnerBin,
 		tmp:        tmp,
 		reaper:     r,
 	}
