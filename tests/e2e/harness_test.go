@@ -358,6 +358,13 @@ type fleet = map[string]any
 
 func newStack(t testing.TB, name string, fleets ...fleet) *testStack {
 	t.Helper()
+	return newStackAt(t, name, nil, fleets...)
+}
+
+// newStackAt is newStack whose program reads the clock now (token
+// rotation): tests move it forward to make a rotation due.
+func newStackAt(t testing.TB, name string, now func() time.Time, fleets ...fleet) *testStack {
+	t.Helper()
 	s := &testStack{name: name, dir: t.TempDir()}
 	data, err := os.ReadFile(filepath.Join(h.root, "Pulumi.yaml"))
 	require.NoError(t, err)
@@ -373,6 +380,7 @@ func newStack(t testing.TB, name string, fleets ...fleet) *testStack {
 		Env: map[string]string{"KUBECONFIG": h.kubeconfig, "GITLAB_TOKEN": h.token},
 		// Test stacks live in temporary folders: the local passphrase is fine.
 		DevelopmentSecrets: true,
+		Now:                now,
 	})
 	require.NoError(t, err)
 	s.stack = stack
