@@ -15,12 +15,21 @@ STATICCHECK := go run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TOOLCHAIN := eval "$$(tools/toolchain.sh --env)"
 KUBECTL := kubectl --kubeconfig .local/cluster/kubeconfig
 LOCAL := go run ./cmd/local --stack $(STACK)
+# The local GitLab's address (tools/local-gitlab.sh), which the dev stack names
+# and the cluster forwards into the manager pods; extra `cluster start` flags
+# (other ports, say) go in CLUSTER_FLAGS.
+export GLRF_GITLAB_LISTEN ?= 127.0.0.1:18080
+CLUSTER_FLAGS ?=
 
 .PHONY: up preview destroy down tools cluster cluster-down gitlab gitlab-down test lint unit e2e bench
 
+# Ends once every manager of the stack runs the real runner and polls the
+# local GitLab for jobs (.local/bin/fleet-managers reads them from GitLab).
 up: cluster gitlab
 	$(TOOLCHAIN) && $(LOCAL) preview && $(LOCAL) up
 	$(KUBECTL) get statefulsets,pods -A -l app.kubernetes.io/part-of=gitlab-runner-fleet -o wide
+	$(TOOLCHAIN) && $(LOCAL) outputs | .local/bin/fleet-managers --gitlab http://$(GLRF_GITLAB_LISTEN)/ \
+		--token-file .local/gitlab/admin-token --kubeconfig .local/cluster/kubeconfig
 
 preview: cluster gitlab
 	$(TOOLCHAIN) && $(LOCAL) preview
@@ -34,8 +43,11 @@ down: destroy cluster-down gitlab-down
 tools:
 	tools/toolchain.sh
 
+# The pod runner runs the fleets' manager pods for real (GitLab Runner from
+# the toolchain's GLRF_RUNNER_BIN) and forwards the local GitLab into them.
 cluster: tools
-	$(TOOLCHAIN) && .local/bin/cluster start
+	$(TOOLCHAIN) && .local/bin/cluster start --run-pods app.kubernetes.io/component=runner-manager \
+		--pod-forward $(GLRF_GITLAB_LISTEN) $(CLUSTER_FLAGS)
 
 cluster-down:
 	if [ -x .local/bin/cluster ]; then .local/bin/cluster stop; fi
