@@ -2,9 +2,15 @@
 // stack's fleets runs the real GitLab Runner and polls the local GitLab for
 // jobs: for each fleet of the stack outputs it waits until GitLab shows as
 // many runner managers online as the fleet's StatefulSet has replicas, each
-// of them contacting GitLab again and again (a manager verifies its token
-// once, at start; every later contact is a request for a job), and prints
-// them.
+// of which has asked GitLab for a job since it verified its token, and
+// prints them.
+//
+// GitLab records a manager when it verifies its token (`gitlab-runner
+// register`, in the pod's entrypoint) and its contacts: the verification,
+// then job requests. A job request GitLab holds (long polling: Workhorse
+// answers "no job" itself when nothing changed) is not a contact, so an idle
+// manager's last contact is its first job request; a manager whose last
+// contact is later than its creation has polled.
 //
 //	go run ./cmd/local outputs | fleet-managers --gitlab http://127.0.0.1:18080/ \
 //	    --token-file .local/gitlab/admin-token --kubeconfig .local/cluster/kubeconfig
@@ -55,11 +61,16 @@ type fleetOutput struct {
 
 // manager is what GitLab's GET /runners/:id/managers says of one.
 type manager struct {
-	SystemID    string `json:"system_id"`
-	Version     string `json:"version"`
-	Status      string `json:"status"`
-	ContactedAt string `json:"contacted_at"`
+	SystemID    string    `json:"system_id"`
+	Version     string    `json:"version"`
+	Status      string    `json:"status"`
+	CreatedAt   time.Time `json:"created_at"`
+	ContactedAt time.Time `json:"contacted_at"`
 }
+
+// polls reports whether the manager is online and asked for a job after it
+// verified its token.
+func (m manager) polls() bool { return m.Status == "online" && m.ContactedAt.After(m.CreatedAt) }
 
 func run(in io.Reader, out io.Writer, gitlabURL, tokenFile, kubeconfig string, timeout time.Duration) error {
 	fleets, err := readOutputs(in)
@@ -106,7 +117,8 @@ func run(in io.Reader, out io.Writer, gitlabURL, tokenFile, kubeconfig string, t
 		}
 		fmt.Fprintf(out, "fleet %s: runner %s in GitLab, %d of %d managers online and polling for jobs:\n", name, f.RunnerID, len(polling), want)
 		for _, m := range polling {
-			fmt.Fprintf(out, "  %s  gitlab-runner %s, last contact %s\n", m.SystemID, m.Version, m.ContactedAt)
+			fmt.Fprintf(out, "  %s  gitlab-runner %s, token verified %s, job requested %s\n", m.SystemID, m.Version,
+				m.CreatedAt.Format(time.RFC3339), m.ContactedAt.Format(time.RFC3339))
 		}
 	}
 	return errors.Join(errs...)
@@ -133,21 +145,14 @@ func readOutputs(in io.Reader) (map[string]fleetOutput, error) {
 	return outputs.Fleets, nil
 }
 
-// waitPolling waits until want managers of the runner are online and each
-// contacted GitLab twice while watched: polling for jobs.
+// waitPolling waits until want managers of the runner poll for jobs.
 func waitPolling(gitlab gitlabClient, runnerID string, want int, deadline time.Time) ([]manager, error) {
-	first := map[string]string{} // system id -> contacted_at when first seen
 	for {
 		managers, err := gitlab.managers(runnerID)
 		var polling []manager
 		if err == nil {
 			for _, m := range managers {
-				if m.Status != "online" {
-					continue
-				}
-				if seen, ok := first[m.SystemID]; !ok {
-					first[m.SystemID] = m.ContactedAt
-				} else if seen != m.ContactedAt {
+				if m.polls() {
 					polling = append(polling, m)
 				}
 			}

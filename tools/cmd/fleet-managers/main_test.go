@@ -31,13 +31,12 @@ func TestReadOutputsAsCmdLocalPrintsThem(t *testing.T) {
 	assert.ErrorContains(t, err, "pipe `go run ./cmd/local outputs` in")
 }
 
-// fakeGitlab answers GET /api/v4/runners/1/managers with managers whose
-// contacts advance as polling would, but for those in stale.
+// fakeGitlab answers GET /api/v4/runners/1/managers: managers created at
+// second 0, those in polling contacted later.
 type fakeGitlab struct {
-	mu    sync.Mutex
-	calls int
-	stale map[string]bool
-	ids   []string
+	mu      sync.Mutex
+	polling map[string]bool
+	ids     []string
 }
 
 func (f *fakeGitlab) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -46,21 +45,22 @@ func (f *fakeGitlab) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.mu.Lock()
-	f.calls++
-	var out []manager
+	defer f.mu.Unlock()
+	var out []map[string]any
 	for _, id := range f.ids {
-		contact := time.Unix(int64(f.calls), 0).UTC().Format(time.RFC3339)
-		if f.stale[id] {
-			contact = time.Unix(0, 0).UTC().Format(time.RFC3339)
+		created := time.Unix(0, 0).UTC()
+		contacted := created
+		if f.polling[id] {
+			contacted = created.Add(2 * time.Second)
 		}
-		out = append(out, manager{SystemID: id, Status: "online", Version: "19.4.0", ContactedAt: contact})
+		out = append(out, map[string]any{"system_id": id, "status": "online", "version": "19.4.0",
+			"created_at": created.Format(time.RFC3339Nano), "contacted_at": contacted.Format(time.RFC3339Nano)})
 	}
-	f.mu.Unlock()
 	_ = json.NewEncoder(w).Encode(out)
 }
 
-func TestWaitPollingWantsContactsThatAdvance(t *testing.T) {
-	fake := &fakeGitlab{ids: []string{"s_000000000001", "s_000000000002"}}
+func TestWaitPollingWantsAJobRequestAfterTheTokenCheck(t *testing.T) {
+	fake := &fakeGitlab{ids: []string{"s_000000000001", "s_000000000002"}, polling: map[string]bool{"s_000000000001": true, "s_000000000002": true}}
 	server := httptest.NewServer(fake)
 	defer server.Close()
 	gitlab := gitlabClient{base: server.URL + "/api/v4/", token: "admin"}
@@ -69,9 +69,11 @@ func TestWaitPollingWantsContactsThatAdvance(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, polling, 2)
 
-	fake.stale = map[string]bool{"s_000000000002": true}
+	fake.mu.Lock()
+	fake.polling["s_000000000002"] = false
+	fake.mu.Unlock()
 	_, err = waitPolling(gitlab, "1", 2, time.Now().Add(3*time.Second))
-	assert.EqualError(t, err, "1 of 2 managers online and polling (GitLab knows 2)", "a manager that stopped contacting GitLab does not poll")
+	assert.EqualError(t, err, "1 of 2 managers online and polling (GitLab knows 2)", "a manager that only verified its token does not poll")
 
 	_, err = waitPolling(gitlab, "2", 1, time.Now())
 	assert.ErrorContains(t, err, "404 Not Found")
