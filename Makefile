@@ -2,10 +2,10 @@
 #   make up     build or reuse the toolchain, start the local cluster and the
 #               local GitLab stand-in, then preview and deploy the dev stack
 #   make test   vet, staticcheck and every test, end-to-end ones included
-# `go test ./...` (at the root or in tools/) runs the fast layers only: the
-# end-to-end suite, the control plane's and the pod runner's integration
-# tests and the runner build's binary tests carry the build tag e2e, which
-# `make e2e` sets.
+# `go test ./...` (in any module: the root, tools/, provider/...) runs the
+# fast layers only: the end-to-end suite, the control plane's and the pod
+# runner's integration tests, the runner build's binary tests and the SDK
+# checks carry the build tag e2e, which `make e2e` sets.
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 STACK ?= dev
@@ -14,6 +14,8 @@ STATICCHECK := go run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # tool locations: GLRF_PULUMI, GLRF_KUBE_BIN, GLRF_KWOK_BIN, PULUMI_HOME...
 TOOLCHAIN := eval "$$(tools/toolchain.sh --env)"
 KUBECTL := kubectl --kubeconfig .local/cluster/kubeconfig
+# The local driver: `up --yes` previews, then deploys without asking (as
+# `pulumi up --yes`); `destroy --yes` likewise.
 LOCAL := go run ./cmd/local --stack $(STACK)
 # The local GitLab's address (tools/local-gitlab.sh), which the dev stack names
 # and the cluster forwards into the manager pods; extra `cluster start` flags
@@ -26,7 +28,7 @@ CLUSTER_FLAGS ?=
 # Ends once every manager of the stack runs the real runner and polls the
 # local GitLab for jobs (.local/bin/fleet-managers reads them from GitLab).
 up: cluster gitlab
-	$(TOOLCHAIN) && $(LOCAL) preview && $(LOCAL) up
+	$(TOOLCHAIN) && $(LOCAL) up --yes
 	$(KUBECTL) get statefulsets,pods -A -l app.kubernetes.io/part-of=gitlab-runner-fleet -o wide
 	$(TOOLCHAIN) && $(LOCAL) outputs | .local/bin/fleet-managers --gitlab http://$(GLRF_GITLAB_LISTEN)/ \
 		--token-file .local/gitlab/admin-token --kubeconfig .local/cluster/kubeconfig
@@ -35,7 +37,7 @@ preview: cluster gitlab
 	$(TOOLCHAIN) && $(LOCAL) preview
 
 destroy: cluster gitlab
-	$(TOOLCHAIN) && $(LOCAL) destroy
+	$(TOOLCHAIN) && $(LOCAL) destroy --yes
 
 # Destroys the dev stack, then stops everything local.
 down: destroy cluster-down gitlab-down
@@ -63,6 +65,10 @@ gitlab-down:
 RUNNER_BUILD := tools/build/gitlab-runner
 RUNNER_STANDINS := go list -m -f '{{if .Replace}}{{.Path}}/...{{end}}' all
 
+# The component's other modules: the multi-language provider and the
+# example Go program that uses the component (each replaces this module).
+COMPONENT_MODULES := provider examples/go-component
+
 # Vet and staticcheck with the e2e tag: no file is excluded by it, so every
 # file is checked.
 lint:
@@ -73,21 +79,25 @@ lint:
 	$(STATICCHECK) -tags e2e ./...
 	cd tools && $(STATICCHECK) -tags e2e ./...
 	cd $(RUNNER_BUILD) && $(STATICCHECK) -tags e2e ./... $$($(RUNNER_STANDINS))
+	for m in $(COMPONENT_MODULES); do (cd $$m && go vet -tags e2e ./... && $(STATICCHECK) -tags e2e ./...); done
 
 # Unit and mock tests: no toolchain needed; what `go test ./...` runs.
 unit:
 	go test ./...
 	cd tools && go test ./...
+	for m in $(COMPONENT_MODULES); do (cd $$m && go test ./...); done
 
 # Everything that needs the built toolchain (build tag e2e): the control
 # plane's and the pod runner's integration tests, the runner build's (its
 # stand-ins, the built binaries, the runner's own client against the GitLab
-# stand-in) and the end-to-end suite through the real engine and the real
-# runner. Root is needed for the pod runner.
+# stand-in), the end-to-end suite through the real engine and the real
+# runner (root is needed for the pod runner), then the package's TypeScript
+# and Python SDKs compiled (npm and python3).
 e2e: tools
 	$(TOOLCHAIN) && cd tools && go test -tags e2e -count=1 ./cluster/...
 	$(TOOLCHAIN) && cd $(RUNNER_BUILD) && go test -tags e2e -count=1 ./...
 	$(TOOLCHAIN) && go test -tags e2e -count=1 -timeout 60m ./tests/e2e/...
+	cd provider && go test -tags e2e -count=1 ./sdkcheck/...
 
 test: lint unit e2e
 

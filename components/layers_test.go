@@ -23,6 +23,7 @@ var layers = []struct {
 	{"components/runnerversion", nil, false},
 	{"components/entrypoint", nil, false},
 	{"components/settings", []string{"components/runnerversion"}, false},
+	{"components/settings/reference", []string{"components/runnerversion", "components/settings"}, false},
 	{"components/runnerconfig", []string{"components/runnerversion", "components/settings"}, false},
 	{"components/plan", []string{"components/runnerversion", "components/settings", "components/runnerconfig"}, false},
 	{"components/fleet", []string{"components/runnerversion", "components/settings", "components/runnerconfig", "components/plan", "components/entrypoint"}, true},

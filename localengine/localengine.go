@@ -109,6 +109,19 @@ func callerPassphrase(env map[string]string) (string, error) {
 
 // Stack selects the named stack, creating it if needed, running program.Run inline.
 func Stack(ctx context.Context, name string, opts Options) (auto.Stack, error) {
+	return stack(ctx, name, opts, auto.UpsertStackInlineSource)
+}
+
+// ExistingStack selects the named stack, which must exist in the backend:
+// for the commands that read or remove a stack (destroy, stack rm, stack
+// output...), where creating it would be a surprise.
+func ExistingStack(ctx context.Context, name string, opts Options) (auto.Stack, error) {
+	return stack(ctx, name, opts, auto.SelectStackInlineSource)
+}
+
+type openStack func(ctx context.Context, name, project string, program pulumi.RunFunc, opts ...auto.LocalWorkspaceOption) (auto.Stack, error)
+
+func stack(ctx context.Context, name string, opts Options, open openStack) (auto.Stack, error) {
 	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
 		return auto.Stack{}, err
 	}
@@ -152,7 +165,7 @@ func Stack(ctx context.Context, name string, opts Options) (auto.Stack, error) {
 		}
 		wsOpts = append(wsOpts, auto.Pulumi(cmd))
 	}
-	return auto.UpsertStackInlineSource(ctx, name, program.Project, inlineProgram(opts), wsOpts...)
+	return open(ctx, name, program.Project, inlineProgram(opts), wsOpts...)
 }
 
 // inlineProgram is program.Run for this process: the engine and the

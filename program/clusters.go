@@ -131,7 +131,7 @@ func checkClusterRefs(ctx *pulumi.Context, fleets []settings.FleetSettings, clus
 		if f.Cluster == "" || clusters[f.Cluster] != nil {
 			continue
 		}
-		path := settings.FleetPath(i) + ".cluster"
+		path := settings.FleetPath(i, f.Name) + ".cluster"
 		if len(known) == 0 {
 			ps.Add(path, "names cluster %q, but the stack names no cluster: add it to %s:%s (e.g. {%s: {kubeconfig: <secret setting>}}), or leave cluster out to use the default provider's cluster",
 				f.Cluster, Project, clustersKey, f.Cluster)

@@ -236,11 +236,11 @@ func TestMalformedClusterSettingsAreRejectedBeforeAnyResource(t *testing.T) {
 		{"one cluster named twice", `{"east":{"context":"prod"},"west":{"context":"prod"}}`, fleetIn("east"), nil, nil,
 			[]string{`clusters.west: is reached exactly as cluster "east" (same kubeconfig and context)`}},
 		{"fleet in an unknown cluster", `{"east":{"context":"east"},"west":{"context":"west"}}`, fleetIn("gpu"), nil, nil,
-			[]string{`fleets[0].cluster: names cluster "gpu", which is not in gitlab-runner-fleet:clusters; known clusters: east, west`}},
+			[]string{`fleets[0] (builds).cluster: names cluster "gpu", which is not in gitlab-runner-fleet:clusters; known clusters: east, west`}},
 		{"fleet in a cluster of a stack without clusters", "", fleetIn("gpu"), nil, nil,
-			[]string{`fleets[0].cluster: names cluster "gpu", but the stack names no cluster`}},
+			[]string{`fleets[0] (builds).cluster: names cluster "gpu", but the stack names no cluster`}},
 		{"cluster problems with fleet problems", `{"east":{}}`, `[{"name":"builds","cluster":"east","runner":{"type":"group_type"}}]`, nil, nil,
-			[]string{"2 problem(s)", "fleets[0].runner.groupId", "clusters.east: says neither"}},
+			[]string{"2 problem(s)", "fleets[0] (builds).runner.groupId", "clusters.east: says neither"}},
 		{"default cluster without an identifier beside named ones", `{"east":{"context":"east"}}`,
 			`[{"name":"a","cluster":"east","runner":{"type":"instance_type"}},{"name":"b","runner":{"type":"instance_type"}}]`, nil, nil,
 			[]string{"kubernetes:clusterIdentifier: is required when some fleets run in the default provider's cluster and others in named clusters",
@@ -251,7 +251,7 @@ func TestMalformedClusterSettingsAreRejectedBeforeAnyResource(t *testing.T) {
 			[]string{`kubernetes:clusterIdentifier: is "east", the name of a cluster in gitlab-runner-fleet:clusters`}},
 		{"namespace roles still checked within a cluster", `{"east":{"context":"east"}}`,
 			`[{"name":"a","cluster":"east","namespace":"ci","runner":{"type":"instance_type"}},{"name":"b","cluster":"east","jobNamespace":"ci","runner":{"type":"instance_type"}}]`, nil, nil,
-			[]string{`fleets[1].jobNamespace: namespace "ci" holds runner managers (fleets[0].namespace)`}},
+			[]string{`fleets[1] (b).jobNamespace: namespace "ci" holds runner managers (fleets[0] (a).namespace)`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -305,6 +305,6 @@ func TestFleetNamesStayUniqueAcrossClusters(t *testing.T) {
 	config[clustersKey] = `{"east":{"context":"east"},"west":{"context":"west"}}`
 	m, err := mocks.Run(program.Run, config, nil)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `fleets[1].name: "builds" is already the name of fleets[0]`)
+	assert.Contains(t, err.Error(), `fleets[1] (builds).name: "builds" is already the name of fleets[0]`)
 	assert.Empty(t, m.All())
 }

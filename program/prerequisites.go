@@ -26,7 +26,7 @@ func (o Options) checkPrerequisites(ctx *pulumi.Context, stack *Stack, targets m
 	clients := map[string]kubernetes.Interface{}
 	for i, plan := range stack.Plans {
 		s := plan.Settings
-		path := settings.FleetPath(i)
+		path := settings.FleetPath(i, s.Name)
 		refs := s.References(path)
 		if len(refs) == 0 && s.Manager.Monitoring.Kind == "" {
 			continue

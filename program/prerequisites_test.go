@@ -35,7 +35,7 @@ func TestAMissingPVCIsAnErrorBeforeAnythingIsCreated(t *testing.T) {
 	opts, _ := withCluster(namespace("ci-jobs"))
 	m, err := mocks.Run(opts.Run, baseConfig(pvcFleet), nil)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "fleets[0].executor.volumes[0].pvc: names PersistentVolumeClaim ci-jobs/gradle-cache, which does not exist; create it first")
+	assert.Contains(t, err.Error(), "fleets[0] (builds).executor.volumes[0].pvc: names PersistentVolumeClaim ci-jobs/gradle-cache, which does not exist; create it first")
 	for _, r := range m.All() {
 		assert.False(t, r.Custom && strings.HasPrefix(r.Type, "kubernetes:"), "nothing created: %s %s", r.Type, r.Name)
 	}
@@ -58,7 +58,7 @@ func TestAMissingKeyOfAnExistingSecret(t *testing.T) {
 	config := baseConfig(`[{"name":"external","namespace":"runners","createNamespace":false,"tokenSecret":{"name":"vault-token"}}]`)
 	_, err := mocks.Run(opts.Run, config, nil)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `fleets[0].tokenSecret: names Secret runners/vault-token (key runner-token), which has no key "runner-token"`)
+	assert.Contains(t, err.Error(), `fleets[0] (external).tokenSecret: names Secret runners/vault-token (key runner-token), which has no key "runner-token"`)
 
 	config = baseConfig(`[{"name":"external","namespace":"runners","createNamespace":false,"tokenSecret":{"name":"vault-token","key":"token"}}]`)
 	m, err := mocks.Run(opts.Run, config, nil)
@@ -72,7 +72,7 @@ func TestMonitoringNeedsThePrometheusOperatorsKinds(t *testing.T) {
 	opts, _ := withCluster()
 	_, err := mocks.Run(opts.Run, config, nil)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "fleets[0].manager.monitoring.kind: asks for a PodMonitor, but the cluster does not serve monitoring.coreos.com/v1 PodMonitor: install the Prometheus Operator's CRDs first")
+	assert.Contains(t, err.Error(), "fleets[0] (builds).manager.monitoring.kind: asks for a PodMonitor, but the cluster does not serve monitoring.coreos.com/v1 PodMonitor: install the Prometheus Operator's CRDs first")
 
 	opts, client := withCluster()
 	client.Resources = []*metav1.APIResourceList{{GroupVersion: "monitoring.coreos.com/v1", APIResources: []metav1.APIResource{{Name: "podmonitors", Kind: "PodMonitor"}}}}

@@ -7,7 +7,6 @@ package program
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -84,14 +83,12 @@ func (o Options) Run(ctx *pulumi.Context) error {
 			shared[ns] = fleets[owner].Namespaces[ns]
 		}
 		args := &fleet.RunnerFleetArgs{
-			Settings:         p.Settings,
-			GitlabURL:        stack.GitlabURL,
-			CreateNamespaces: p.Create,
-			SharedNamespaces: shared,
-			Now:              o.Now,
-			Jobs:             p.Jobs,
-			APIServer:        target.apiServer,
-			ConfigValues:     stack.Values[p.Settings.Name],
+			Settings:     p.Settings,
+			GitlabURL:    stack.GitlabURL,
+			Stack:        &fleet.StackPart{CreateNamespaces: p.Create, SharedNamespaces: shared, Jobs: p.Jobs},
+			Now:          o.Now,
+			APIServer:    target.apiServer,
+			ConfigValues: stack.Values[p.Settings.Name],
 		}
 		if token, ok := stack.Tokens[p.Settings.Name]; ok {
 			args.Token = token
@@ -114,13 +111,19 @@ func (o Options) Run(ctx *pulumi.Context) error {
 
 // reportRollout reads (and with manager.rolloutTimeout, waits for) the
 // managers' rollout once `up` has applied the StatefulSet, and logs it. It
-// never fails `up` (see rollout.go); previews report nothing.
+// never fails `up` (see rollout.go).
+//
+// A preview reads the rollout as it stands, once, without waiting or
+// logging: so a preview that changes nothing shows the same output as the
+// `up` before it (the rollout it recorded, when it has not moved since),
+// rather than an output that changes on every preview. A fleet whose
+// managers do not exist yet shows "".
 func (o Options) reportRollout(ctx *pulumi.Context, target clusterTarget, f *fleet.RunnerFleet, s settings.FleetSettings) pulumi.StringOutput {
 	return pulumi.All(f.Namespace, f.StatefulSetName).ApplyT(func(v []any) string {
-		if ctx.DryRun() {
-			return ""
-		}
 		namespace, name := v[0].(string), v[1].(string)
+		if ctx.DryRun() {
+			return previewRollout(o.Kube, target, namespace, name)
+		}
 		log := func(r Rollout) {
 			_ = ctx.Log.Info(fmt.Sprintf("fleet %s: rollout %s", s.Name, r), &pulumi.LogArgs{Resource: f})
 		}
@@ -143,6 +146,21 @@ func (o Options) reportRollout(ctx *pulumi.Context, target clusterTarget, f *fle
 		}
 		return r.String()
 	}).(pulumi.StringOutput)
+}
+
+// previewRollout is the rollout a preview shows: read once, "" when it
+// cannot be read (a fleet not created yet, a cluster out of reach: the
+// preview's own steps report those).
+func previewRollout(kube func(KubeAccess) (kubernetes.Interface, error), target clusterTarget, namespace, name string) string {
+	client, err := kube(target.access)
+	if err != nil {
+		return ""
+	}
+	r, err := ReadRollout(context.Background(), client, namespace, name)
+	if err != nil {
+		return ""
+	}
+	return r.String()
 }
 
 // Load reads and validates every setting of the stack, reporting all
@@ -168,10 +186,7 @@ func Load(ctx *pulumi.Context) (*Stack, error) {
 
 	gitlabURL := cfg.Get(gitlabURLKey)
 	if gitlabURL == "" {
-		gitlabURL = strings.TrimSuffix(strings.TrimSuffix(config.Get(ctx, "gitlab:baseUrl"), "/"), "/api/v4") + "/"
-		if gitlabURL == "/" {
-			gitlabURL = ""
-		}
+		gitlabURL = settings.GitlabURLFromBaseURL(config.Get(ctx, "gitlab:baseUrl"))
 	}
 	ps = append(ps, settings.ValidateGitlabURL(gitlabURLKey+" (or gitlab:baseUrl)", gitlabURL)...)
 	if config.Get(ctx, "gitlab:token") != "" && !ctx.IsConfigSecret("gitlab:token") {
@@ -183,39 +198,11 @@ func Load(ctx *pulumi.Context) (*Stack, error) {
 	tokens := map[string]pulumi.StringOutput{}
 	values := map[string]map[string]pulumi.StringOutput{}
 	for i, f := range fleets {
-		values[f.Name] = map[string]pulumi.StringOutput{}
-		for _, cv := range f.ConfigValues(settings.FleetPath(i)) {
-			if !settings.ValidTokenConfigKey(cv.Key) {
-				continue // a key that cannot name a setting is reported by Validate, never echoed
-			}
-			key := Project + ":" + cv.Key
-			value := cfg.Get(cv.Key)
-			secretFlag := ""
-			if cv.Secret {
-				secretFlag = "--secret "
-			}
-			switch {
-			case value == "":
-				ps.Add(cv.Path, "names %s, which is not set; run `pulumi config set %s%s <value>`", key, secretFlag, cv.Key)
-				continue
-			case cv.Secret && !ctx.IsConfigSecret(key):
-				ps.Add(cv.Path, "names %s, which is stored in plain text; set it again with `pulumi config set --secret %s <value>`", key, cv.Key)
-				continue
-			}
-			if cv.Check != nil {
-				if err := cv.Check(value); err != nil {
-					ps.Add(cv.Path, "names %s, which %v", key, err)
-					continue
-				}
-			}
-			v := pulumi.String(value).ToStringOutput()
-			if cv.Secret || ctx.IsConfigSecret(key) {
-				v = cfg.RequireSecret(cv.Key)
-			}
-			values[f.Name][cv.Key] = v
-			if cv.Key == f.TokenConfigKey {
-				tokens[f.Name] = v
-			}
+		read, problems := fleet.ReadConfigValues(ctx, Project, f, settings.FleetPath(i, f.Name))
+		ps = append(ps, problems...)
+		values[f.Name] = read
+		if v, ok := read[f.TokenConfigKey]; ok {
+			tokens[f.Name] = v
 		}
 	}
 	var api *settings.APIServerSetting

@@ -68,14 +68,14 @@ func TestMalformedConfigurationsAreRejectedBeforeAnyResource(t *testing.T) {
 	without := func(c map[string]string, key string) map[string]string { delete(c, key); return c }
 	cases := []tc{
 		{"no fleets", without(baseConfig(""), fleetsKey), nil, []string{"fleets: is required"}},
-		{"misspelt key", fleet(`{"manager":{"replica":3}}`), nil, []string{"fleets[0].manager.replica: unknown setting (did you mean \"replicas\"?)"}},
+		{"misspelt key", fleet(`{"manager":{"replica":3}}`), nil, []string{"fleets[0] (builds).manager.replica: unknown setting (did you mean \"replicas\"?)"}},
 		{"managers and jobs in one namespace", fleet(`{"namespace":"ci","jobNamespace":"ci"}`), nil,
-			[]string{`fleets[0].jobNamespace: namespace "ci" holds runner managers (fleets[0].namespace)`}},
+			[]string{`fleets[0] (builds).jobNamespace: namespace "ci" holds runner managers (fleets[0] (builds).namespace)`}},
 		{"option newer than the runner", fleet(`{"manager":{"image":"registry.gitlab.com/gitlab-org/gitlab-runner:alpine-v18.6.0"},"executor":{"podDisruptionBudget":true}}`), nil,
-			[]string{"fleets[0].executor: runners.kubernetes.pod_disruption_budget: config.toml key KubernetesConfig.pod_disruption_budget needs GitLab Runner 18.11 or later, but the managers run v18.6.0"}},
+			[]string{"fleets[0] (builds).executor: runners.kubernetes.pod_disruption_budget: config.toml key KubernetesConfig.pod_disruption_budget needs GitLab Runner 18.11 or later, but the managers run v18.6.0"}},
 		{"restricted jobs that may escalate", fleet(`{"executor":{"podSecurity":"restricted","allowPrivilegeEscalation":true}}`), nil,
-			[]string{`fleets[0].executor.podSecurity: the job namespace "gitlab-runner-builds-jobs" enforces "restricted", which would reject every job pod`, "allowPrivilegeEscalation != false"}},
-		{"existing token not set", baseConfig(`[{"name":"x","tokenConfigKey":"tok"}]`), nil, []string{"fleets[0].tokenConfigKey: names gitlab-runner-fleet:tok, which is not set"}},
+			[]string{`fleets[0] (builds).executor.podSecurity: the job namespace "gitlab-runner-builds-jobs" enforces "restricted", which would reject every job pod`, "allowPrivilegeEscalation != false"}},
+		{"existing token not set", baseConfig(`[{"name":"x","tokenConfigKey":"tok"}]`), nil, []string{"fleets[0] (x).tokenConfigKey: names gitlab-runner-fleet:tok, which is not set"}},
 		{"existing token in plain text", with(baseConfig(`[{"name":"x","tokenConfigKey":"tok"}]`), "gitlab-runner-fleet:tok", "glrt-plain"),
 			nil, []string{"which is stored in plain text"}},
 		{"registration token", with(baseConfig(`[{"name":"x","tokenConfigKey":"tok"}]`), "gitlab-runner-fleet:tok", "GR1348941abc"),
@@ -89,14 +89,14 @@ func TestMalformedConfigurationsAreRejectedBeforeAnyResource(t *testing.T) {
 			[]string{`"https://ci:xxxxx@gitlab.example.com/" carries credentials`}},
 		{"jobs of different trust in one namespace", baseConfig(`[` + fleetWith(t, `{"jobNamespace":"shared-jobs"}`)[1:len(fleetWith(t, `{"jobNamespace":"shared-jobs"}`))-1] +
 			`,{"name":"release","jobNamespace":"shared-jobs","runner":{"type":"project_type","projectId":7,"locked":true,"accessLevel":"ref_protected"}}]`), nil,
-			[]string{`fleets[1].jobNamespace: shares job namespace "shared-jobs" with fleets[0] but not its trust (project 7, ref_protected, locked=true here, group 42, not_protected, locked=false there)`}},
+			[]string{`fleets[1] (release).jobNamespace: shares job namespace "shared-jobs" with fleets[0] (builds) but not its trust (project 7, ref_protected, locked=true here, group 42, not_protected, locked=false there)`}},
 		{"s3 cache key not set", fleet(`{"cache":{"type":"s3","s3":{"bucketName":"b","accessKeyConfigKey":"a","secretKeyConfigKey":"b"}}}`), nil,
-			[]string{"fleets[0].cache.s3.accessKeyConfigKey: names gitlab-runner-fleet:a, which is not set; run `pulumi config set --secret a <value>`"}},
+			[]string{"fleets[0] (builds).cache.s3.accessKeyConfigKey: names gitlab-runner-fleet:a, which is not set; run `pulumi config set --secret a <value>`"}},
 		{"CA that is no certificate", with(baseConfig(fleetWith(t, `{"gitlabCA":{"configKey":"gitlabCA"}}`)), "gitlab-runner-fleet:gitlabCA", "hello"), nil,
-			[]string{"fleets[0].gitlabCA.configKey: names gitlab-runner-fleet:gitlabCA, which holds no PEM certificate"}},
+			[]string{"fleets[0] (builds).gitlabCA.configKey: names gitlab-runner-fleet:gitlabCA, which holds no PEM certificate"}},
 		{"registry credentials not a Docker config", with(baseConfig(fleetWith(t, `{"executor":{"registryCredentialsConfigKey":"reg"}}`)), "gitlab-runner-fleet:reg", "user:pass"),
-			[]string{"gitlab-runner-fleet:reg"}, []string{"fleets[0].executor.registryCredentialsConfigKey: names gitlab-runner-fleet:reg, which is not a Docker config JSON"}},
-		{"extra config overriding the token", fleet(`{"executor":{"extraConfig":"token = \"glrt-x\""}}`), nil, []string{"fleets[0].executor.extraConfig: token belongs to the fleet"}},
+			[]string{"gitlab-runner-fleet:reg"}, []string{"fleets[0] (builds).executor.registryCredentialsConfigKey: names gitlab-runner-fleet:reg, which is not a Docker config JSON"}},
+		{"extra config overriding the token", fleet(`{"executor":{"extraConfig":"token = \"glrt-x\""}}`), nil, []string{"fleets[0] (builds).executor.extraConfig: token belongs to the fleet"}},
 		{"api server setting malformed", with(baseConfig(`[`+groupFleet+`]`), "gitlab-runner-fleet:apiServer", `{"cidrs":["10.0.0.1"],"port":0}`), nil,
 			[]string{`apiServer.cidrs[0]: "10.0.0.1" is not an address range`, "apiServer.port: must be a TCP port, got 0"}},
 		{"several problems at once", fleet(`{"manager":{"replicas":-1,"logFormat":"xml"},"runner":{"maximumTimeout":1}}`), nil,
@@ -210,5 +210,5 @@ func TestUpReportsTheRolloutFromTheFleetsCluster(t *testing.T) {
 	asked = nil
 	_, err = mocks.RunPreview(opts.Run, config, nil)
 	require.NoError(t, err)
-	assert.Empty(t, asked, "a preview reads nothing")
+	assert.Equal(t, []program.KubeAccess{{Context: "production"}}, asked, "a preview reads the rollout as it stands, once, from the same cluster")
 }

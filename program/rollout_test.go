@@ -2,6 +2,7 @@ package program
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 )
 
@@ -100,4 +102,22 @@ func TestWaitRolloutReturnsOnceComplete(t *testing.T) {
 func TestWaitRolloutReportsAMissingStatefulSet(t *testing.T) {
 	_, err := WaitRollout(context.Background(), fake.NewClientset(), ns, "builds", 0, nil)
 	require.Error(t, err)
+}
+
+// A preview shows the rollout as it stands, the very text `up` records
+// for it, so that a preview that changes nothing shows no output change;
+// a fleet whose managers do not exist yet, or a cluster out of reach,
+// shows "".
+func TestPreviewShowsTheRolloutAsItStands(t *testing.T) {
+	client := fake.NewClientset(
+		statefulSet(2, appsv1.StatefulSetStatus{ObservedGeneration: 2, ReadyReplicas: 2, UpdatedReplicas: 2, CurrentRevision: "r2", UpdateRevision: "r2"}),
+		managerPod("builds-0", "r2", nil), managerPod("builds-1", "r2", nil),
+	)
+	kube := func(KubeAccess) (kubernetes.Interface, error) { return client, nil }
+	up, err := WaitRollout(context.Background(), client, ns, "builds", 0, nil)
+	require.NoError(t, err)
+	assert.Equal(t, up.String(), previewRollout(kube, clusterTarget{}, ns, "builds"))
+	assert.Equal(t, "", previewRollout(kube, clusterTarget{}, ns, "not-yet"))
+	unreachable := func(KubeAccess) (kubernetes.Interface, error) { return nil, errors.New("connection refused") }
+	assert.Equal(t, "", previewRollout(unreachable, clusterTarget{}, ns, "builds"))
 }

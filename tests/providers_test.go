@@ -44,11 +44,10 @@ func TestAProviderPassedToTheComponentReachesEveryKubernetesChild(t *testing.T) 
 				require.Empty(t, problems)
 				plan := plans[0]
 				_, err = fleet.NewRunnerFleet(ctx, "builds", &fleet.RunnerFleetArgs{
-					Settings:         plan.Settings,
-					GitlabURL:        "https://gitlab.example.com/",
-					CreateNamespaces: plan.Create,
-					Jobs:             plan.Jobs,
-					APIServer:        fleet.StaticAPIServer([]string{"10.0.0.1/32"}, 6443),
+					Settings:  plan.Settings,
+					GitlabURL: "https://gitlab.example.com/",
+					Stack:     &fleet.StackPart{CreateNamespaces: plan.Create, Jobs: plan.Jobs},
+					APIServer: fleet.StaticAPIServer([]string{"10.0.0.1/32"}, 6443),
 				}, option.opt(provider))
 				return err
 			}, pulumi.WithMocks("gitlab-runner-fleet", "test", m))

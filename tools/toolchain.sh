@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds (or reuses) the local toolchain from Go modules, pinned by version:
-# the pulumi CLI, the Kubernetes provider plugin, etcd and the Kubernetes
-# control plane, kwok, and GitLab Runner (gitlab-runner and
-# gitlab-runner-helper). Nothing here can be downloaded as a binary, so each
+# the pulumi CLI and its YAML language host, the Kubernetes provider plugin,
+# etcd and the Kubernetes control plane, kwok, and GitLab Runner (gitlab-runner
+# and gitlab-runner-helper). Nothing here can be downloaded as a binary, so each
 # tool is compiled once into a cache outside the repository, keyed by version,
 # and reused by every clone. A cold build takes about 20 minutes on 2 cores.
 #
@@ -27,6 +27,9 @@ K8S_PROVIDER_VERSION=4.25.0+f47bc2d6f199
 KUBE_VERSION=v1.34.4
 KWOK_VERSION=v0.8.0
 GITLAB_PLUGIN_VERSION=8.11.0+offline.standin
+# The newest pulumi-yaml release the module proxy serves (the proxy refuses
+# its version list; exact versions were tried).
+PULUMI_YAML_VERSION=v1.38.3
 # GitLab Runner is built from the module version tools/build/gitlab-runner's
 # go.mod pins (a pseudo-version: see the README on which source the lab runs).
 GITLAB_RUNNER_VERSION="$(awk '{ sub(/^require[ \t]+/, "") } $1 == "gitlab.com/gitlab-org/gitlab-runner" { print $2 }' \
@@ -37,6 +40,7 @@ pulumi_dir="$cache/pulumi-$PULUMI_VERSION"
 provider_dir="$cache/kubernetes-provider-$K8S_PROVIDER_VERSION"
 kube_dir="$cache/kube-$KUBE_VERSION"
 kwok_dir="$cache/kwok-$KWOK_VERSION"
+pulumi_yaml_dir="$cache/pulumi-yaml-$PULUMI_YAML_VERSION"
 runner_dir="$cache/gitlab-runner-$GITLAB_RUNNER_VERSION"
 
 log() { printf '[toolchain] %s\n' "$*" >&2; }
@@ -107,6 +111,14 @@ build_kwok() {
 	chmod -R u+w "$1/stages"
 }
 
+# The language host of Pulumi YAML programs (examples/yaml); a normal Pulumi
+# install ships it next to the CLI.
+build_pulumi_yaml() {
+	cd "$root/tools/build/pulumi-yaml"
+	go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=$PULUMI_YAML_VERSION" \
+		-o "$1/pulumi-language-yaml" github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
+}
+
 # The runner build also compiles the stand-ins in tools/build/gitlab-runner,
 # which live in this repository: the cached build records a digest of that
 # folder (tests aside) and is rebuilt when it differs.
@@ -145,6 +157,7 @@ fi
 build kubernetes-provider "$provider_dir" build_provider
 build kube "$kube_dir" build_kube
 build kwok "$kwok_dir" build_kwok
+build pulumi-yaml "$pulumi_yaml_dir" build_pulumi_yaml
 if [ -e "$runner_dir/.complete" ] && [ "$(cat "$runner_dir/sources.sha256" 2>/dev/null)" != "$(runner_sources)" ]; then
 	log "gitlab-runner: tools/build/gitlab-runner changed since $runner_dir was built; rebuilding"
 	rm -f "$runner_dir/.complete"
@@ -195,6 +208,10 @@ install_plugin() {
 }
 install_plugin kubernetes "$K8S_PROVIDER_VERSION" "$provider_dir/pulumi-resource-kubernetes"
 install_plugin gitlab "$GITLAB_PLUGIN_VERSION" "$local_dir/bin/pulumi-resource-gitlab"
+# The CLI finds a language host on PATH, next to itself, or here (the newest
+# language-yaml-v* when the project names no version).
+mkdir -p "$plugins/language-yaml-$PULUMI_YAML_VERSION"
+ln -sf "$pulumi_yaml_dir/pulumi-language-yaml" "$plugins/language-yaml-$PULUMI_YAML_VERSION/pulumi-language-yaml"
 log "plugins installed in $plugins"
 
 if [ "${1:-}" = "--env" ]; then

@@ -1,131 +1,162 @@
 // Command local runs the program through the real Pulumi engine on this
-// machine: `go run ./cmd/local [--stack dev] preview|up|refresh|destroy|recover|outputs`.
-// It is what `make up`, `make preview` and `make destroy` call; see
-// localengine for where state, plugins and secrets live.
+// machine, with the pulumi CLI's commands and options:
+//
+//	go run ./cmd/local [--stack dev] preview [--diff] [--target URN] [--replace URN] ...
+//	go run ./cmd/local [--stack dev] up [--yes] [--skip-preview] [--target URN] [--replace URN] ...
+//	go run ./cmd/local [--stack dev] refresh|destroy [--yes] ...
+//	go run ./cmd/local [--stack dev] config set [--secret] KEY [VALUE]
+//	go run ./cmd/local [--stack dev] stack [--show-urns] | stack output [NAME] [--json] | stack rm [--force]
+//	go run ./cmd/local [--stack dev] recover | outputs
+//
+// `go run ./cmd/local help` lists them; `COMMAND --help` shows a command's
+// flags. It is what `make up`, `make preview` and `make destroy` call; see
+// localengine for where state, plugins and secrets live (a file backend in
+// .local/state).
 package main
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
-	"strings"
-
-	"github.com/pulumi/pulumi/sdk/v3/go/auto"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
-
-	"github.com/glrf/gitlab-runner-fleet/localengine"
+	"os/signal"
+	"syscall"
 )
 
 func main() {
-	stackName := flag.String("stack", localengine.DevStack, "stack to operate on (Pulumi.<stack>.yaml)")
-	secretsProvider := flag.String("secrets-provider", "", "secrets provider of a new stack other than dev (default: passphrase, from PULUMI_CONFIG_PASSPHRASE)")
-	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: go run ./cmd/local [--stack NAME] [--secrets-provider URL] preview|up|refresh|destroy|recover|outputs")
-		flag.PrintDefaults()
-	}
-	flag.Parse()
-	if flag.NArg() != 1 {
-		flag.Usage()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	d := &driver{out: os.Stdout, errOut: os.Stderr, confirm: terminalConfirmer()}
+	err := d.run(ctx, os.Args[1:])
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
 		os.Exit(2)
-	}
-	if err := run(context.Background(), *stackName, *secretsProvider, flag.Arg(0)); err != nil {
+	case errors.Is(err, errEngineFailed):
+		// The engine printed its own error, once, above.
+		os.Exit(1)
+	default:
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, stackName, secretsProvider, command string) error {
-	root, err := os.Getwd()
-	if err != nil {
-		return err
+// errUsage is a command line the driver cannot read; its usage was printed.
+var errUsage = errors.New("usage")
+
+// commands are the driver's commands, each with what it does, in the
+// order `help` lists them.
+var commands = []struct {
+	name, summary string
+}{
+	{"preview", "show what up would change (--diff for every property)"},
+	{"up", "preview, ask, then create or update the stack's resources"},
+	{"refresh", "read the resources' real state into the stack's state"},
+	{"destroy", "delete every resource of the stack"},
+	{"config", "read and write the stack's settings (Pulumi.<stack>.yaml)"},
+	{"stack", "the stack's resources (--show-urns: the URNs --target and --replace take); stack output; stack rm"},
+	{"outputs", "the stack's outputs as JSON, secrets masked (stack output --json)"},
+	{"recover", "make a stack usable again after its engine was killed mid-update"},
+}
+
+func (d *driver) usage() {
+	fmt.Fprint(d.errOut, `usage: go run ./cmd/local [--stack NAME] [--secrets-provider URL] COMMAND [flags] [args]
+
+The program through the real Pulumi engine (Automation API, inline program), with a file
+backend in .local/state. Commands take the pulumi CLI's flags; COMMAND --help lists them.
+
+Commands:
+`)
+	for _, c := range commands {
+		fmt.Fprintf(d.errOut, "  %-8s %s\n", c.name, c.summary)
 	}
-	if _, err := os.Stat(filepath.Join(root, "Pulumi.yaml")); err != nil {
-		return fmt.Errorf("run from the repository root (no Pulumi.yaml in %s)", root)
+	fmt.Fprint(d.errOut, "\nFlags:\n")
+}
+
+// driver runs one command line.
+type driver struct {
+	out, errOut io.Writer
+	confirm     confirmer
+	// stackName and secretsProvider are the global flags.
+	stackName, secretsProvider string
+}
+
+func (d *driver) run(ctx context.Context, args []string) error {
+	global := newFlags("local", "[--stack NAME] COMMAND [flags]", d.errOut)
+	global.StringVar(&d.stackName, "stack", "dev", "the stack to operate on (Pulumi.<stack>.yaml)")
+	global.StringVar(&d.stackName, "s", "dev", "short for --stack")
+	global.StringVar(&d.secretsProvider, "secrets-provider", "", "the secrets provider of a new stack other than dev (default: passphrase, from PULUMI_CONFIG_PASSPHRASE)")
+	global.Usage = func() { d.usage(); global.PrintDefaults() }
+	if err := global.Parse(args); err != nil {
+		return usageError(err)
 	}
-	// Only the dev stack gets the public development passphrase; any other
-	// stack keeps the caller's secrets provider (PULUMI_CONFIG_PASSPHRASE,
-	// its stack file's secretsprovider, or --secrets-provider for a new one).
-	opts := localengine.DefaultOptions(root, stackName)
-	opts.SecretsProvider = secretsProvider
-	opts.Env["KUBECONFIG"] = envOr("KUBECONFIG", filepath.Join(root, ".local", "cluster", "kubeconfig"))
-	if token := os.Getenv("GITLAB_TOKEN"); token != "" {
-		opts.Env["GITLAB_TOKEN"] = token
-	} else if data, err := os.ReadFile(filepath.Join(root, ".local", "gitlab", "admin-token")); err == nil {
-		// The local GitLab stand-in's token: never written into a stack file.
-		opts.Env["GITLAB_TOKEN"] = strings.TrimSpace(string(data))
+	if global.NArg() == 0 || global.Arg(0) == "help" {
+		global.Usage()
+		if global.NArg() == 0 {
+			return errUsage
+		}
+		return nil
 	}
-	stack, err := localengine.Stack(ctx, stackName, opts)
-	if err != nil {
-		return err
-	}
-	out := os.Stdout
+	command, rest := global.Arg(0), global.Args()[1:]
 	switch command {
-	case "preview":
-		// A preview writes no state, yet the pinned engine (local backend)
-		// still serializes and checks the whole state after every step unless
-		// checkpoints are skipped: quadratic in the stack's size, most of a
-		// large preview's time. Skipping them changes nothing a preview shows
-		// (README, Performance); `up` keeps its checkpoints.
-		stack.Workspace().SetEnvVar("PULUMI_SKIP_CHECKPOINTS", "true")
-		res, err := stack.Preview(ctx, optpreview.ProgressStreams(out), optpreview.Diff())
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "\npreview: %v\n", res.ChangeSummary)
-	case "up":
-		res, err := stack.Up(ctx, optup.ProgressStreams(out))
-		if err != nil {
-			return err
-		}
-		printOutputs(res.Outputs)
-	case "refresh":
-		_, err := stack.Refresh(ctx, optrefresh.ProgressStreams(out))
-		return err
-	case "destroy":
-		_, err := stack.Destroy(ctx, optdestroy.ProgressStreams(out))
-		return err
-	case "recover":
-		// After the engine was killed mid-update: see localengine.Recover.
-		baseURL, err := stack.GetConfig(ctx, "gitlab:baseUrl")
-		if err != nil {
-			return fmt.Errorf("recover needs gitlab:baseUrl to look runners up: %w", err)
-		}
-		return localengine.Recover(ctx, stack, localengine.ProjectCleaner(baseURL.Value, opts.Env["GITLAB_TOKEN"]), out)
+	case "preview", "up", "refresh", "destroy":
+		return d.engineCommand(ctx, command, rest)
+	case "config":
+		return d.configCommand(ctx, rest)
+	case "stack":
+		return d.stackCommand(ctx, rest)
 	case "outputs":
-		outputs, err := stack.Outputs(ctx)
-		if err != nil {
-			return err
-		}
-		printOutputs(outputs)
-	default:
-		return fmt.Errorf("unknown command %q: use preview, up, refresh, destroy, recover or outputs", command)
+		return d.outputsCommand(ctx, rest)
+	case "recover":
+		return d.recoverCommand(ctx, rest)
 	}
-	return nil
+	d.usage()
+	global.PrintDefaults()
+	return fmt.Errorf("%w: unknown command %q", errUsage, command)
 }
 
-// printOutputs prints the stack outputs, masking secrets.
-func printOutputs(outputs auto.OutputMap) {
-	shown := map[string]any{}
-	for k, v := range outputs {
-		if v.Secret {
-			shown[k] = "[secret]"
-		} else {
-			shown[k] = v.Value
-		}
+// usageError is errHelp for --help, else errUsage (the flag package has
+// printed the problem and the usage).
+func usageError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
 	}
-	data, _ := json.MarshalIndent(shown, "", "  ")
-	fmt.Printf("outputs:\n%s\n", data)
+	return fmt.Errorf("%w: %v", errUsage, err)
 }
 
-func envOr(key, fallback string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
+// stackFlags lets a command take --stack after its name too, as pulumi's
+// commands take -s.
+func (d *driver) stackFlags(fs *flagSet) {
+	fs.StringVar(&d.stackName, "stack", d.stackName, "the stack to operate on (Pulumi.<stack>.yaml)")
+	fs.StringVar(&d.stackName, "s", d.stackName, "short for --stack")
+}
+
+// parse parses a command's flags, before, between or after its arguments
+// as the pulumi CLI takes them, and checks the number of arguments ("--"
+// ends the flags).
+func parse(fs *flagSet, args []string, minArgs, maxArgs int) ([]string, error) {
+	var positional []string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			return nil, usageError(err)
+		}
+		consumed := len(args) - fs.NArg()
+		if consumed > 0 && args[consumed-1] == "--" {
+			positional = append(positional, fs.Args()...)
+			break
+		}
+		args = fs.Args()
+		if len(args) > 0 {
+			positional = append(positional, args[0])
+			args = args[1:]
+		}
 	}
-	return fallback
+	if n := len(positional); n < minArgs || n > maxArgs {
+		fs.Usage()
+		return nil, fmt.Errorf("%w: takes %d to %d arguments, got %d", errUsage, minArgs, maxArgs, n)
+	}
+	return positional, nil
 }

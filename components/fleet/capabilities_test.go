@@ -31,8 +31,8 @@ func runFleetWith(t *testing.T, s settings.FleetSettings, values map[string]stri
 			outputs[k] = pulumi.ToSecret(pulumi.String(v)).(pulumi.StringOutput)
 		}
 		_, err := fleet.NewRunnerFleet(ctx, s.Name, &fleet.RunnerFleetArgs{
-			Settings: s, GitlabURL: "https://gitlab.example.com/", CreateNamespaces: plans[0].Create,
-			Jobs: plans[0].Jobs, APIServer: testAPIServer, ConfigValues: outputs,
+			Settings: s, GitlabURL: "https://gitlab.example.com/", Stack: &fleet.StackPart{CreateNamespaces: plans[0].Create, Jobs: plans[0].Jobs},
+			APIServer: testAPIServer, ConfigValues: outputs,
 		})
 		return err
 	}, pulumi.WithMocks("project", "stack", m))

@@ -37,7 +37,7 @@ func addCapability(name string, c capability) {
 // build is what a capability sees of the fleet being registered.
 type build struct {
 	ctx  *pulumi.Context
-	args *RunnerFleetArgs
+	args *preparedArgs
 	s    settings.FleetSettings
 	// namespace and jobNamespace are the fleet's namespaces, as outputs of
 	// the Namespaces the stack creates where it creates them.

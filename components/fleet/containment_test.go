@@ -28,8 +28,8 @@ func runFleets(t *testing.T, fleets ...settings.FleetSettings) *mocks.Mocks {
 				shared[ns] = created[owner].Namespaces[ns]
 			}
 			f, err := fleet.NewRunnerFleet(ctx, p.Settings.Name, &fleet.RunnerFleetArgs{
-				Settings: p.Settings, GitlabURL: "https://gitlab.example.com:8443/", CreateNamespaces: p.Create,
-				SharedNamespaces: shared, Jobs: p.Jobs, APIServer: testAPIServer,
+				Settings: p.Settings, GitlabURL: "https://gitlab.example.com:8443/", Stack: &fleet.StackPart{CreateNamespaces: p.Create, SharedNamespaces: shared, Jobs: p.Jobs},
+				APIServer: testAPIServer,
 			})
 			if err != nil {
 				return err

@@ -21,34 +21,64 @@ import (
 const RunnerFleetType = "gitlab-runner-fleet:index:RunnerFleet"
 
 // RunnerFleetArgs are the inputs of a RunnerFleet.
+//
+// Another program builds a fleet from Settings as a stack file holds them
+// (README "Configuration"), plus where GitLab and the API server are:
+// NewRunnerFleet completes the settings with their defaults, checks them
+// with the program's own checks and plans the fleet alone, and registers
+// nothing unless all of that passes. A program that plans several fleets
+// together (plan.Fleets) passes each fleet's part of that plan as Stack.
 type RunnerFleetArgs struct {
-	// Settings of the fleet, completed by WithDefaults and checked by
-	// plan.Check (plan.Fleets for a whole stack).
+	// Settings of the fleet. Name defaults to the resource's name.
 	Settings settings.FleetSettings
-	// GitlabURL is the address the runner managers use to reach GitLab.
+	// GroupID is the runner's group when another resource makes it (a
+	// gitlab.Group's id): it stands for Settings.Runner.GroupID, which must
+	// then be 0. A value that is known is checked like the setting;
+	// otherwise it is checked once known.
+	GroupID pulumi.IntInput
+	// ProjectID is the runner's project when another resource makes it
+	// (a gitlab.Project's id), in place of Settings.Runner.ProjectID.
+	ProjectID pulumi.IntInput
+	// CacheBucket is the distributed cache's bucket when another resource
+	// makes it (a bucket, a MinIO tenant...): it stands for
+	// cache.s3.bucketName, cache.gcs.bucketName or cache.azure.containerName,
+	// by cache.type, which must then be empty. The configuration is rendered
+	// once it is known.
+	CacheBucket pulumi.StringInput
+	// GitlabURL is the address the runner managers use to reach GitLab
+	// (https://, http:// only on loopback; without api/v4).
 	GitlabURL string
 	// Token is an existing runner authentication token, required when
 	// Settings.TokenConfigKey is set (and then no runner is created in GitLab).
 	Token pulumi.StringInput
-	// ConfigValues are the stack settings the fleet reads, by name
-	// (settings.FleetSettings.ConfigValues lists them): cache keys, a CA
-	// bundle, registry credentials.
+	// ConfigValues are the values of the stack settings the fleet names, by
+	// name (settings.FleetSettings.ConfigValues lists them): cache keys, a
+	// CA bundle, registry credentials, the token of TokenConfigKey.
 	ConfigValues map[string]pulumi.StringOutput
+	// Now is the clock token rotation reads (time.Now when nil).
+	Now func() time.Time
+	// APIServer is where the cluster's API server listens, for the
+	// NetworkPolicies. When it is unset and the policies are on, the fleet
+	// reads it from the cluster (DiscoverAPIServer), as the program does.
+	APIServer APIServer
+	// Stack is this fleet's part of a plan of several fleets
+	// (plan.Fleets): the namespaces it creates or shares and its job
+	// namespace's objects. Nil: the fleet plans itself, alone.
+	Stack *StackPart
+}
+
+// StackPart is a fleet's part of the plan of a stack's fleets.
+type StackPart struct {
 	// CreateNamespaces are the namespaces this fleet creates.
 	CreateNamespaces []settings.NamespaceSpec
 	// SharedNamespaces are namespaces created elsewhere in the stack (by
 	// another fleet), by name; using their outputs orders creation and deletion.
 	SharedNamespaces map[string]pulumi.StringInput
-	// Now is the clock token rotation reads (time.Now when nil).
-	Now func() time.Time
 	// Jobs, when set, makes this fleet create its job namespace's own
 	// objects (NetworkPolicy, ResourceQuota, LimitRange, default
 	// ServiceAccount); settings.PlanFleets sets it for one fleet per job
 	// namespace.
 	Jobs *settings.JobNamespacePlan
-	// APIServer is where the cluster's API server listens (DiscoverAPIServer),
-	// for the NetworkPolicies; required unless network.policies is off.
-	APIServer APIServer
 }
 
 // RunnerFleet is a GitLab runner and the StatefulSet of managers serving it.
@@ -87,12 +117,25 @@ func (f *RunnerFleet) Outputs() pulumi.Map {
 // RBAC), every capability (capability.go), and the workload that uses them
 // (configuration and entrypoint ConfigMaps, Service, StatefulSet,
 // PodDisruptionBudget).
-func NewRunnerFleet(ctx *pulumi.Context, name string, args *RunnerFleetArgs, opts ...pulumi.ResourceOption) (*RunnerFleet, error) {
+//
+// It first completes and checks its arguments (args.go): it returns an
+// error listing every problem, and registers nothing, when they are invalid.
+func NewRunnerFleet(ctx *pulumi.Context, name string, given *RunnerFleetArgs, opts ...pulumi.ResourceOption) (*RunnerFleet, error) {
+	args, err := given.prepare(ctx.Stack(), name)
+	if err != nil {
+		return nil, err
+	}
 	fleet := &RunnerFleet{Namespaces: map[string]pulumi.StringOutput{}}
 	if err := ctx.RegisterComponentResource(RunnerFleetType, name, fleet, opts...); err != nil {
 		return nil, err
 	}
 	s := args.Settings
+	if args.discoverAPIServer {
+		// Read with the fleet's own provider: a child of the fleet.
+		if args.APIServer, err = DiscoverAPIServer(ctx, s.Name+"-api-server", pulumi.Parent(fleet)); err != nil {
+			return nil, err
+		}
+	}
 
 	// The runner comes first: when GitLab refuses it (no such group, not its
 	// owner), nothing is created in Kubernetes. Every Kubernetes child waits
@@ -106,7 +149,7 @@ func NewRunnerFleet(ctx *pulumi.Context, name string, args *RunnerFleetArgs, opt
 		parent = pulumi.Composite(parent, pulumi.DependsOn([]pulumi.Resource{token.runner}))
 	}
 
-	if err := fleet.createNamespaces(ctx, args.CreateNamespaces, parent); err != nil {
+	if err := fleet.createNamespaces(ctx, args.Stack.CreateNamespaces, parent); err != nil {
 		return nil, err
 	}
 	b := &build{ctx: ctx, args: args, s: s, parent: parent,
@@ -149,7 +192,7 @@ func NewRunnerFleet(ctx *pulumi.Context, name string, args *RunnerFleetArgs, opt
 		EntrypointName:     entrypointMap.Metadata.Name().Elem(),
 		Token:              tokenSecret,
 		Pod:                pod,
-		ConfigChecksum:     pulumi.String(configChecksum),
+		ConfigChecksum:     configChecksum,
 		GitlabURL:          args.GitlabURL,
 	}),
 		parent,
@@ -209,47 +252,60 @@ func podSecurityLabels(level string) map[string]string {
 }
 
 // newRunnerConfigMaps holds the rendered runner configuration and the
-// entrypoint, and returns the checksum that rolls the pods when either changes.
-func newRunnerConfigMaps(b *build) (*corev1.ConfigMap, *corev1.ConfigMap, string, error) {
+// entrypoint, and returns the checksum that rolls the pods when either
+// changes. With the cache's bucket given as an input, the runner template
+// is rendered once the bucket is known.
+func newRunnerConfigMaps(b *build) (*corev1.ConfigMap, *corev1.ConfigMap, pulumi.StringInput, error) {
 	s := b.s
 	globalConfig, err := runnerconfig.RenderGlobalConfig(s.Manager)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, nil, err
 	}
-	runnerTemplate, err := runnerconfig.RenderRunnerTemplate(s)
-	if err != nil {
-		return nil, nil, "", err
+	var runnerTemplate pulumi.StringOutput
+	if b.args.CacheBucket != nil {
+		runnerTemplate = b.args.CacheBucket.ToStringOutput().ApplyT(func(bucket string) (string, error) {
+			return renderWithBucket(s, bucket)
+		}).(pulumi.StringOutput)
+	} else {
+		rendered, err := runnerconfig.RenderRunnerTemplate(s)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		runnerTemplate = pulumi.String(rendered).ToStringOutput()
 	}
 	config, err := corev1.NewConfigMap(b.ctx, s.Name+"-config", &corev1.ConfigMapArgs{
 		Metadata: autoNamedMeta(s, b.namespace),
-		Data:     pulumi.StringMap{"config.toml": pulumi.String(globalConfig), "runner-template.toml": pulumi.String(runnerTemplate)},
+		Data:     pulumi.StringMap{"config.toml": pulumi.String(globalConfig), "runner-template.toml": runnerTemplate},
 	}, b.parent)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, nil, err
 	}
 	script, err := corev1.NewConfigMap(b.ctx, s.Name+"-entrypoint", &corev1.ConfigMapArgs{
 		Metadata: autoNamedMeta(s, b.namespace),
 		Data:     pulumi.StringMap{entrypoint.FileName: pulumi.String(entrypoint.Script)},
 	}, b.parent)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, nil, err
 	}
-	return config, script, checksum(globalConfig, runnerTemplate, entrypoint.Script), nil
+	sum := runnerTemplate.ApplyT(func(template string) string {
+		return checksum(globalConfig, template, entrypoint.Script)
+	}).(pulumi.StringOutput)
+	return config, script, sum, nil
 }
 
 // namespaceInput resolves a namespace name: created here, created by another
 // fleet, or existing outside the stack.
-func (f *RunnerFleet) namespaceInput(args *RunnerFleetArgs, name string) pulumi.StringInput {
+func (f *RunnerFleet) namespaceInput(args *preparedArgs, name string) pulumi.StringInput {
 	if out, ok := f.Namespaces[name]; ok {
 		return out
 	}
-	if in, ok := args.SharedNamespaces[name]; ok {
+	if in, ok := args.Stack.SharedNamespaces[name]; ok {
 		return in
 	}
 	return pulumi.String(name)
 }
 
-func (args *RunnerFleetArgs) now() time.Time {
+func (args *preparedArgs) now() time.Time {
 	if args.Now != nil {
 		return args.Now()
 	}

@@ -55,12 +55,11 @@ func runFleet(t *testing.T, preview bool, s settings.FleetSettings, token pulumi
 	m := &mocks.Mocks{Preview: preview}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		_, err := fleet.NewRunnerFleet(ctx, s.Name, &fleet.RunnerFleetArgs{
-			Settings:         s,
-			GitlabURL:        "https://gitlab.example.com/",
-			Token:            token,
-			CreateNamespaces: plans[0].Create,
-			Jobs:             plans[0].Jobs,
-			APIServer:        testAPIServer,
+			Settings:  s,
+			GitlabURL: "https://gitlab.example.com/",
+			Token:     token,
+			Stack:     &fleet.StackPart{CreateNamespaces: plans[0].Create, Jobs: plans[0].Jobs},
+			APIServer: testAPIServer,
 		})
 		return err
 	}, pulumi.WithMocks("project", "stack", m), func(info *pulumi.RunInfo) { info.DryRun = preview })
@@ -251,7 +250,7 @@ func TestPreviewWithUnknownToken(t *testing.T) {
 	require.NoError(t, problems.Err())
 	m, err := mocks.RunPreview(func(ctx *pulumi.Context) error {
 		_, err := fleet.NewRunnerFleet(ctx, s.Name, &fleet.RunnerFleetArgs{
-			Settings: s, GitlabURL: "https://gitlab.example.com/", CreateNamespaces: plans[0].Create, APIServer: testAPIServer,
+			Settings: s, GitlabURL: "https://gitlab.example.com/", Stack: &fleet.StackPart{CreateNamespaces: plans[0].Create}, APIServer: testAPIServer,
 		})
 		return err
 	}, nil, nil)
@@ -294,7 +293,7 @@ func TestRotationReplacesTheRunnerInEachNewPeriod(t *testing.T) {
 		m := &mocks.Mocks{}
 		err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 			_, err := fleet.NewRunnerFleet(ctx, s.Name, &fleet.RunnerFleetArgs{
-				Settings: s, GitlabURL: "https://gitlab.example.com/", CreateNamespaces: plans[0].Create,
+				Settings: s, GitlabURL: "https://gitlab.example.com/", Stack: &fleet.StackPart{CreateNamespaces: plans[0].Create},
 				Now: func() time.Time { return now }, APIServer: testAPIServer,
 			})
 			return err

@@ -9,12 +9,12 @@ import (
 )
 
 // jobNamespace creates, for the one fleet that plans its job namespace
-// (RunnerFleetArgs.Jobs), the namespace's own objects besides its
+// (StackPart.Jobs), the namespace's own objects besides its
 // NetworkPolicy: the default ServiceAccount without a token, and the
 // ResourceQuota and LimitRange that bound what its job pods use together
 // (settings.JobQuota).
 func jobNamespace(b *build) (podPart, error) {
-	j := b.args.Jobs
+	j := b.args.Stack.Jobs
 	if j == nil {
 		return podPart{}, nil
 	}

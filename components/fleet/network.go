@@ -17,7 +17,7 @@ import (
 
 // networkPolicies create what a job, and a manager, can reach
 // (settings.NetworkSettings): the managers' NetworkPolicy, and for the fleet
-// that plans the job namespace (RunnerFleetArgs.Jobs) the job namespace's.
+// that plans the job namespace (StackPart.Jobs) the job namespace's.
 func networkPolicies(b *build) (podPart, error) {
 	s, args := b.s, b.args
 	if !s.Network.PoliciesOn() {
@@ -29,7 +29,7 @@ func networkPolicies(b *build) (podPart, error) {
 	if _, err := networkingv1.NewNetworkPolicy(b.ctx, s.Name+"-manager", managerPolicyArgs(s, b.namespace, args.GitlabURL, args.APIServer), b.parent); err != nil {
 		return podPart{}, err
 	}
-	if j := args.Jobs; j != nil && j.Policies {
+	if j := args.Stack.Jobs; j != nil && j.Policies {
 		if _, err := networkingv1.NewNetworkPolicy(b.ctx, s.Name+"-jobs", jobNamespacePolicyArgs(b.jobNamespace, *j, args.APIServer), b.parent); err != nil {
 			return podPart{}, err
 		}

@@ -29,7 +29,7 @@ type tokenSecret struct {
 }
 
 // newRunnerToken creates the runner in GitLab, or takes the existing token.
-func newRunnerToken(ctx *pulumi.Context, fleetArgs *RunnerFleetArgs, parent pulumi.ResourceOption) (runnerToken, error) {
+func newRunnerToken(ctx *pulumi.Context, fleetArgs *preparedArgs, parent pulumi.ResourceOption) (runnerToken, error) {
 	s, existing := fleetArgs.Settings, fleetArgs.Token
 	if s.TokenSecret != nil {
 		// The token lives in an existing Secret the pods mount directly.
@@ -52,10 +52,16 @@ func newRunnerToken(ctx *pulumi.Context, fleetArgs *RunnerFleetArgs, parent pulu
 		AccessLevel:     pulumi.String(r.AccessLevel),
 		MaintenanceNote: pulumi.String(r.MaintenanceNote),
 	}
-	if r.GroupID != 0 {
+	switch {
+	case fleetArgs.GroupID != nil:
+		args.GroupId = fleetArgs.GroupID
+	case r.GroupID != 0:
 		args.GroupId = pulumi.Int(r.GroupID)
 	}
-	if r.ProjectID != 0 {
+	switch {
+	case fleetArgs.ProjectID != nil:
+		args.ProjectId = fleetArgs.ProjectID
+	case r.ProjectID != 0:
 		args.ProjectId = pulumi.Int(r.ProjectID)
 	}
 	if r.MaximumTimeout != 0 {

@@ -32,7 +32,7 @@ func Fleets(raw, stack string) ([]settings.FleetPlan, settings.Problems) {
 func Plan(fleets []settings.FleetSettings) ([]settings.FleetPlan, settings.Problems) {
 	plans, ps := settings.PlanFleets(fleets)
 	for i, f := range fleets {
-		ps = append(ps, runnerconfig.Check(f, settings.FleetPath(i))...)
+		ps = append(ps, runnerconfig.Check(f, settings.FleetPath(i, f.Name))...)
 	}
 	return plans, ps
 }

@@ -35,10 +35,10 @@ func TestFleetsReportsEveryLayersProblemsAtOnce(t *testing.T) {
 	err := ps.Err()
 	require.Error(t, err)
 	for _, want := range []string{
-		`fleets[0].manager.replica: unknown setting (did you mean "replicas"?)`,
-		`fleets[1].manager.logLevel: "loud" is not allowed`,
-		"fleets[1].executor.extraConfig: token belongs to the fleet",
-		`fleets[2].name: "a" is already the name of fleets[0]`,
+		`fleets[0] (a).manager.replica: unknown setting (did you mean "replicas"?)`,
+		`fleets[1] (b).manager.logLevel: "loud" is not allowed`,
+		"fleets[1] (b).executor.extraConfig: token belongs to the fleet",
+		`fleets[2] (a).name: "a" is already the name of fleets[0]`,
 	} {
 		assert.Contains(t, err.Error(), want)
 	}

@@ -26,7 +26,7 @@ import (
 // cloud identity), set up through manager.serviceAccountAnnotations.
 type CacheSettings struct {
 	// Type is s3, gcs or azure; empty: no distributed cache.
-	Type string `json:"type,omitempty"`
+	Type string `json:"type,omitempty" enum:"s3,gcs,azure"`
 	// Path is prepended to cache object names.
 	Path string `json:"path,omitempty"`
 	// Shared lets all runners share the cache (by default per runner).
@@ -34,6 +34,8 @@ type CacheSettings struct {
 	// ExistingSecret holds the credentials (keys as in the Helm chart).
 	ExistingSecret string `json:"existingSecret,omitempty"`
 
+	// S3, GCS and Azure are the settings of the cache's type (one of them,
+	// the one type names).
 	S3    *S3CacheSettings    `json:"s3,omitempty"`
 	GCS   *GCSCacheSettings   `json:"gcs,omitempty"`
 	Azure *AzureCacheSettings `json:"azure,omitempty"`
@@ -43,7 +45,8 @@ type CacheSettings struct {
 type S3CacheSettings struct {
 	// ServerAddress is host[:port] of the S3 endpoint (s3.amazonaws.com, or a MinIO server).
 	ServerAddress string `json:"serverAddress,omitempty"`
-	BucketName    string `json:"bucketName"`
+	// BucketName is the bucket holding the cache.
+	BucketName string `json:"bucketName"`
 	// BucketLocation is the region.
 	BucketLocation string `json:"bucketLocation,omitempty"`
 	// Insecure talks plain http to the server (a MinIO in the cluster, say).
@@ -51,9 +54,9 @@ type S3CacheSettings struct {
 	// PathStyle addresses the bucket in the path (MinIO).
 	PathStyle *bool `json:"pathStyle,omitempty"`
 	// AuthenticationType: access-key (default with keys) or iam (workload identity).
-	AuthenticationType string `json:"authenticationType,omitempty"`
+	AuthenticationType string `json:"authenticationType,omitempty" enum:"access-key,iam"`
 	// ServerSideEncryption: S3 or KMS, with ServerSideEncryptionKeyID for KMS.
-	ServerSideEncryption      string `json:"serverSideEncryption,omitempty"`
+	ServerSideEncryption      string `json:"serverSideEncryption,omitempty" enum:"S3,KMS"`
 	ServerSideEncryptionKeyID string `json:"serverSideEncryptionKeyId,omitempty"`
 	// AccessKeyConfigKey and SecretKeyConfigKey name secret stack settings.
 	AccessKeyConfigKey string `json:"accessKeyConfigKey,omitempty"`
@@ -62,6 +65,7 @@ type S3CacheSettings struct {
 
 // GCSCacheSettings configure a Google Cloud Storage cache.
 type GCSCacheSettings struct {
+	// BucketName is the bucket holding the cache.
 	BucketName string `json:"bucketName"`
 	// AccessIDConfigKey and PrivateKeyConfigKey name secret stack settings
 	// (a service account's e-mail and private key); without them the
@@ -72,14 +76,18 @@ type GCSCacheSettings struct {
 
 // AzureCacheSettings configure an Azure Blob Storage cache.
 type AzureCacheSettings struct {
+	// ContainerName is the blob container holding the cache.
 	ContainerName string `json:"containerName"`
-	AccountName   string `json:"accountName,omitempty"`
+	// AccountName is the storage account of the container.
+	AccountName string `json:"accountName,omitempty"`
+	// StorageDomain is the storage service's domain (default: Azure's,
+	// blob.core.windows.net).
 	StorageDomain string `json:"storageDomain,omitempty"`
 	// AccountKeyConfigKey names a secret stack setting.
 	AccountKeyConfigKey string `json:"accountKeyConfigKey,omitempty"`
 }
 
-var cacheTypes = []string{"s3", "gcs", "azure"}
+var cacheTypes = enumOf[CacheSettings]("Type")
 
 // CacheCredential is one credential the manager gets from the cache Secret.
 type CacheCredential struct {
@@ -205,7 +213,7 @@ func (c CacheSettings) validate(ps *Problems, path string) {
 		if s.BucketName == "" {
 			ps.Add(at("s3.bucketName"), "is required")
 		}
-		checkEnum(ps, at("s3.authenticationType"), cmp.Or(s.AuthenticationType, "access-key"), []string{"access-key", "iam"})
+		checkEnum(ps, at("s3.authenticationType"), cmp.Or(s.AuthenticationType, "access-key"), enumOf[S3CacheSettings]("AuthenticationType"))
 		keyPair(s.AccessKeyConfigKey, s.SecretKeyConfigKey, "s3.accessKeyConfigKey", "s3.secretKeyConfigKey")
 		if s.AuthenticationType == "iam" && c.usesSecret() {
 			ps.Add(at("s3.authenticationType"), "is iam (the manager's workload identity), yet keys are given; remove the keys or the iam type")
@@ -214,7 +222,7 @@ func (c CacheSettings) validate(ps *Problems, path string) {
 			ps.Add(at("s3"), "needs credentials: accessKeyConfigKey and secretKeyConfigKey, cache.existingSecret, or authenticationType: iam with a workload identity (manager.serviceAccountAnnotations)")
 		}
 		if s.ServerSideEncryption != "" {
-			checkEnum(ps, at("s3.serverSideEncryption"), s.ServerSideEncryption, []string{"S3", "KMS"})
+			checkEnum(ps, at("s3.serverSideEncryption"), s.ServerSideEncryption, enumOf[S3CacheSettings]("ServerSideEncryption"))
 		}
 		if s.ServerAddress != "" && strings.Contains(s.ServerAddress, "://") {
 			ps.Add(at("s3.serverAddress"), "%q must be host[:port] without a scheme (insecure: true for plain http)", s.ServerAddress)

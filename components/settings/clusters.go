@@ -29,8 +29,11 @@ type ClusterSetting struct {
 // APIServerSetting names the API server's addresses for the NetworkPolicies
 // when reading them from the cluster is not wanted.
 type APIServerSetting struct {
+	// CIDRs are the API server's addresses (e.g. 10.0.0.10/32): the
+	// NetworkPolicies keep jobs from them and let the managers reach them.
 	CIDRs []string `json:"cidrs"`
-	Port  int      `json:"port"`
+	// Port is the API server's port (e.g. 443 or 6443).
+	Port int `json:"port"`
 }
 
 // DecodeClusters decodes and checks the clusters stack setting: cluster

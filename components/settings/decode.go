@@ -46,7 +46,9 @@ func DecodeFleets(raw string) ([]FleetSettings, Problems) {
 	}
 	fleets := make([]FleetSettings, len(items))
 	for i, item := range items {
-		decodeValue(&ps, FleetPath(i), item, reflect.ValueOf(&fleets[i]).Elem())
+		// The name is read first, so that every problem of the fleet names it.
+		name, _ := item.(map[string]any)["name"].(string)
+		decodeValue(&ps, FleetPath(i, name), item, reflect.ValueOf(&fleets[i]).Elem())
 	}
 	return fleets, ps
 }
@@ -85,7 +87,7 @@ func decodeValue(ps *Problems, path string, value any, v reflect.Value) {
 			ps.Add(path, "must be %s, got %s", describeType(t), jsonKind(value))
 			return
 		}
-		fields := jsonFields(t)
+		fields := Fields(t)
 		for _, key := range slices.Sorted(maps.Keys(object)) {
 			field, ok := fields[key]
 			if !ok {
@@ -127,8 +129,11 @@ func decodeValue(ps *Problems, path string, value any, v reflect.Value) {
 	}
 }
 
-// jsonFields are a struct's fields by their JSON names.
-func jsonFields(t reflect.Type) map[string]reflect.StructField {
+// Fields are the settings a setting object of struct type t takes, by
+// key (the field's JSON name), and the fields they decode into: the
+// decoder's own list, which anything describing the settings (the
+// component provider's schema) reads too.
+func Fields(t reflect.Type) map[string]reflect.StructField {
 	fields := map[string]reflect.StructField{}
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -192,7 +197,7 @@ func describeType(t reflect.Type) string {
 	case reflect.Map:
 		return "an object mapping names to " + describeType(t.Elem())
 	case reflect.Struct:
-		return "an object with the settings " + strings.Join(slices.Sorted(maps.Keys(jsonFields(t))), ", ")
+		return "an object with the settings " + strings.Join(slices.Sorted(maps.Keys(Fields(t))), ", ")
 	}
 	return t.String()
 }

@@ -26,12 +26,12 @@ func TestDecodeReportsEveryUnknownKeyAndWrongTypeAtItsPath(t *testing.T) {
 		got = append(got, p.String())
 	}
 	assert.ElementsMatch(t, []string{
-		`fleets[0].manager.replica: unknown setting (did you mean "replicas"?); known settings here: antiAffinity, checkInterval, concurrent, fsGroup, image, imagePullSecrets, logFormat, logLevel, monitoring, nodeSelector, podAnnotations, podLabels, registryCredentialsConfigKey, replicas, resources, rolloutTimeout, runAsGroup, runAsUser, runnerVersion, serviceAccountAnnotations, shutdownTimeout, terminationGracePeriodSeconds, tolerations`,
-		`fleets[0].manager.podLabels.team: must be a string, got number`,
-		`fleets[0].executor.volumes[0].emptyDir.medum: unknown setting (did you mean "medium"?); known settings here: medium, sizeLimit`,
-		`fleets[0].executor.featureFlags.FF_X: must be true or false, got string`,
-		`fleets[1].runner.tags: must be a list, got string`,
-		`fleets[1].cache: must be an object with the settings azure, existingSecret, gcs, path, s3, shared, type, got string`,
+		`fleets[0] (a).manager.replica: unknown setting (did you mean "replicas"?); known settings here: antiAffinity, checkInterval, concurrent, fsGroup, image, imagePullSecrets, logFormat, logLevel, monitoring, nodeSelector, podAnnotations, podLabels, registryCredentialsConfigKey, replicas, resources, rolloutTimeout, runAsGroup, runAsUser, runnerVersion, serviceAccountAnnotations, shutdownTimeout, terminationGracePeriodSeconds, tolerations`,
+		`fleets[0] (a).manager.podLabels.team: must be a string, got number`,
+		`fleets[0] (a).executor.volumes[0].emptyDir.medum: unknown setting (did you mean "medium"?); known settings here: medium, sizeLimit`,
+		`fleets[0] (a).executor.featureFlags.FF_X: must be true or false, got string`,
+		`fleets[1] (b).runner.tags: must be a list, got string`,
+		`fleets[1] (b).cache: must be an object with the settings azure, existingSecret, gcs, path, s3, shared, type, got string`,
 	}, got)
 }
 
@@ -39,7 +39,7 @@ func TestDecodeKeepsLargeNumbersAndRefusesFractions(t *testing.T) {
 	fleets, ps := settings.DecodeFleets(`[{"name":"a","runner":{"type":"project_type","projectId":9007199254740993},"manager":{"concurrent":2.5}}]`)
 	assert.Equal(t, 9007199254740993, fleets[0].Runner.ProjectID, "ids beyond float64's precision stay exact")
 	require.Len(t, ps, 1)
-	assert.Equal(t, "fleets[0].manager.concurrent: must be a whole number, got number", ps[0].String())
+	assert.Equal(t, "fleets[0] (a).manager.concurrent: must be a whole number, got number", ps[0].String())
 }
 
 func TestDecodeRefusesWhatIsNotStructuredConfig(t *testing.T) {
@@ -75,4 +75,29 @@ func TestDecodeClusters(t *testing.T) {
 		assert.NotContains(t, p, "apiVersion: v1", "a pasted kubeconfig is never echoed")
 	}
 	assert.Contains(t, got, "clusters.West_1.kubeconfig: holds what looks like a kubeconfig, not the name of a setting: store the kubeconfig as a secret setting (`pulumi config set --secret West_1Kubeconfig < kubeconfig.yaml`) and name that setting here")
+}
+
+// A problem names its fleet by its name as well as its index; a fleet
+// without a usable name by its index alone, and an odd name quoted so that
+// the path still reads as one.
+func TestProblemsNameTheirFleet(t *testing.T) {
+	_, ps := settings.DecodeFleets(`[
+		{"name":"docker-builds","executor":{"imag":"x"}},
+		{"runner":{"tyep":"group_type"}},
+		{"name":5,"manager":{"replicas":"two"}},
+		{"name":"two words (x)","cache":{"tipe":"s3"}}
+	]`)
+	var got []string
+	for _, p := range ps {
+		got = append(got, p.Path)
+	}
+	assert.ElementsMatch(t, []string{
+		"fleets[0] (docker-builds).executor.imag",
+		"fleets[1].runner.tyep",
+		"fleets[2].name",
+		"fleets[2].manager.replicas",
+		`fleets[3] ("two words (x)").cache.tipe`,
+	}, got)
+	assert.Equal(t, "fleets[1] (docker-builds)", settings.FleetPath(1, "docker-builds"))
+	assert.Equal(t, "fleets[1]", settings.FleetPath(1, ""))
 }

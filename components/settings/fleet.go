@@ -47,7 +47,7 @@ type FleetSettings struct {
 // RunnerSettings are the server-side settings of the runner in GitLab.
 type RunnerSettings struct {
 	// Type is instance_type, group_type or project_type.
-	Type string `json:"type,omitempty"`
+	Type string `json:"type,omitempty" enum:"instance_type,group_type,project_type"`
 	// GroupID is required for group_type runners.
 	GroupID int `json:"groupId,omitempty"`
 	// ProjectID is required for project_type runners.
@@ -63,7 +63,7 @@ type RunnerSettings struct {
 	// Paused runners take no new jobs.
 	Paused bool `json:"paused,omitempty"`
 	// AccessLevel is not_protected (default) or ref_protected.
-	AccessLevel string `json:"accessLevel,omitempty"`
+	AccessLevel string `json:"accessLevel,omitempty" enum:"not_protected,ref_protected"`
 	// MaximumTimeout caps a job's run time in seconds (0: no cap, else >= 600).
 	MaximumTimeout int `json:"maximumTimeout,omitempty"`
 	// MaintenanceNote is a free-form note (1024 characters at most).
@@ -84,15 +84,15 @@ type ManagerSettings struct {
 	// Replicas of the manager (each one polls GitLab for jobs).
 	Replicas *int `json:"replicas,omitempty"`
 	// AntiAffinity spreads managers across nodes: preferred (default), required or none.
-	AntiAffinity string `json:"antiAffinity,omitempty"`
+	AntiAffinity string `json:"antiAffinity,omitempty" enum:"preferred,required,none"`
 	// Concurrent is the most jobs one manager runs at once.
 	Concurrent int `json:"concurrent,omitempty"`
 	// CheckInterval is the seconds between requests for new jobs.
 	CheckInterval int `json:"checkInterval,omitempty"`
 	// LogLevel: debug, info, warning, error, fatal or panic.
-	LogLevel string `json:"logLevel,omitempty"`
+	LogLevel string `json:"logLevel,omitempty" enum:"debug,info,warning,error,fatal,panic"`
 	// LogFormat: runner, text or json.
-	LogFormat string `json:"logFormat,omitempty"`
+	LogFormat string `json:"logFormat,omitempty" enum:"runner,text,json"`
 	// ShutdownTimeout is the seconds a forceful shutdown may take.
 	ShutdownTimeout int `json:"shutdownTimeout,omitempty"`
 	// TerminationGracePeriodSeconds is how long a stopping manager may take:
@@ -142,7 +142,7 @@ type ExecutorSettings struct {
 	// instance and group runners (a job must not use another project's private
 	// image cached on the node), if-not-present for project runners. Jobs may
 	// ask for these policies only (allowed_pull_policies).
-	PullPolicy []string `json:"pullPolicy,omitempty"`
+	PullPolicy []string `json:"pullPolicy,omitempty" enum:"never,if-not-present,always"`
 	// PollInterval and PollTimeout (seconds) for waiting on job pods.
 	PollInterval int `json:"pollInterval,omitempty"`
 	PollTimeout  int `json:"pollTimeout,omitempty"`
@@ -176,7 +176,7 @@ type ExecutorSettings struct {
 	RegistryCredentialsConfigKey string `json:"registryCredentialsConfigKey,omitempty"`
 	// HelperImage (pinned) or HelperImageFlavor replace the runner's helper image.
 	HelperImage       string `json:"helperImage,omitempty"`
-	HelperImageFlavor string `json:"helperImageFlavor,omitempty"`
+	HelperImageFlavor string `json:"helperImageFlavor,omitempty" enum:"alpine,alpine3.19,alpine3.21,alpine-latest,ubuntu,ubi-fips"`
 	// ServiceAccountAnnotations, with ServiceAccount, make the fleet create
 	// the job ServiceAccount with these annotations (a workload identity).
 	ServiceAccountAnnotations map[string]string `json:"serviceAccountAnnotations,omitempty"`
@@ -198,7 +198,7 @@ type ExecutorSettings struct {
 	Services []JobService `json:"services,omitempty"`
 	// DNSPolicy, DNSConfig, PriorityClassName, SchedulerName, NodeAffinity
 	// (required match expressions) and HostAliases of job pods.
-	DNSPolicy         string            `json:"dnsPolicy,omitempty"`
+	DNSPolicy         string            `json:"dnsPolicy,omitempty" enum:"ClusterFirst,ClusterFirstWithHostNet,Default,None"`
 	DNSConfig         *DNSSettings      `json:"dnsConfig,omitempty"`
 	PriorityClassName string            `json:"priorityClassName,omitempty"`
 	SchedulerName     string            `json:"schedulerName,omitempty"`
@@ -218,7 +218,7 @@ type ExecutorSettings struct {
 	// namespace: baseline (default), restricted or privileged. Job pods are
 	// built to pass it (runnerconfig renders their security contexts), or
 	// the settings are refused.
-	PodSecurity string `json:"podSecurity,omitempty"`
+	PodSecurity string `json:"podSecurity,omitempty" enum:"restricted,baseline,privileged"`
 	// RunAsUser, RunAsGroup and FSGroup of job pods (pod_security_context).
 	// Default: the images' own users, or 1000 at the restricted level.
 	RunAsUser  *int64 `json:"runAsUser,omitempty"`
@@ -236,6 +236,8 @@ type ExecutorSettings struct {
 
 // ContainerResources are Kubernetes quantities ("500m", "1Gi"); empty means unset.
 type ContainerResources struct {
+	// CPURequest, CPULimit, MemoryRequest and MemoryLimit are the
+	// container's requests and limits.
 	CPURequest    string `json:"cpuRequest,omitempty"`
 	CPULimit      string `json:"cpuLimit,omitempty"`
 	MemoryRequest string `json:"memoryRequest,omitempty"`
@@ -248,12 +250,14 @@ type ContainerResources struct {
 
 // Toleration lets pods schedule onto tainted nodes.
 type Toleration struct {
+	// Key is the taint's key.
 	Key string `json:"key,omitempty"`
 	// Operator: Equal (default) or Exists.
-	Operator string `json:"operator,omitempty"`
-	Value    string `json:"value,omitempty"`
+	Operator string `json:"operator,omitempty" enum:"Equal,Exists"`
+	// Value is the taint's value (with operator Equal).
+	Value string `json:"value,omitempty"`
 	// Effect: NoSchedule, PreferNoSchedule, NoExecute, or empty for all.
-	Effect string `json:"effect,omitempty"`
+	Effect string `json:"effect,omitempty" enum:",NoSchedule,PreferNoSchedule,NoExecute"`
 }
 
 // RunnerVersion is the GitLab Runner release of the managers: the

@@ -3,6 +3,7 @@ package settings
 import (
 	"net"
 	"net/url"
+	"strings"
 )
 
 // ValidateGitlabURL checks the address runner pods use to reach GitLab.
@@ -31,4 +32,15 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// GitlabURLFromBaseURL is the GitLab address runner pods use when none is
+// set: the gitlab provider's baseUrl (https://gitlab.example.com/api/v4/)
+// without its API path; "" when baseUrl is empty.
+func GitlabURLFromBaseURL(baseURL string) string {
+	u := strings.TrimSuffix(strings.TrimSuffix(baseURL, "/"), "/api/v4") + "/"
+	if u == "/" {
+		return ""
+	}
+	return u
 }

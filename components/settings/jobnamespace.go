@@ -65,7 +65,7 @@ func planJobNamespaces(ps *Problems, fleets []FleetSettings) map[int]*JobNamespa
 	owners := map[clusterNamespace]int{}
 	plans := map[int]*JobNamespacePlan{}
 	for i, f := range fleets {
-		path := FleetPath(i)
+		path := FleetPath(i, f.Name)
 		first, shared := owners[clusterNamespace{f.Cluster, f.JobNamespace}]
 		if !shared {
 			owners[clusterNamespace{f.Cluster, f.JobNamespace}] = i
@@ -78,14 +78,14 @@ func planJobNamespaces(ps *Problems, fleets []FleetSettings) map[int]*JobNamespa
 		}
 		owner, plan := fleets[first], plans[first]
 		if trustKey(f) != trustKey(owner) {
-			ps.Add(path+".jobNamespace", "shares job namespace %q with fleets[%d] but not its trust (%s here, %s there): either manager could exec into the other's jobs and read their Secrets (CI_JOB_TOKEN); give each its own job namespace",
-				f.JobNamespace, first, trustKey(f), trustKey(owner))
+			ps.Add(path+".jobNamespace", "shares job namespace %q with %s but not its trust (%s here, %s there): either manager could exec into the other's jobs and read their Secrets (CI_JOB_TOKEN); give each its own job namespace",
+				f.JobNamespace, FleetPath(first, owner.Name), trustKey(f), trustKey(owner))
 		}
 		if f.Network.PoliciesOn() != plan.Policies || !slices.Equal(sortedUnique(f.Network.JobEgressCIDRs), sortedUnique(plan.EgressCIDRs)) {
-			ps.Add(path+".network", "differs from fleets[%d], which shares job namespace %q: network.policies and network.jobEgressCidrs apply to the whole namespace; set them alike", first, f.JobNamespace)
+			ps.Add(path+".network", "differs from %s, which shares job namespace %q: network.policies and network.jobEgressCidrs apply to the whole namespace; set them alike", FleetPath(first, owner.Name), f.JobNamespace)
 		}
 		if f.Executor.Quota.QuotaOn() != plan.QuotaOn {
-			ps.Add(path+".executor.quota.enabled", "differs from fleets[%d], which shares job namespace %q: the quota covers the whole namespace", first, f.JobNamespace)
+			ps.Add(path+".executor.quota.enabled", "differs from %s, which shares job namespace %q: the quota covers the whole namespace", FleetPath(first, owner.Name), f.JobNamespace)
 		}
 		plan.DeniedCIDRs = sortedUnique(append(plan.DeniedCIDRs, f.Network.JobDeniedCIDRs...))
 		plan.Quota = plan.Quota.plus(jobQuota(f))
@@ -101,7 +101,7 @@ func checkPrivilegedPools(ps *Problems, fleets []FleetSettings) {
 		if !f.Executor.Privileged {
 			continue
 		}
-		path := fmt.Sprintf("fleets[%d].executor", i)
+		path := FleetPath(i, f.Name) + ".executor"
 		var taints []string
 		for _, t := range f.Executor.Tolerations {
 			if t.Key != "" && (t.Effect == "NoSchedule" || t.Effect == "NoExecute") {
@@ -118,8 +118,8 @@ func checkPrivilegedPools(ps *Problems, fleets []FleetSettings) {
 			}
 			for _, t := range other.Manager.Tolerations {
 				if t.Key == "" || slices.Contains(taints, t.Key) {
-					ps.Add(fmt.Sprintf("fleets[%d].manager.tolerations", j), "tolerates the taint %s of fleets[%d]'s privileged job pool: its managers (and their token Secrets) could land beside root jobs; remove that toleration",
-						strings.Join(taints, ", "), i)
+					ps.Add(FleetPath(j, other.Name)+".manager.tolerations", "tolerates the taint %s of the privileged job pool of %s: its managers (and their token Secrets) could land beside root jobs; remove that toleration",
+						strings.Join(taints, ", "), FleetPath(i, f.Name))
 				}
 			}
 		}

@@ -15,14 +15,20 @@ import (
 
 // JobService is a service every job gets ([[runners.kubernetes.services]]).
 type JobService struct {
-	Name       string   `json:"name"`
-	Alias      string   `json:"alias,omitempty"`
+	// Name is the service's image (pinned, as job images are).
+	Name string `json:"name"`
+	// Alias is the host name jobs reach the service at (default: from the image).
+	Alias string `json:"alias,omitempty"`
+	// Command and Entrypoint replace the image's command and entrypoint.
 	Command    []string `json:"command,omitempty"`
 	Entrypoint []string `json:"entrypoint,omitempty"`
 }
 
 // DNSSettings are job pods' dnsConfig.
 type DNSSettings struct {
+	// Nameservers, Searches and Options are the job pods' DNS settings
+	// (a pod's dnsConfig: name server addresses, search domains, resolver
+	// options by name).
 	Nameservers []string          `json:"nameservers,omitempty"`
 	Searches    []string          `json:"searches,omitempty"`
 	Options     map[string]string `json:"options,omitempty"`
@@ -30,23 +36,30 @@ type DNSSettings struct {
 
 // NodeRequirement is one match expression of the job pods' required node affinity.
 type NodeRequirement struct {
-	Key      string   `json:"key"`
-	Operator string   `json:"operator"`
-	Values   []string `json:"values,omitempty"`
+	// Key is the node label the requirement reads.
+	Key string `json:"key"`
+	// Operator compares the label with Values.
+	Operator string `json:"operator" enum:"In,NotIn,Exists,DoesNotExist,Gt,Lt"`
+	// Values are the label values (none with Exists and DoesNotExist; one
+	// number with Gt and Lt).
+	Values []string `json:"values,omitempty"`
 }
 
 // HostAlias adds host names to job pods' /etc/hosts.
 type HostAlias struct {
-	IP        string   `json:"ip"`
+	// IP is the address the host names resolve to in job pods.
+	IP string `json:"ip"`
+	// Hostnames resolve to IP in job pods.
 	Hostnames []string `json:"hostnames"`
 }
 
 // PodSpecPatchSettings is a patch of the job pods' spec, applied by the
 // runner (FF_USE_ADVANCED_POD_SPEC_CONFIGURATION, which the fleet turns on).
 type PodSpecPatchSettings struct {
+	// Name names the patch (unique among the fleet's patches).
 	Name string `json:"name"`
 	// PatchType: strategic (default), merge or json.
-	PatchType string `json:"patchType,omitempty"`
+	PatchType string `json:"patchType,omitempty" enum:"strategic,merge,json"`
 	// Patch is JSON (or YAML) text.
 	Patch string `json:"patch"`
 }
@@ -59,7 +72,10 @@ type OverwriteSettings struct {
 	// BearerToken lets a job hand the runner a Kubernetes token of its own,
 	// for its pods' API requests (they then bypass the fleet's RBAC and
 	// admission policy, bound by that token's own rights).
-	BearerToken   bool   `json:"bearerToken,omitempty"`
+	BearerToken bool `json:"bearerToken,omitempty"`
+	// CPULimit, CPURequest, MemoryLimit and MemoryRequest are the largest
+	// values a job's variables may ask for (KUBERNETES_CPU_LIMIT, ...;
+	// the runner's *_overwrite_max_allowed); empty: the job cannot change them.
 	CPULimit      string `json:"cpuLimit,omitempty"`
 	CPURequest    string `json:"cpuRequest,omitempty"`
 	MemoryLimit   string `json:"memoryLimit,omitempty"`
@@ -71,9 +87,9 @@ type OverwriteSettings struct {
 
 var (
 	envNameRe      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	dnsPolicies    = []string{"ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"}
-	nodeOperators  = []string{"In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"}
-	podPatchTypes  = []string{"strategic", "merge", "json"}
+	dnsPolicies    = enumOf[ExecutorSettings]("DNSPolicy")
+	nodeOperators  = enumOf[NodeRequirement]("Operator")
+	podPatchTypes  = enumOf[PodSpecPatchSettings]("PatchType")
 	runnerEnvNames = []string{"CI_SERVER_URL", "CI_SERVER_TLS_CA_FILE", "DOCKER_HOST", "DOCKER_TLS_CERTDIR", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"}
 )
 

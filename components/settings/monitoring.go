@@ -10,7 +10,7 @@ import "time"
 // (network.metricsFrom).
 type MonitoringSettings struct {
 	// Kind: PodMonitor or ServiceMonitor; empty: none.
-	Kind string `json:"kind,omitempty"`
+	Kind string `json:"kind,omitempty" enum:"PodMonitor,ServiceMonitor"`
 	// Labels select the monitor in Prometheus (e.g. release: prometheus).
 	Labels map[string]string `json:"labels,omitempty"`
 	// Interval between scrapes ("30s").
@@ -27,7 +27,7 @@ func (m MonitoringSettings) validate(ps *Problems, path string, n NetworkSetting
 		}
 		return
 	}
-	checkEnum(ps, path+".kind", m.Kind, []string{"PodMonitor", "ServiceMonitor"})
+	checkEnum(ps, path+".kind", m.Kind, enumOf[MonitoringSettings]("Kind"))
 	checkLabels(ps, path+".labels", m.Labels)
 	if m.Interval != "" {
 		if d, err := time.ParseDuration(m.Interval); err != nil || d < time.Second {

@@ -64,7 +64,7 @@ func PlanFleets(fleets []FleetSettings) ([]FleetPlan, Problems) {
 	uses := map[clusterNamespace][]namespaceUse{}
 	var order []clusterNamespace
 	for i, f := range fleets {
-		path := FleetPath(i)
+		path := FleetPath(i, f.Name)
 		ps = append(ps, f.Validate(path)...)
 		if first, dup := names[f.Name]; dup && f.Name != "" {
 			ps.Add(path+".name", "%q is already the name of fleets[%d]; fleet names must be unique", f.Name, first)

@@ -2,6 +2,8 @@ package settings
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -36,5 +38,23 @@ func (ps Problems) Err() error {
 	return fmt.Errorf("%s", b.String())
 }
 
-// FleetPath is where the settings of the i-th fleet are: "fleets[i]".
-func FleetPath(i int) string { return fmt.Sprintf("fleets[%d]", i) }
+// FleetPath is where the settings of the i-th fleet, named name, are:
+// "fleets[1] (docker-builds)", so that a problem names the fleet as the
+// stack file does as well as by its place in the list. A fleet without a
+// name yet (or whose name is not a string) is "fleets[i]" alone; a name that
+// is not a plain word is quoted, so the path stays one unambiguous token.
+func FleetPath(i int, name string) string {
+	path := fmt.Sprintf("fleets[%d]", i)
+	switch {
+	case name == "":
+		return path
+	case plainName.MatchString(name):
+		return path + " (" + name + ")"
+	default:
+		return path + " (" + strconv.Quote(name) + ")"
+	}
+}
+
+// plainName is a name FleetPath shows unquoted: no space, parenthesis or
+// quote to confuse where the path ends.
+var plainName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)

@@ -8,8 +8,10 @@ import (
 
 // SecretKeyRef names a key of a Kubernetes Secret.
 type SecretKeyRef struct {
+	// Name is the Secret's name.
 	Name string `json:"name"`
-	Key  string `json:"key,omitempty"`
+	// Key is the key within the Secret (each setting says its default).
+	Key string `json:"key,omitempty"`
 }
 
 func (r SecretKeyRef) validate(ps *Problems, path string) {

@@ -16,7 +16,7 @@ import (
 // to the list. executor.helperImage (pinned, from a mirror) or
 // executor.helperImageFlavor (alpine, ubuntu, ubi-fips...) replace the
 // runner's default helper image for mirrored registries.
-var helperImageFlavors = []string{"alpine", "alpine3.19", "alpine3.21", "alpine-latest", "ubuntu", "ubi-fips"}
+var helperImageFlavors = enumOf[ExecutorSettings]("HelperImageFlavor")
 
 func validatePullSecrets(ps *Problems, path string, names []string, configKey string) {
 	seen := map[string]bool{}

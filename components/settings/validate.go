@@ -14,14 +14,15 @@ import (
 const maxFleetNameLength = 40
 
 var (
-	runnerTypes    = []string{"instance_type", "group_type", "project_type"}
-	accessLevels   = []string{"not_protected", "ref_protected"}
-	logLevels      = []string{"debug", "info", "warning", "error", "fatal", "panic"}
-	logFormats     = []string{"runner", "text", "json"}
-	pullPolicies   = []string{"never", "if-not-present", "always"}
-	antiAffinities = []string{"preferred", "required", "none"}
-	podSecurities  = []string{"restricted", "baseline", "privileged"}
-	taintEffects   = []string{"", "NoSchedule", "PreferNoSchedule", "NoExecute"}
+	// The allowed values are the fields' enum tags (enumOf).
+	runnerTypes    = enumOf[RunnerSettings]("Type")
+	accessLevels   = enumOf[RunnerSettings]("AccessLevel")
+	logLevels      = enumOf[ManagerSettings]("LogLevel")
+	logFormats     = enumOf[ManagerSettings]("LogFormat")
+	pullPolicies   = enumOf[ExecutorSettings]("PullPolicy")
+	antiAffinities = enumOf[ManagerSettings]("AntiAffinity")
+	podSecurities  = enumOf[ExecutorSettings]("PodSecurity")
+	taintEffects   = enumOf[Toleration]("Effect")
 )
 
 // Validate checks a defaulted fleet's settings (see WithDefaults) and

@@ -16,32 +16,41 @@ import (
 // so a service such as docker:dind shares it with the build.
 type JobVolume struct {
 	// Name names an emptyDir, hostPath or CSI volume (a DNS label).
-	Name      string `json:"name,omitempty"`
+	Name string `json:"name,omitempty"`
+	// MountPath is where job containers see the volume (an absolute path).
 	MountPath string `json:"mountPath"`
-	SubPath   string `json:"subPath,omitempty"`
-	ReadOnly  bool   `json:"readOnly,omitempty"`
+	// SubPath mounts a path within the volume instead of its root.
+	SubPath string `json:"subPath,omitempty"`
+	// ReadOnly mounts the volume read-only.
+	ReadOnly bool `json:"readOnly,omitempty"`
 	// ConfigMap, Secret and PVC name an existing object of the job namespace.
 	ConfigMap string `json:"configMap,omitempty"`
 	Secret    string `json:"secret,omitempty"`
 	PVC       string `json:"pvc,omitempty"`
 	// Items maps ConfigMap or Secret keys to file paths (default: every key).
-	Items    map[string]string `json:"items,omitempty"`
-	EmptyDir *EmptyDirSource   `json:"emptyDir,omitempty"`
-	HostPath string            `json:"hostPath,omitempty"`
-	CSI      *CSISource        `json:"csi,omitempty"`
+	Items map[string]string `json:"items,omitempty"`
+	// EmptyDir, HostPath (a path on the node) and CSI are the volume's source
+	// when it is none of the existing objects above; set exactly one source.
+	EmptyDir *EmptyDirSource `json:"emptyDir,omitempty"`
+	HostPath string          `json:"hostPath,omitempty"`
+	CSI      *CSISource      `json:"csi,omitempty"`
 }
 
 // EmptyDirSource is an emptyDir volume.
 type EmptyDirSource struct {
 	// Medium: "" (node disk) or Memory.
-	Medium    string `json:"medium,omitempty"`
+	Medium string `json:"medium,omitempty" enum:",Memory"`
+	// SizeLimit caps the volume's size (a quantity such as "1Gi").
 	SizeLimit string `json:"sizeLimit,omitempty"`
 }
 
 // CSISource is an inline CSI volume.
 type CSISource struct {
-	Driver           string            `json:"driver"`
-	FSType           string            `json:"fsType,omitempty"`
+	// Driver is the CSI driver's name.
+	Driver string `json:"driver"`
+	// FSType is the file system the driver mounts (the driver's default when empty).
+	FSType string `json:"fsType,omitempty"`
+	// VolumeAttributes are passed to the driver.
 	VolumeAttributes map[string]string `json:"volumeAttributes,omitempty"`
 }
 

@@ -133,7 +133,7 @@ func TestCIMissingObjectsFailBeforeAnythingIsCreated(t *testing.T) {
 	s := newStack(t, name, f)
 	_, err := s.stack.Up(context.Background(), optup.ProgressStreams(&s.log))
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "fleets[0].executor.volumes[0].pvc: names PersistentVolumeClaim ci-missing-jobs/no-such-claim, which does not exist")
+	assert.Contains(t, err.Error(), "fleets[0] (ci-missing).executor.volumes[0].pvc: names PersistentVolumeClaim ci-missing-jobs/no-such-claim, which does not exist")
 	assert.Empty(t, faultRunners(t, faultDescription(s, name)), "no runner in GitLab")
 	out, _ := h.kubectl(t, "get", "namespace", "gitlab-runner-"+name)
 	assert.Contains(t, out, "NotFound", "nothing in Kubernetes")
@@ -166,7 +166,7 @@ func TestCIPodMonitorWithAndWithoutTheCRD(t *testing.T) {
 	s := newStack(t, name, f)
 	_, err := s.stack.Up(context.Background(), optup.ProgressStreams(&s.log))
 	require.Error(t, err, "no Prometheus Operator in the cluster")
-	assert.Contains(t, err.Error(), "fleets[0].manager.monitoring.kind: asks for a PodMonitor, but the cluster does not serve monitoring.coreos.com/v1 PodMonitor")
+	assert.Contains(t, err.Error(), "fleets[0] (ci-monitor).manager.monitoring.kind: asks for a PodMonitor, but the cluster does not serve monitoring.coreos.com/v1 PodMonitor")
 
 	crd := filepath.Join(t.TempDir(), "crd.yaml")
 	require.NoError(t, os.WriteFile(crd, []byte(podMonitorCRD), 0o644))

@@ -368,8 +368,8 @@ func TestFaultBadConfig(t *testing.T) {
 		require.Error(t, err, "%s must fail", op)
 		msg := err.Error()
 		assert.Contains(t, msg, "invalid stack configuration (2 problem(s)); nothing was created", op)
-		assert.Contains(t, msg, "fleets[0].manager.replicas: must be between 0 and 50, got 100", op)
-		assert.Contains(t, msg, `fleets[0].runner.tagz: unknown setting (did you mean "tags"?)`, op)
+		assert.Contains(t, msg, "fleets[0] (fault-bad).manager.replicas: must be between 0 and 50, got 100", op)
+		assert.Contains(t, msg, `fleets[0] (fault-bad).runner.tagz: unknown setting (did you mean "tags"?)`, op)
 	}
 	_, err := s.stack.Preview(ctx, optpreview.ProgressStreams(&s.log))
 	assertRejected("preview", err)

@@ -182,7 +182,7 @@ func createReferences(t *testing.T, fleets []committedFleet) []string {
 	var created []string
 	seen := map[string]bool{}
 	for i, s := range decoded {
-		for _, r := range s.WithDefaults("e2e").References(settings.FleetPath(i)) {
+		for _, r := range s.WithDefaults("e2e").References(settings.FleetPath(i, s.Name)) {
 			require.Equal(t, "Secret", r.Kind, "%s: the test creates Secrets only", r)
 			id := r.Namespace + "/" + r.Name
 			if seen[id] {
