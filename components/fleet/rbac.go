@@ -24,6 +24,12 @@ type PolicyRule struct {
 // executor ("Configure runner API permissions") with the given settings,
 // option-dependent verbs only when the option is on, no wildcard ever;
 // sorted by group and resource, each rule's verbs sorted.
+//
+// One option is a job's, not the fleet's: a job may set FF_PRINT_POD_EVENTS
+// in its variables, and the runner then watches its pod's events (without
+// the verb the job fails before its script runs). Events in the job
+// namespace are read-only and tell nothing the manager cannot already read
+// there (its pods), so watching them is always granted.
 func RoleRules(e settings.ExecutorSettings) []PolicyRule {
 	ff := func(name string) bool { return e.FeatureFlags[name] }
 	// The attach strategy is the default; the legacy exec-only one needs no attach.
@@ -49,7 +55,7 @@ func RoleRules(e settings.ExecutorSettings) []PolicyRule {
 	grant(attach || ff(runnerversion.FFHonorEntrypoint) || ff(runnerversion.FFWaitReachable) || ff(runnerversion.FFConcrete), "pods/log", "get")
 	grant(attach || ff(runnerversion.FFHonorEntrypoint), "pods/log", "list")
 	grant(warningEvents, "events", "list")
-	grant(ff(runnerversion.FFPrintPodEvents), "events", "watch")
+	grant(true, "events", "watch") // FF_PRINT_POD_EVENTS, which jobs set too
 
 	var rules []PolicyRule
 	for _, resource := range slices.Sorted(maps.Keys(verbs)) {
