@@ -49,15 +49,41 @@ import (
 //     selector, tolerations, grace period and GetPodSecurityContext
 //     (pod_security_context, or nil when it sets nothing); getVolumes: the
 //     "repo", "scripts" and "logs" emptyDirs.
+//   - getPullPolicies: the first of pull_policy (always, if-not-present,
+//     never), else none (the API server's default).
+//   - prepareOptions, getServiceName, preparePodServices: services are the
+//     configured ones, then the job's; each container is named after the
+//     service's first alias that is a DNS-1123 label not used before, else
+//     svc-N; containers sorted by name. createHostAliases: 127.0.0.1 for
+//     every service's names (image-derived and aliases) that are DNS-1123
+//     subdomains, before the configured host_aliases.
+//   - getPodActiveDeadlineSeconds: with FF_USE_POD_ACTIVE_DEADLINE_SECONDS (on
+//     by default) the job's timeout plus one second; GetAffinity: an affinity,
+//     empty unless node_affinities are configured.
 //   - setupBuildPod / applyPodSpecMerge: with FF_USE_ADVANCED_POD_SPEC_CONFIGURATION,
 //     every [[runners.kubernetes.pod_spec]] patch applied in order to the pod
 //     spec (strategic merge patches; the fleet renders no other kind).
 type JobPodOptions struct {
-	// Services is the number of service containers (svc-0, svc-1, ...).
+	// Services is the number of services without an alias a job adds
+	// (containers svc-0, svc-1, ...).
 	Services int
+	// JobServices are services a job adds with their image and alias.
+	JobServices []JobService
+	// Timeout is the job's timeout in seconds, which becomes the pod's
+	// activeDeadlineSeconds (plus one); zero is GitLab's default, one hour.
+	Timeout int
 	// HelperImage stands for the helper image the runner picks for its release.
 	HelperImage string
 }
+
+// JobService is a service of a job's .gitlab-ci.yml.
+type JobService struct {
+	Image string
+	Alias string
+}
+
+// defaultJobTimeout is GitLab's default job timeout (a project's, one hour).
+const defaultJobTimeout = 3600
 
 // Container names the runner gives job pod containers.
 const (
@@ -89,11 +115,12 @@ func JobPod(r RunnerConfig, v runnerversion.Version, opts JobPodOptions) (*corev
 	build := jobResources(k.CPURequest, k.CPULimit, k.MemoryRequest, k.MemoryLimit, k.EphemeralStorageRequest, k.EphemeralStorageLimit)
 	helper := jobResources(k.HelperCPURequest, k.HelperCPULimit, k.HelperMemoryRequest, k.HelperMemoryLimit, k.HelperEphemeralStorageRequest, k.HelperEphemeralStorageLimit)
 	service := jobResources(k.ServiceCPURequest, k.ServiceCPULimit, k.ServiceMemoryRequest, k.ServiceMemoryLimit, k.ServiceEphemeralStorageRequest, k.ServiceEphemeralStorageLimit)
+	pullPolicy := jobPullPolicy(k.PullPolicy)
 	container := func(name, image string, sc *ContainerSecurityContext, withIDs bool, resources corev1.ResourceRequirements) corev1.Container {
 		return corev1.Container{
 			Name:            name,
 			Image:           image,
-			ImagePullPolicy: corev1.PullIfNotPresent,
+			ImagePullPolicy: pullPolicy,
 			Command:         []string{"sh"},
 			VolumeMounts:    mounts,
 			SecurityContext: jobContainerSecurityContext(k, sc, withIDs),
@@ -130,16 +157,31 @@ func JobPod(r RunnerConfig, v runnerversion.Version, opts JobPodOptions) (*corev
 		container(jobHelperContainer, helperImage, k.HelperContainerSecurityContext, true, helper),
 	}
 	// Services: the configured ones, then those a job's .gitlab-ci.yml adds.
-	images := []string{}
+	services := []JobService{}
 	for _, svc := range k.Services {
-		images = append(images, svc.Name)
+		services = append(services, JobService{Image: svc.Name, Alias: svc.Alias})
 	}
+	services = append(services, opts.JobServices...)
 	for range opts.Services {
-		images = append(images, "registry.example.com/service:1")
+		services = append(services, JobService{Image: "registry.example.com/service:1"})
 	}
-	for i, image := range images {
+	named := jobServiceContainers(services)
+	var serviceHosts []string
+	for _, name := range slices.Sorted(maps.Keys(named)) {
+		svc := named[name]
 		pod.Spec.Containers = append(pod.Spec.Containers,
-			container(fmt.Sprintf("svc-%d", i), image, k.ServiceContainerSecurityContext, true, service))
+			container(name, svc.Image, k.ServiceContainerSecurityContext, true, service))
+		serviceHosts = append(serviceHosts, svc.hostnames()...)
+	}
+	if len(serviceHosts) > 0 {
+		pod.Spec.HostAliases = []corev1.HostAlias{{IP: "127.0.0.1", Hostnames: serviceHosts}}
+	}
+	if on, set := r.FeatureFlags[runnerversion.FFPodActiveDeadline]; on || !set {
+		timeout := opts.Timeout
+		if timeout == 0 {
+			timeout = defaultJobTimeout
+		}
+		pod.Spec.ActiveDeadlineSeconds = ptr.To(int64(timeout + 1))
 	}
 	// preparePodConfig's scheduling and DNS fields.
 	pod.Spec.SchedulerName, pod.Spec.PriorityClassName = k.SchedulerName, k.PriorityClassName
@@ -151,6 +193,7 @@ func JobPod(r RunnerConfig, v runnerversion.Version, opts JobPodOptions) (*corev
 			pod.Spec.DNSConfig.Options = append(pod.Spec.DNSConfig.Options, corev1.PodDNSConfigOption{Name: o.Name, Value: &value})
 		}
 	}
+	pod.Spec.Affinity = &corev1.Affinity{}
 	if a := k.Affinity; a != nil && a.NodeAffinity != nil && a.NodeAffinity.Required != nil {
 		var terms []corev1.NodeSelectorTerm
 		for _, t := range a.NodeAffinity.Required.Terms {
@@ -160,7 +203,7 @@ func JobPod(r RunnerConfig, v runnerversion.Version, opts JobPodOptions) (*corev
 			}
 			terms = append(terms, term)
 		}
-		pod.Spec.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: terms}}}
+		pod.Spec.Affinity.NodeAffinity = &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: terms}}
 	}
 	for _, h := range k.HostAliases {
 		pod.Spec.HostAliases = append(pod.Spec.HostAliases, corev1.HostAlias{IP: h.IP, Hostnames: h.Hostnames})

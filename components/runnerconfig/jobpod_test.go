@@ -154,3 +154,39 @@ func TestValidateRefusesALevelTheJobsCannotPass(t *testing.T) {
 func checkAll(s settings.FleetSettings, path string) settings.Problems {
 	return append(s.Validate(path), Check(s, path)...)
 }
+
+// A job pod's services as the runner's executor makes them: a container
+// named after the service's first usable alias, else svc-N; sorted by name;
+// every service reachable on 127.0.0.1 under the names derived from its
+// image and its aliases that are DNS-1123 subdomains, before the configured
+// host aliases.
+func TestJobPodServices(t *testing.T) {
+	k := KubernetesConfig{Namespace: "jobs", Image: "alpine:3.22", PullPolicy: []string{"always", "if-not-present"},
+		Services:    []ServiceConfig{{Name: "redis:7"}},
+		HostAliases: []HostAliasConfig{{IP: "10.0.0.1", Hostnames: []string{"mirror"}}}}
+	pod, err := JobPod(RunnerConfig{Executor: "kubernetes", Kubernetes: k}, runnerversion.NewestKnown, JobPodOptions{
+		JobServices: []JobService{{Image: "postgres:16", Alias: "db"}, {Image: "registry.example.com:5000/team/cache:1", Alias: "bad_alias"}},
+		Timeout:     1800,
+	})
+	require.NoError(t, err)
+	var names []string
+	for _, c := range pod.Spec.Containers {
+		names = append(names, c.Name+"="+c.Image)
+		assert.Equal(t, corev1.PullAlways, c.ImagePullPolicy, "the first pull policy")
+	}
+	assert.Equal(t, []string{"build=alpine:3.22", "helper=registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-" + runnerversion.NewestKnown.String(),
+		"db=postgres:16", "svc-0=redis:7", "svc-1=registry.example.com:5000/team/cache:1"}, names)
+	assert.Equal(t, []corev1.HostAlias{
+		{IP: "127.0.0.1", Hostnames: []string{"postgres", "db", "redis", "registry.example.com-team-cache"}},
+		{IP: "10.0.0.1", Hostnames: []string{"mirror"}},
+	}, pod.Spec.HostAliases)
+	assert.Equal(t, ptr.To[int64](1801), pod.Spec.ActiveDeadlineSeconds, "the job's timeout and a second")
+	assert.Equal(t, &corev1.Affinity{}, pod.Spec.Affinity)
+
+	pod, err = JobPod(RunnerConfig{Executor: "kubernetes", Kubernetes: KubernetesConfig{Namespace: "jobs", Image: "alpine:3.22"},
+		FeatureFlags: map[string]bool{runnerversion.FFPodActiveDeadline: false}}, runnerversion.NewestKnown, JobPodOptions{})
+	require.NoError(t, err)
+	assert.Nil(t, pod.Spec.ActiveDeadlineSeconds, "FF_USE_POD_ACTIVE_DEADLINE_SECONDS off")
+	assert.Empty(t, pod.Spec.HostAliases)
+	assert.Equal(t, corev1.PullPolicy(""), pod.Spec.Containers[0].ImagePullPolicy, "no pull policy: the API server's default")
+}

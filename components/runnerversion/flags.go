@@ -15,6 +15,9 @@ const (
 	FFPrintPodEvents = "FF_PRINT_POD_EVENTS"
 	// FFWaitReachable waits for the pod to answer before running the job.
 	FFWaitReachable = "FF_WAIT_FOR_POD_TO_BE_REACHABLE"
+	// FFPodActiveDeadline sets a job pod's activeDeadlineSeconds to the job's
+	// timeout (on by default).
+	FFPodActiveDeadline = "FF_USE_POD_ACTIVE_DEADLINE_SECONDS"
 	// FFConcrete is the runner's newer job execution (reads pod logs).
 	FFConcrete = "FF_CONCRETE"
 )

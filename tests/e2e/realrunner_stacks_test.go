@@ -432,16 +432,14 @@ func compareJobPod(t *testing.T, c committedFleet, real corev1.Pod, legacy bool,
 	require.NoError(t, err)
 	version, ok := settings.RunnerVersionOfImage(sts.Spec.Template.Spec.Containers[0].Image)
 	require.True(t, ok)
-	model, err := runnerconfig.JobPod(runner, version, runnerconfig.JobPodOptions{Services: 1})
+	// The job's service and timeout: GitLab's default (one hour), capped by
+	// the runner's maximum timeout.
+	model, err := runnerconfig.JobPod(runner, version, runnerconfig.JobPodOptions{
+		JobServices: []runnerconfig.JobService{{Image: serviceImage(c.settings), Alias: "db"}},
+		Timeout:     jobTimeoutOf(c.settings)})
 	require.NoError(t, err)
-	// The job chooses its service's image; the default helper image's tag
-	// follows the runner binary's version (v19.4.0 in the lab, the pinned
-	// image's v19.3.0 in the model).
-	for i := range model.Spec.Containers {
-		if strings.HasPrefix(model.Spec.Containers[i].Name, "svc-") {
-			model.Spec.Containers[i].Image = serviceImage(c.settings)
-		}
-	}
+	// The default helper image's tag follows the runner binary's version
+	// (v19.4.0 in the lab, the pinned image's v19.3.0 in the model).
 	pinnedHelper := "gitlab-runner-helper:x86_64-" + version.String()
 	for _, list := range [][]corev1.Container{model.Spec.InitContainers, model.Spec.Containers} {
 		for i := range list {
@@ -469,6 +467,17 @@ func compareJobPod(t *testing.T, c committedFleet, real corev1.Pod, legacy bool,
 		}
 		assert.Equal(t, value, real.Labels[key], "%s: label %s", c.name(), key)
 	}
+}
+
+// jobTimeoutOf is the timeout GitLab gives the test's jobs on a fleet: a
+// project's default, one hour, capped by the runner's maximumTimeout.
+func jobTimeoutOf(f fleet) int {
+	timeout := 3600
+	runner, _ := f["runner"].(map[string]any)
+	if limit, ok := runner["maximumTimeout"].(int); ok && limit < timeout {
+		timeout = limit
+	}
+	return timeout
 }
 
 func strategyName(legacy bool) string {
