@@ -1,6 +1,7 @@
 package runnerconfig
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -72,7 +73,8 @@ type JobPodOptions struct {
 	// Timeout is the job's timeout in seconds, which becomes the pod's
 	// activeDeadlineSeconds (plus one); zero is GitLab's default, one hour.
 	Timeout int
-	// HelperImage stands for the helper image the runner picks for its release.
+	// HelperImage stands for the helper image the runner picks for its
+	// release when the configuration names none (helper_image).
 	HelperImage string
 }
 
@@ -96,7 +98,8 @@ const (
 func JobPod(r RunnerConfig, v runnerversion.Version, opts JobPodOptions) (*corev1.Pod, error) {
 	k := r.Kubernetes
 	ff := func(name string) bool { return r.FeatureFlags[name] }
-	helperImage := opts.HelperImage
+	// The configured helper_image, else the release's own.
+	helperImage := cmp.Or(k.HelperImage, opts.HelperImage)
 	if helperImage == "" {
 		helperImage = "registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-" + v.String()
 	}

@@ -190,3 +190,13 @@ func TestJobPodServices(t *testing.T) {
 	assert.Empty(t, pod.Spec.HostAliases)
 	assert.Equal(t, corev1.PullPolicy(""), pod.Spec.Containers[0].ImagePullPolicy, "no pull policy: the API server's default")
 }
+
+// A configured helper_image is the helper's and init-permissions' image.
+func TestJobPodConfiguredHelperImage(t *testing.T) {
+	const mirror = "registry.example.com/mirror/gitlab-runner-helper:x86_64-v19.3.0"
+	pod, err := JobPod(RunnerConfig{Executor: "kubernetes", Kubernetes: KubernetesConfig{Namespace: "jobs", Image: "alpine:3.22", HelperImage: mirror}},
+		runnerversion.NewestKnown, JobPodOptions{HelperImage: "ignored"})
+	require.NoError(t, err)
+	assert.Equal(t, mirror, pod.Spec.InitContainers[0].Image)
+	assert.Equal(t, mirror, pod.Spec.Containers[1].Image)
+}

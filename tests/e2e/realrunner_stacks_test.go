@@ -439,11 +439,12 @@ func compareJobPod(t *testing.T, c committedFleet, real corev1.Pod, legacy bool,
 		Timeout:     jobTimeoutOf(c.settings)})
 	require.NoError(t, err)
 	// The default helper image's tag follows the runner binary's version
-	// (v19.4.0 in the lab, the pinned image's v19.3.0 in the model).
+	// (v19.4.0 in the lab, the pinned image's v19.3.0 in the model); a
+	// configured helper_image is used as it is.
 	pinnedHelper := "gitlab-runner-helper:x86_64-" + version.String()
 	for _, list := range [][]corev1.Container{model.Spec.InitContainers, model.Spec.Containers} {
 		for i := range list {
-			if strings.HasSuffix(list[i].Image, pinnedHelper) {
+			if runner.Kubernetes.HelperImage == "" && strings.HasSuffix(list[i].Image, pinnedHelper) {
 				list[i].Image = strings.TrimSuffix(list[i].Image, pinnedHelper) + "gitlab-runner-helper:x86_64-v" + labVersion
 			}
 		}
