@@ -118,7 +118,7 @@ func run(in io.Reader, out io.Writer, gitlabURL, tokenFile, kubeconfig string, t
 		fmt.Fprintf(out, "fleet %s: runner %s in GitLab, %d of %d managers online and polling for jobs:\n", name, f.RunnerID, len(polling), want)
 		for _, m := range polling {
 			fmt.Fprintf(out, "  %s  gitlab-runner %s, token verified %s, job requested %s\n", m.SystemID, m.Version,
-				m.CreatedAt.Format(time.RFC3339), m.ContactedAt.Format(time.RFC3339))
+				m.CreatedAt.Format(time.RFC3339Nano), m.ContactedAt.Format(time.RFC3339Nano))
 		}
 	}
 	return errors.Join(errs...)
