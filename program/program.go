@@ -171,7 +171,7 @@ func Load(ctx *pulumi.Context) (*Stack, error) {
 
 	raw := cfg.Get(fleetsKey)
 	if raw == "" {
-		ps.Add(fleetsKey, "is required: list the runner fleets under %s:%s in Pulumi.%s.yaml (see README)", Project, fleetsKey, ctx.Stack())
+		ps.Add(fleetsKey, "is required: list the runner fleets under %s:%s in Pulumi.%s.yaml (see docs/configuration.md)", Project, fleetsKey, ctx.Stack())
 		return nil, ps.Err()
 	}
 	plans, problems := plan.Fleets(raw, ctx.Stack())

@@ -133,7 +133,7 @@ func Schema() (string, error) {
 		License:     "Apache-2.0",
 		Resources: map[string]resourceSpec{fleet.RunnerFleetType: {
 			IsComponent:     true,
-			Description:     "One GitLab runner fleet: a runner in GitLab and the StatefulSet of managers serving it, with their namespaces, RBAC, NetworkPolicies and quotas. Its properties are the settings of one fleet of the program's stack file (README \"Configuration\"), checked alike.",
+			Description:     "One GitLab runner fleet: a runner in GitLab and the StatefulSet of managers serving it, with their namespaces, RBAC, NetworkPolicies and quotas. Its properties are the settings of one fleet of the program's stack file (docs/configuration.md, docs/reference/settings.md), checked alike.",
 			InputProperties: inputs,
 			Properties:      outputs,
 			Required:        slices.Sorted(maps.Keys(outputs)),

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/BurntSushi/toml"
@@ -187,5 +188,39 @@ func TestEveryStackFilesJobPodsAreAdmitted(t *testing.T) {
 			}
 			assert.Equal(t, len(fleets), checked, "every fleet's job pods")
 		})
+	}
+}
+
+// The production example says it pulls images through a registry mirror:
+// every image of it, the managers' and every container's of its job pods
+// (build, helper, init and services, as the runner builds them from each
+// fleet's final [[runners]] entry), comes from that mirror.
+func TestProductionPullsEveryImageThroughItsMirror(t *testing.T) {
+	const mirror = "registry.example.com/mirror/"
+	config, secrets := loadStackConfig(t, "../Pulumi.production.yaml")
+	m, err := mocks.Run(withPrerequisites(t, config).Run, config, secrets)
+	require.NoError(t, err)
+	images := map[string]string{}
+	for _, sts := range m.OfType("kubernetes:apps/v1:StatefulSet") {
+		containers, _ := mocks.Get(sts.Inputs, "spec", "template", "spec", "containers")
+		for _, c := range containers.ArrayValue() {
+			images[sts.Name+" manager"] = c.ObjectValue()["image"].StringValue()
+		}
+	}
+	fleets, problems := settings.DecodeFleets(config["gitlab-runner-fleet:fleets"])
+	require.NoError(t, problems.Err())
+	for _, f := range fleets {
+		s := f.WithDefaults("production")
+		final, err := runnerconfig.FinalEntry(s)
+		require.NoError(t, err)
+		pod, err := runnerconfig.JobPod(final, s.RunnerVersion(), runnerconfig.JobPodOptions{Job: &runnerconfig.JobSample{ID: 1, ProjectID: 1}})
+		require.NoError(t, err)
+		for _, c := range append(pod.Spec.InitContainers, pod.Spec.Containers...) {
+			images[s.Name+" job "+c.Name] = c.Image
+		}
+	}
+	require.Len(t, m.OfType("kubernetes:apps/v1:StatefulSet"), len(fleets))
+	for where, image := range images {
+		assert.True(t, strings.HasPrefix(image, mirror), "%s pulls %s, not through %s", where, image, mirror)
 	}
 }

@@ -122,7 +122,7 @@ func (e engine) preview(ctx context.Context) error {
 	// still serializes and checks the whole state after every step unless
 	// checkpoints are skipped: quadratic in the stack's size, most of a
 	// large preview's time. Skipping them changes nothing a preview shows
-	// (README, Performance); the update after it keeps its checkpoints.
+	// (docs/development.md, Performance); the update after it keeps its checkpoints.
 	ws := e.stack.Workspace()
 	ws.SetEnvVar("PULUMI_SKIP_CHECKPOINTS", "true")
 	defer ws.UnsetEnvVar("PULUMI_SKIP_CHECKPOINTS")

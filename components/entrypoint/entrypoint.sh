@@ -12,8 +12,12 @@
 #    `gitlab-runner register`, which only verifies an existing runner and
 #    merges the [[runners]] template into config.toml. The token goes through
 #    the environment (CI_SERVER_TOKEN), never the command line. Transient
-#    failures (GitLab down, network not ready) are retried within
-#    REGISTER_BUDGET_SECONDS of sleeps, which the startup probe's window covers.
+#    failures (GitLab down, network not ready) are retried until a deadline
+#    REGISTER_BUDGET_SECONDS after the start, by the clock: one attempt may take
+#    minutes (a 30 s dial, a second plain try, a 10-minute wait for response
+#    headers), so the attempts count, not only the sleeps between them, and an
+#    attempt still running at the deadline is stopped. The startup probe's
+#    window covers the budget.
 # 3. exec `gitlab-runner run`, so the runner is PID 1 and receives signals.
 #
 # Until the exec this shell is PID 1, and PID 1 ignores every signal it has
@@ -24,9 +28,11 @@
 # Stop (the kubelet runs preStop, then sends SIGTERM, all within
 # terminationGracePeriodSeconds): preStop sends SIGQUIT to PID 1, the runner's
 # graceful stop (finish running jobs, take no new ones), and waits for it to
-# exit, but at most DRAIN_SECONDS. Then the kubelet's SIGTERM, the runner's
-# forceful stop, aborts what is left and cleans up job pods within
-# shutdown_timeout, which the rest of the grace period leaves it.
+# exit, but at most DRAIN_SECONDS by the clock (a loop that counted its
+# iterations would overrun by whatever each `sleep 1` takes beyond a second on
+# a busy node, and eat the forceful stop's time). Then the kubelet's SIGTERM,
+# the runner's forceful stop, aborts what is left and cleans up job pods
+# within shutdown_timeout, which the rest of the grace period leaves it.
 #
 # There is no unregister on stop: the runner belongs to the Pulumi stack.
 set -eu
@@ -35,19 +41,23 @@ log() {
 	printf '%s entrypoint: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2
 }
 
+# now is the wall clock in seconds: every deadline here is counted on it.
+now() {
+	date +%s
+}
+
 prestop() {
 	drain="${DRAIN_SECONDS:?must be set to the seconds a stopping manager may drain}"
+	started=$(now)
+	deadline=$((started + drain))
 	log "preStop: asking the runner to finish its jobs (SIGQUIT), for at most ${drain}s"
 	kill -QUIT 1 2>/dev/null || exit 0
-	# Counted in whole sleeps: never less than the drain time.
-	waited=0
 	while kill -0 1 2>/dev/null; do
-		if [ "$waited" -ge "$drain" ]; then
-			log "preStop: jobs still running after ${drain}s; SIGTERM follows, which aborts them"
+		if [ "$(now)" -ge "$deadline" ]; then
+			log "preStop: jobs still running after $(($(now) - started))s (drain time ${drain}s); SIGTERM follows, which aborts them"
 			exit 0
 		fi
 		sleep 1
-		waited=$((waited + 1))
 	done
 }
 
@@ -66,10 +76,14 @@ budget="${REGISTER_BUDGET_SECONDS:-420}"
 
 phase=starting
 child=
+watchdog=
 on_signal() {
 	log "received SIG$1 while $phase; stopping"
 	if [ -n "$child" ]; then
 		kill -TERM "$child" 2>/dev/null || :
+	fi
+	if [ -n "$watchdog" ]; then
+		kill -TERM "$watchdog" 2>/dev/null || :
 	fi
 	exit $((128 + $2))
 }
@@ -86,6 +100,38 @@ wait_for() {
 	wait "$child" || status=$?
 	child=
 	return "$status"
+}
+
+# wait_until DEADLINE CMD...: wait_for CMD, but a watchdog stops CMD (SIGTERM)
+# if it still runs when the clock reaches DEADLINE.
+wait_until() {
+	stop_at="$1"
+	shift
+	"$@" &
+	child=$!
+	watchdog_for "$stop_at" "$child" &
+	watchdog=$!
+	status=0
+	wait "$child" || status=$?
+	child=
+	kill -TERM "$watchdog" 2>/dev/null || :
+	wait "$watchdog" 2>/dev/null || :
+	watchdog=
+	return "$status"
+}
+
+# watchdog_for DEADLINE PID (in the background): SIGTERM to PID once the clock
+# reaches DEADLINE. Its own SIGTERM ends it with its sleep.
+watchdog_for() {
+	nap=
+	trap 'if [ -n "$nap" ]; then kill -TERM "$nap" 2>/dev/null; fi; exit 0' TERM
+	while left=$(($1 - $(now))) && [ "$left" -gt 0 ]; do
+		sleep "$left" &
+		nap=$!
+		wait "$nap" || :
+		nap=
+	done
+	kill -TERM "$2" 2>/dev/null || :
 }
 
 # s_ followed by 12 characters of [0-9a-f], the format the runner accepts.
@@ -115,24 +161,29 @@ register() {
 }
 
 phase="verifying the runner token"
+started=$(now)
+deadline=$((started + budget))
 n=1
-slept=0
 while :; do
 	# Start from the global settings each time: a failed register may leave a
 	# half-written config.toml behind.
 	cp "$template_dir/config.toml" "$config_dir/config.toml"
-	if wait_for register; then
+	if wait_until "$deadline" register; then
 		break
 	fi
-	delay=$((n < 6 ? n * 5 : 30))
-	if [ $((slept + delay)) -gt "$budget" ]; then
-		log "could not verify the runner token after $n attempts (${slept}s of retries); giving up"
+	used=$(($(now) - started))
+	if [ "$used" -ge "$budget" ]; then
+		log "could not verify the runner token: attempt $n was still running or failed when the ${budget}s budget ran out (${used}s used); giving up"
 		exit 1
 	fi
-	log "verifying the runner token failed (attempt $n, ${slept}s of ${budget}s of retries used); retrying in ${delay}s"
+	delay=$((n < 6 ? n * 5 : 30))
+	if [ $((used + delay)) -ge "$budget" ]; then
+		log "could not verify the runner token after $n attempts (${used}s of ${budget}s used, no time left for another); giving up"
+		exit 1
+	fi
+	log "verifying the runner token failed (attempt $n, ${used}s of ${budget}s used); retrying in ${delay}s"
 	phase="waiting to retry"
 	wait_for sleep "$delay"
-	slept=$((slept + delay))
 	phase="verifying the runner token"
 	n=$((n + 1))
 done

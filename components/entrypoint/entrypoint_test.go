@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,8 +27,9 @@ func TestEntrypointIsValidPOSIXShell(t *testing.T) {
 }
 
 // fakeRunner is a gitlab-runner stand-in. `register` records its arguments
-// and the token it finds in its environment, and fails FAKE_FAILS times
-// (or hangs with FAKE_REGISTER_HANG). `run` records the signals it gets, as
+// and the token it finds in its environment, takes FAKE_REGISTER_SECONDS
+// (as an attempt against a GitLab that answers slowly), and fails FAKE_FAILS
+// times (or hangs with FAKE_REGISTER_HANG). `run` records the signals it gets, as
 // the real runner does with signal.Notify: SIGQUIT starts a graceful stop
 // (it goes on "draining" unless FAKE_EXIT_ON_QUIT), SIGTERM ends it.
 const fakeRunner = `#!/bin/sh
@@ -39,6 +41,7 @@ register)
 		echo $$ >"$FAKE_REGISTER_HANG"
 		exec /bin/sleep 1000
 	fi
+	if [ -n "${FAKE_REGISTER_SECONDS:-}" ]; then /bin/sleep "$FAKE_REGISTER_SECONDS"; fi
 	n=$(cat "$FAKE_FAILS" 2>/dev/null || echo 0)
 	if [ "$n" -gt 0 ]; then echo $((n - 1)) >"$FAKE_FAILS"; exit 1; fi
 	;;
@@ -72,8 +75,8 @@ func newEntrypointEnv(t *testing.T, podName, token string, failures int, fastSle
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(e.bin, "gitlab-runner"), []byte(fakeRunner), 0o755))
 	if fastSleep {
-		// Retry delays pass at once; the budget arithmetic stays the script's.
-		require.NoError(t, os.WriteFile(filepath.Join(e.bin, "sleep"), []byte("#!/bin/sh\nexit 0\n"), 0o755))
+		// Retry delays pass (almost) at once; the budget arithmetic stays the script's.
+		require.NoError(t, os.WriteFile(filepath.Join(e.bin, "sleep"), []byte("#!/bin/sh\nexec /bin/sleep 0.1\n"), 0o755))
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(templates, "config.toml"), []byte("concurrent = 1\n"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(templates, "runner-template.toml"), []byte("[[runners]]\n"), 0o644))
@@ -116,6 +119,25 @@ func (e *entrypointEnv) calls(t *testing.T) []string {
 	return strings.Split(strings.TrimSpace(string(data)), "\n")
 }
 
+// registers counts the register attempts.
+func (e *entrypointEnv) registers(t *testing.T) int {
+	n := 0
+	for _, c := range e.calls(t) {
+		if strings.HasPrefix(c, "register --") {
+			n++
+		}
+	}
+	return n
+}
+
+// slowSleep replaces sleep with one that takes seconds, whatever it is asked
+// for, as on a node so busy that `sleep 1` overruns, and records each call.
+func (e *entrypointEnv) slowSleep(t *testing.T, seconds int) {
+	t.Helper()
+	script := fmt.Sprintf("#!/bin/sh\necho \"sleep $*\" >>%q\nexec /bin/sleep %d\n", e.log, seconds)
+	require.NoError(t, os.WriteFile(filepath.Join(e.bin, "sleep"), []byte(script), 0o755))
+}
+
 func (e *entrypointEnv) systemID(t *testing.T) string {
 	data, err := os.ReadFile(filepath.Join(e.configDir, ".runner_system_id"))
 	require.NoError(t, err)
@@ -155,21 +177,18 @@ func TestEntrypointSystemIDIsValidAndStablePerPod(t *testing.T) {
 func TestEntrypointRetriesTransientFailures(t *testing.T) {
 	r := runEntrypoint(t, "builds-0", "glrt-abc", 2)
 	require.NoError(t, r.err, r.out)
-	var registers int
-	for _, c := range r.calls(t) {
-		if strings.HasPrefix(c, "register --") {
-			registers++
-		}
-	}
-	assert.Equal(t, 3, registers, "two failed registers, then one that succeeds")
-	assert.Contains(t, r.out, "attempt 2, 5s of 15s of retries used); retrying in 10s")
+	assert.Equal(t, 3, r.registers(t), "two failed registers, then one that succeeds")
+	assert.Regexp(t, `attempt 2, \d+s of 15s used\); retrying in 10s`, r.out)
 }
 
-func TestEntrypointGivesUpWhenTheRetryBudgetIsSpent(t *testing.T) {
-	// Budget 15 s: sleeps of 5 and 10 s fit, the next 15 s does not.
+func TestEntrypointGivesUpWhenNoDelayFitsTheBudget(t *testing.T) {
+	// Budget 15 s, attempts that fail at once, delays that pass at once: the
+	// delays of 5 and 10 s end inside the budget, the next one (15 s) would
+	// not.
 	r := runEntrypoint(t, "builds-0", "glrt-abc", 5)
 	require.Error(t, r.err)
-	assert.Contains(t, r.out, "after 3 attempts (15s of retries); giving up")
+	assert.Regexp(t, `after 3 attempts \(\d+s of 15s used, no time left for another\); giving up`, r.out)
+	assert.Equal(t, 3, r.registers(t))
 	for _, c := range r.calls(t) {
 		assert.NotContains(t, c, "run --config", "never runs unverified")
 	}
@@ -333,4 +352,57 @@ func TestPreStopReturnsWhenTheRunnerHasStopped(t *testing.T) {
 	assert.Less(t, took, 60*time.Second, "an idle runner stops on SIGQUIT and preStop does not wait out the drain time")
 	assert.Equal(t, 0, p.exitCode(t))
 	assert.False(t, p.logged(t, "got TERM"))
+}
+
+// The registration budget is a deadline by the clock: an attempt that hangs
+// (GitLab accepts the connection and never answers) is stopped when the
+// budget runs out, and the entrypoint gives up instead of waiting for the
+// startup probe to kill it.
+func TestEntrypointAsPID1StopsAHangingAttemptAtTheDeadline(t *testing.T) {
+	e := newEntrypointEnv(t, "builds-0", "glrt-abc", 0, false)
+	hung := filepath.Join(e.dir, "register.pid")
+	p := startAsPID1(t, e, "FAKE_REGISTER_HANG="+hung, "REGISTER_BUDGET_SECONDS=3")
+	assert.Equal(t, 1, p.exitCode(t))
+	assert.Regexp(t, `attempt 1 was still running or failed when the 3s budget ran out \(\d+s used\); giving up`, p.out.String())
+	assert.Equal(t, 1, p.registers(t))
+	assert.False(t, p.logged(t, "run --config"), "never runs unverified")
+}
+
+// Attempts that take time count against the budget: with attempts of 4 s
+// and delays that pass at once, the second attempt ends 8 s in and its 10 s
+// delay would end past the 15 s budget. Counting only the delays (5 + 10 s
+// fit in 15) would make a third attempt, and with real attempts of minutes
+// overrun the startup probe's window.
+func TestEntrypointAsPID1CountsSlowAttemptsAgainstTheBudget(t *testing.T) {
+	e := newEntrypointEnv(t, "builds-0", "glrt-abc", 100, true)
+	p := startAsPID1(t, e, "FAKE_REGISTER_SECONDS=4", "REGISTER_BUDGET_SECONDS=15")
+	assert.Equal(t, 1, p.exitCode(t))
+	assert.Equal(t, 2, p.registers(t), "two attempts of 4 s fit, the delay after the second does not")
+	used := regexp.MustCompile(`after 2 attempts \((\d+)s of 15s used, no time left for another\); giving up`).FindStringSubmatch(p.out.String())
+	require.NotNil(t, used, p.out.String())
+	seconds, err := strconv.Atoi(used[1])
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, seconds, 8, "both attempts' time is counted")
+}
+
+// The drain is bounded by the clock, not by iterations: with a `sleep 1`
+// that takes 3 s, a drain of 4 s ends after at most two sleeps (counting
+// iterations would take four, 12 s, eating the forceful stop's time).
+func TestPreStopDrainIsBoundedByTheClock(t *testing.T) {
+	e := newEntrypointEnv(t, "builds-0", "glrt-abc", 0, false)
+	p := startAsPID1(t, e, "FAKE_RUN_FOREVER=1")
+	p.waitFor(t, "the runner to run", func() bool { return p.logged(t, "running") })
+	e.slowSleep(t, 3)
+	p.preStop(t, 4)
+	var sleeps int
+	for _, c := range p.calls(t) {
+		if strings.HasPrefix(c, "sleep ") {
+			sleeps++
+		}
+	}
+	assert.Positive(t, sleeps)
+	assert.LessOrEqual(t, sleeps, 2, "the drain stops at its deadline, whatever each sleep takes")
+	assert.False(t, p.logged(t, "got TERM"), "preStop itself never forces")
+	p.signal(t, syscall.SIGTERM)
+	assert.Equal(t, 0, p.exitCode(t))
 }

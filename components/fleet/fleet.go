@@ -23,7 +23,7 @@ const RunnerFleetType = "gitlab-runner-fleet:index:RunnerFleet"
 // RunnerFleetArgs are the inputs of a RunnerFleet.
 //
 // Another program builds a fleet from Settings as a stack file holds them
-// (README "Configuration"), plus where GitLab and the API server are:
+// (docs/configuration.md), plus where GitLab and the API server are:
 // NewRunnerFleet completes the settings with their defaults, checks them
 // with the program's own checks and plans the fleet alone, and registers
 // nothing unless all of that passes. A program that plans several fleets
@@ -145,8 +145,8 @@ func NewRunnerFleet(ctx *pulumi.Context, name string, given *RunnerFleetArgs, op
 		return nil, err
 	}
 	var parent pulumi.ResourceOption = pulumi.Parent(fleet)
-	if token.runner != nil {
-		parent = pulumi.Composite(parent, pulumi.DependsOn([]pulumi.Resource{token.runner}))
+	if runners := token.runners(); len(runners) > 0 {
+		parent = pulumi.Composite(parent, pulumi.DependsOn(runners))
 	}
 
 	if err := fleet.createNamespaces(ctx, args.Stack.CreateNamespaces, parent); err != nil {

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -282,35 +281,6 @@ func TestStatefulSetRolloutIsNotAwaitedButItsDeletionIs(t *testing.T) {
 	assert.False(t, skip, "skipAwait would skip the wait on delete too")
 	assert.Equal(t, fmt.Sprintf("%ds", s.Manager.TerminationGracePeriodSeconds+120), sts.DeleteTimeout)
 	assert.Equal(t, fleet.DeleteTimeout(s.Manager), sts.DeleteTimeout)
-}
-
-func TestRotationReplacesTheRunnerInEachNewPeriod(t *testing.T) {
-	s := groupFleet()
-	s.Runner.RotateEvery = "30d"
-	at := func(now time.Time) *mocks.Registration {
-		plans, problems := plan.Plan([]settings.FleetSettings{s})
-		require.NoError(t, problems.Err())
-		m := &mocks.Mocks{}
-		err := pulumi.RunErr(func(ctx *pulumi.Context) error {
-			_, err := fleet.NewRunnerFleet(ctx, s.Name, &fleet.RunnerFleetArgs{
-				Settings: s, GitlabURL: "https://gitlab.example.com/", Stack: &fleet.StackPart{CreateNamespaces: plans[0].Create},
-				Now: func() time.Time { return now }, APIServer: testAPIServer,
-			})
-			return err
-		}, pulumi.WithMocks("project", "stack", m))
-		require.NoError(t, err)
-		return m.Find(tUserRunner, "builds")
-	}
-	period := 30 * 24 * time.Hour
-	start := time.Unix(0, 0).Add(700 * period).UTC() // the first instant of a period
-	first, later, next := at(start), at(start.Add(period-time.Second)), at(start.Add(period))
-	assert.Equal(t, "700", first.ReplacementTrigger)
-	assert.Equal(t, first.ReplacementTrigger, later.ReplacementTrigger, "the same period: no rotation")
-	assert.Equal(t, "701", next.ReplacementTrigger, "a new period: the engine replaces the runner")
-	assert.Equal(t, start.Add(period), settings.NextRotation(start.Add(time.Hour), period))
-
-	plain := runFleet(t, false, groupFleet(), nil).Find(tUserRunner, "builds")
-	assert.Nil(t, plain.ReplacementTrigger, "no rotation without rotateEvery")
 }
 
 func TestJobNamespaceWarnsAndAuditsAtTheEnforcedLevel(t *testing.T) {

@@ -25,7 +25,7 @@ func TestRoleRules(t *testing.T) {
 		name:     "defaults: attach strategy, informers, warning events",
 		executor: settings.FleetSettings{Name: "d", Runner: settings.RunnerSettings{Type: "instance_type"}}.WithDefaults("t").Executor,
 		want: []fleet.PolicyRule{
-			rule("", "events", "list", "watch"),
+			rule("", "events", "list"),
 			rule("", "pods", "create", "delete", "get", "list", "watch"),
 			rule("", "pods/attach", "create", "delete", "get", "patch"),
 			rule("", "pods/exec", "create", "delete", "get", "patch"),
@@ -35,11 +35,10 @@ func TestRoleRules(t *testing.T) {
 			rule("", "services", "create", "get"),
 		},
 	}, {
-		name: "minimal: legacy execution, no informers, no warning events (jobs may still print pod events)",
+		name: "minimal: legacy execution, no informers, no events",
 		executor: settings.ExecutorSettings{UseInformers: &no, PrintPodWarningEvents: &no,
 			FeatureFlags: map[string]bool{"FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY": true}},
 		want: []fleet.PolicyRule{
-			rule("", "events", "watch"),
 			rule("", "pods", "create", "delete", "get"),
 			rule("", "pods/exec", "create", "delete", "get", "patch"),
 			rule("", "secrets", "create", "delete", "get", "update"),
@@ -51,7 +50,6 @@ func TestRoleRules(t *testing.T) {
 		executor: settings.ExecutorSettings{UseInformers: &no, PrintPodWarningEvents: &no,
 			FeatureFlags: map[string]bool{"FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY": true, "FF_KUBERNETES_HONOR_ENTRYPOINT": true}},
 		want: []fleet.PolicyRule{
-			rule("", "events", "watch"),
 			rule("", "pods", "create", "delete", "get", "watch"),
 			rule("", "pods/exec", "create", "delete", "get", "patch"),
 			rule("", "pods/log", "get", "list"),
@@ -64,7 +62,6 @@ func TestRoleRules(t *testing.T) {
 		executor: settings.ExecutorSettings{UseInformers: &no, PrintPodWarningEvents: &no,
 			FeatureFlags: map[string]bool{"FF_USE_LEGACY_KUBERNETES_EXECUTION_STRATEGY": true, "FF_WAIT_FOR_POD_TO_BE_REACHABLE": true}},
 		want: []fleet.PolicyRule{
-			rule("", "events", "watch"),
 			rule("", "pods", "create", "delete", "get"),
 			rule("", "pods/exec", "create", "delete", "get", "patch"),
 			rule("", "pods/log", "get"),

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/pulumi/pulumi-gitlab/sdk/v8/go/gitlab"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -20,6 +21,22 @@ type runnerToken struct {
 	runnerID pulumi.StringOutput
 	// runner is the UserRunner; nil for an existing token.
 	runner pulumi.Resource
+	// previous is the previous rotation period's runner, kept for one more
+	// period so that managers not yet rolled keep a valid token (see
+	// rotationSlots); nil without runner.rotateEvery.
+	previous pulumi.Resource
+}
+
+// runners are the fleet's runners in GitLab, for the objects that must wait
+// for them (and, on destroy, go before them).
+func (t runnerToken) runners() []pulumi.Resource {
+	var out []pulumi.Resource
+	for _, r := range []pulumi.Resource{t.runner, t.previous} {
+		if r != nil {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // tokenSecret names the Secret and key the manager pod mounts the token from.
@@ -67,19 +84,64 @@ func newRunnerToken(ctx *pulumi.Context, fleetArgs *preparedArgs, parent pulumi.
 	if r.MaximumTimeout != 0 {
 		args.MaximumTimeout = pulumi.Int(r.MaximumTimeout)
 	}
-	opts := []pulumi.ResourceOption{parent}
 	if period, ok := r.RotationPeriod(); ok {
-		// A new period replaces the runner: new runner and token first, the
-		// pods roll to them, the old runner is deleted last (see
-		// settings.RotationWindow).
-		opts = append(opts, pulumi.ReplacementTrigger(pulumi.String(fmt.Sprint(settings.RotationWindow(fleetArgs.now(), period)))))
+		return rotatingRunners(ctx, s, args, period, fleetArgs.now(), parent)
 	}
-	runner, err := gitlab.NewUserRunner(ctx, s.Name, args, opts...)
+	runner, err := gitlab.NewUserRunner(ctx, s.Name, args, parent)
 	if err != nil {
 		return runnerToken{}, err
 	}
 	// The token is secret in the provider's schema and in AdditionalSecretOutputs.
 	return runnerToken{token: runner.Token, runnerID: runner.ID().ToStringOutput(), runner: runner}, nil
+}
+
+// rotatingRunners are the two runners of a fleet with runner.rotateEvery:
+// the current period's, whose token the managers get, and the previous
+// period's, which the managers not yet rolled still poll with.
+//
+// Each lives in a slot named after the parity of its period
+// (rotationSlot). The first `up` of period N replaces slot N%2 (its trigger
+// moves from N-2 to N: a new runner and token, the pods roll to them) and
+// leaves slot (N-1)%2, the runner the pods used until then, as it is. That
+// runner is deleted one period later, when the first `up` of period N+1
+// replaces its slot: by then every manager has long rolled to period N's
+// token (a rollout takes at most replicas × terminationGracePeriodSeconds).
+// So no manager ever polls with a deleted token and a manager can take jobs
+// throughout a rotation, provided `up` runs in every period. GitLab lists
+// both runners; the maintenance note says which period each belongs to.
+func rotatingRunners(ctx *pulumi.Context, s settings.FleetSettings, args *gitlab.UserRunnerArgs, period time.Duration, now time.Time, parent pulumi.ResourceOption) (runnerToken, error) {
+	window := settings.RotationWindow(now, period)
+	slot := func(w int64, opts ...pulumi.ResourceOption) (*gitlab.UserRunner, error) {
+		slotArgs := *args
+		note := fmt.Sprintf("gitlab-runner-fleet: rotation period %d (from %s); replaced when period %d begins",
+			w, time.Unix(0, w*int64(period)).UTC().Format(time.RFC3339), w+2)
+		if s.Runner.MaintenanceNote != "" {
+			note = s.Runner.MaintenanceNote + "\n" + note
+		}
+		slotArgs.MaintenanceNote = pulumi.String(note)
+		return gitlab.NewUserRunner(ctx, rotationSlot(s.Name, w), &slotArgs,
+			append([]pulumi.ResourceOption{parent, pulumi.ReplacementTrigger(pulumi.String(fmt.Sprint(w)))}, opts...)...)
+	}
+	// The current slot takes over the runner of a fleet that did not rotate
+	// before (named after the fleet): turning rotation on replaces nothing.
+	current, err := slot(window, pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(s.Name)}}))
+	if err != nil {
+		return runnerToken{}, err
+	}
+	previous, err := slot(window - 1)
+	if err != nil {
+		return runnerToken{}, err
+	}
+	return runnerToken{token: current.Token, runnerID: current.ID().ToStringOutput(), runner: current, previous: previous}, nil
+}
+
+// rotationSlot names the runner of rotation period w: one of two slots,
+// by the period's parity.
+func rotationSlot(fleet string, w int64) string {
+	if w%2 == 0 {
+		return fleet + "-even"
+	}
+	return fleet + "-odd"
 }
 
 // secret is the Secret the manager pod mounts the token from: the existing

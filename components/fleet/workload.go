@@ -206,7 +206,7 @@ func managerContainer(s settings.FleetSettings, in workloadInputs) *corev1.Conta
 		}},
 		Resources: resourceRequirements(m.Resources),
 		// Registration may retry for minutes before the metrics port opens
-		// (registerBudgetSeconds fits in this window).
+		// (its deadline, registerBudgetSeconds, is inside this window).
 		StartupProbe:   probe(startupPeriodSeconds, startupFailureThreshold),
 		LivenessProbe:  probe(30, 3),
 		ReadinessProbe: probe(10, 3),
@@ -292,10 +292,11 @@ func resourceRequirements(r settings.ContainerResources) *corev1.ResourceRequire
 // (settings.ManagerSettings.DrainSeconds).
 var PreStopCommand = []string{"/bin/sh", scriptDir + "/" + entrypoint.FileName, "prestop"}
 
-// registerBudgetSeconds bounds the sleeps between token verification
-// attempts so that they end well inside the startup probe's window
-// (startupPeriodSeconds × startupFailureThreshold), leaving room for the
-// attempts themselves.
+// registerBudgetSeconds is the deadline, by the clock, of the token
+// verification (attempts and the delays between them; an attempt still
+// running then is stopped): it ends well inside the startup probe's window
+// (startupPeriodSeconds × startupFailureThreshold), leaving the runner time
+// to open its metrics port.
 const (
 	startupPeriodSeconds    = 10
 	startupFailureThreshold = 60

@@ -24,15 +24,32 @@ func Check(s settings.FleetSettings, path string) settings.Problems {
 		ps.Add(at("executor"), "%s; pick a newer manager.image (or manager.runnerVersion) or leave out the setting that renders it", problem)
 	}
 	if s.Executor.ExtraConfig != "" {
-		if extra, err := parseExtraConfig(s.Executor.ExtraConfig); err != nil {
+		extra, err := parseExtraConfig(s.Executor.ExtraConfig)
+		if err != nil {
 			ps.Add(at("executor.extraConfig"), "is not TOML for a [[runners]] entry: %v", err)
-		} else {
-			checkExtraConfig(&ps, at("executor.extraConfig"), extra, renderedMap(rendered), version)
+			return ps
+		}
+		before := len(ps)
+		checkExtraConfig(&ps, at("executor.extraConfig"), extra, renderedMap(rendered), version, s.Executor.Privileged)
+		if len(ps) == before {
+			_, undecoded, err := decodeFinalEntry(s)
+			if err != nil {
+				ps.Add(at("executor.extraConfig"), "cannot be merged into the fleet's [[runners]] entry: %v", err)
+			}
+			for _, key := range unjudgedKeys(undecoded) {
+				ps.Add(at("executor.extraConfig"), "%s would change the job pod in a way the fleet's model of it cannot judge (Pod Security, quota, admission); use a typed setting, or leave it out", key)
+			}
+		}
+		if len(ps) > before {
+			// The job pod is checked from the merged entry, which holds
+			// what was refused.
+			return ps
 		}
 	}
 	for _, problem := range UnsupportedRunnerKeys(Global(s.Manager), version) {
 		ps.Add(at("manager"), "%s; pick a newer manager.image", problem)
 	}
+	checkLint(&ps, at("executor"), rendered, version)
 	checkJobPodSecurity(&ps, at("executor"), s)
 	return ps
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/glrf/gitlab-runner-fleet/components/runnerconfig"
 	"github.com/glrf/gitlab-runner-fleet/components/settings"
@@ -77,4 +78,92 @@ func TestRenderedConfigurationProblems(t *testing.T) {
 		})
 	}
 	assert.Empty(t, checked(t, "["+groupFleet+"]"), "the default fleet renders what its runner reads, and its job pods pass")
+}
+
+// executor.extraConfig is judged with the rest: the job pod the fleet checks
+// is built from the final [[runners]] entry (extraConfig merged), a key the
+// model cannot judge is refused by name, credentials never enter the
+// ConfigMap, and a privileged fleet's jobs stay on their node pool.
+func TestExtraConfigIsJudgedFromTheFinalEntry(t *testing.T) {
+	fleet := func(extra string) string { return fleetWith(t, extra) }
+	extraConfig := func(toml string) string {
+		data, err := json.Marshal(toml)
+		require.NoError(t, err)
+		return string(data)
+	}
+	const privileged = `"privileged":true,"podSecurity":"privileged","nodeSelector":{"pool":"docker"},"tolerations":[{"key":"docker","operator":"Exists","effect":"NoSchedule"}]`
+	const nfs = "[[kubernetes.volumes.nfs]]\nname = \"shared\"\nmount_path = \"/shared\"\nserver = \"nfs.example.com\"\npath = \"/exports/ci\"\n"
+	refused := []struct{ name, fleets, want string }{
+		{"an NFS volume at the restricted level", fleet(`{"executor":{"podSecurity":"restricted","extraConfig":` + extraConfig(nfs) + `}}`),
+			`restricted volume types (volume "shared" uses restricted volume type "nfs")`},
+		{"a Kubernetes token", fleet(`{"executor":{"extraConfig":` + extraConfig("[kubernetes]\nbearer_token = \"x\"") + `}}`),
+			"kubernetes.bearer_token would put a Kubernetes token in the configuration's ConfigMap"},
+		{"another API server", fleet(`{"executor":{"extraConfig":` + extraConfig("[kubernetes]\nhost = \"https://other:6443\"") + `}}`),
+			"kubernetes.host would put another API server than the managers' own in the configuration's ConfigMap"},
+		{"the cache's secret key", fleet(`{"cache":{"type":"s3","existingSecret":"c","s3":{"bucketName":"b"}},"executor":{"extraConfig":` + extraConfig("[cache.s3]\nSecretKey = \"x\"") + `}}`),
+			"cache.s3.SecretKey would put the cache's secret key"},
+		{"pod affinity for privileged jobs", fleet(`{"executor":{` + privileged + `,"extraConfig":` + extraConfig("[kubernetes.affinity.pod_affinity]\n") + `}}`),
+			"kubernetes.affinity could move this fleet's privileged jobs off their dedicated node pool"},
+		{"a runtime class for privileged jobs", fleet(`{"executor":{` + privileged + `,"extraConfig":` + extraConfig("[kubernetes]\nruntime_class_name = \"runc\"") + `}}`),
+			"kubernetes.runtime_class_name could move this fleet's privileged jobs"},
+		{"container lifecycle hooks", fleet(`{"executor":{"extraConfig":` + extraConfig("[kubernetes.container_lifecycle.post_start.exec]\ncommand = [\"true\"]") + `}}`),
+			"kubernetes.container_lifecycle would change the job pod in a way the fleet's model of it cannot judge"},
+		{"pod anti-affinity", fleet(`{"executor":{"extraConfig":` + extraConfig("[kubernetes.affinity.pod_anti_affinity]\n") + `}}`),
+			"kubernetes.affinity.pod_anti_affinity would change the job pod in a way the fleet's model of it cannot judge"},
+	}
+	for _, c := range refused {
+		t.Run(c.name, func(t *testing.T) {
+			err := checked(t, c.fleets).Err()
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.want)
+		})
+	}
+	for name, extra := range map[string]string{
+		"an NFS volume at the baseline level": nfs,
+		"a runtime class":                     "[kubernetes]\nruntime_class_name = \"gvisor\"",
+		"retries and timeouts":                "[kubernetes]\nretry_limit = 3\ncleanup_resources_timeout = \"10m\"",
+		"a bound on a job's own pod request":  "[kubernetes]\npod_cpu_request_overwrite_max_allowed = \"2\"",
+	} {
+		t.Run("allowed: "+name, func(t *testing.T) {
+			assert.Empty(t, checked(t, fleet(`{"executor":{"extraConfig":`+extraConfig(extra)+`}}`)))
+		})
+	}
+}
+
+// What extraConfig adds is in the job pod the fleet checks.
+func TestTheCheckedJobPodHoldsWhatExtraConfigAdds(t *testing.T) {
+	s := settings.FleetSettings{Name: "b", Runner: settings.RunnerSettings{Type: "instance_type"}, Executor: settings.ExecutorSettings{
+		ExtraConfig: "builds_dir = \"/work\"\n[kubernetes]\nruntime_class_name = \"gvisor\"\n[[kubernetes.volumes.nfs]]\nname = \"shared\"\nmount_path = \"/shared\"\nserver = \"nfs.example.com\"\npath = \"/ci\"\n",
+	}}.WithDefaults("t")
+	final, err := runnerconfig.FinalEntry(s)
+	require.NoError(t, err)
+	pod, err := runnerconfig.JobPod(final, s.RunnerVersion(), runnerconfig.JobPodOptions{})
+	require.NoError(t, err)
+	require.NotNil(t, pod.Spec.RuntimeClassName)
+	assert.Equal(t, "gvisor", *pod.Spec.RuntimeClassName)
+	assert.Equal(t, "shared", pod.Spec.Volumes[0].Name)
+	require.NotNil(t, pod.Spec.Volumes[0].NFS)
+	assert.Equal(t, "nfs.example.com", pod.Spec.Volumes[0].NFS.Server)
+	assert.Contains(t, pod.Spec.Containers[0].VolumeMounts, corev1.VolumeMount{Name: "repo", MountPath: "/work"})
+}
+
+// extraConfig's keys under [runners.monitoring] and [runners.referees] are
+// checked against the runner's own keys like every other table (they were
+// once accepted whole, a misspelt key with them).
+func TestExtraConfigChecksMonitoringAndRefereesKeys(t *testing.T) {
+	fleet := func(extra string) string {
+		data, err := json.Marshal(extra)
+		require.NoError(t, err)
+		return fleetWith(t, `{"executor":{"extraConfig":`+string(data)+`}}`)
+	}
+	assert.Empty(t, checked(t, fleet("[[monitoring.job_queuing_durations]]\nperiods = [\"* * * * *\"]\nthreshold = \"5m\"\n")))
+	assert.Empty(t, checked(t, fleet("[referees.metrics]\nprometheus_address = \"http://prometheus:9090\"\nquery_interval = 10\nqueries = []\n")))
+	for extra, want := range map[string]string{
+		"[[monitoring.job_queuing_durations]]\nthreshhold = \"5m\"\n": "monitoring.job_queuing_durations.threshhold: config.toml key [JobQueuingDuration] threshhold is not known",
+		"[referees.metrics]\nprometheus_adress = \"http://p:9090\"\n": "referees.metrics.prometheus_adress: config.toml key [MetricsRefereeConfig] prometheus_adress is not known",
+	} {
+		err := checked(t, fleet(extra)).Err()
+		require.Error(t, err, extra)
+		assert.Contains(t, err.Error(), want)
+	}
 }

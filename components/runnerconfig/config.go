@@ -16,8 +16,14 @@ type RunnerTemplate struct {
 }
 
 // RunnerConfig is one [[runners]] entry.
+//
+// Fields tagged fleet:"extra" are never rendered from settings: they hold
+// what executor.extraConfig may add, so that the entry the runner receives
+// decodes whole into this model (see FinalEntry).
 type RunnerConfig struct {
 	Executor string `toml:"executor" runner:"RunnerSettings"`
+	// BuildsDir is where jobs' sources are (the runner's default: /builds).
+	BuildsDir string `toml:"builds_dir,omitempty" runner:"RunnerSettings" fleet:"extra"`
 	// TLSCAFile is GitLab's CA bundle (CAFile).
 	TLSCAFile string `toml:"tls-ca-file,omitempty" runner:"RunnerCredentials"`
 	// Environment are variables of every job ("KEY=value").
@@ -103,6 +109,16 @@ type KubernetesConfig struct {
 	CPURequestOverwriteMaxAllowed  string            `toml:"cpu_request_overwrite_max_allowed,omitempty" runner:"KubernetesConfig"`
 	MemLimitOverwriteMaxAllowed    string            `toml:"memory_limit_overwrite_max_allowed,omitempty" runner:"KubernetesConfig"`
 	MemRequestOverwriteMaxAllowed  string            `toml:"memory_request_overwrite_max_allowed,omitempty" runner:"KubernetesConfig"`
+
+	// What only executor.extraConfig sets, each a field of the job pod.
+	RuntimeClassName                  string `toml:"runtime_class_name,omitempty" runner:"KubernetesConfig" fleet:"extra"`
+	UseServiceAccountImagePullSecrets bool   `toml:"use_service_account_image_pull_secrets,omitempty" runner:"KubernetesConfig" fleet:"extra"`
+	ScriptsBaseDir                    string `toml:"scripts_base_dir,omitempty" runner:"KubernetesConfig" fleet:"extra"`
+	LogsBaseDir                       string `toml:"logs_base_dir,omitempty" runner:"KubernetesConfig" fleet:"extra"`
+	PodCPURequest                     string `toml:"pod_cpu_request,omitempty" runner:"KubernetesConfig" fleet:"extra"`
+	PodCPULimit                       string `toml:"pod_cpu_limit,omitempty" runner:"KubernetesConfig" fleet:"extra"`
+	PodMemoryRequest                  string `toml:"pod_memory_request,omitempty" runner:"KubernetesConfig" fleet:"extra"`
+	PodMemoryLimit                    string `toml:"pod_memory_limit,omitempty" runner:"KubernetesConfig" fleet:"extra"`
 }
 
 // PodSecurityContext is [runners.kubernetes.pod_security_context].

@@ -28,6 +28,82 @@ var fleetOwnedKeys = []string{
 	"feature_flags." + runnerversion.FFDisableTokenRotation, "feature_flags." + runnerversion.FFAdvancedPodSpec,
 }
 
+// credentialKeys are [[runners]] keys that hold credentials, or reach
+// another API server than the managers' own: in extraConfig they would sit
+// in a ConfigMap, readable by whoever reads the managers' namespace.
+var credentialKeys = map[string]string{
+	"kubernetes.bearer_token":   "a Kubernetes token",
+	"kubernetes.host":           "another API server than the managers' own",
+	"kubernetes.context":        "another API server than the managers' own",
+	"kubernetes.cert_file":      "a Kubernetes client certificate",
+	"kubernetes.key_file":       "a Kubernetes client key",
+	"kubernetes.ca_file":        "another API server than the managers' own",
+	"cache.s3.AccessKey":        "the cache's access key (use cache.existingSecret or cache.s3.accessKeyConfigKey)",
+	"cache.s3.SecretKey":        "the cache's secret key (use cache.existingSecret or cache.s3.secretKeyConfigKey)",
+	"cache.s3.SessionToken":     "a cache session token",
+	"cache.gcs.AccessID":        "the cache's access id (use cache.existingSecret or the GCS settings' config keys)",
+	"cache.gcs.PrivateKey":      "the cache's private key (use cache.existingSecret or the GCS settings' config keys)",
+	"cache.gcs.CredentialsFile": "a cache credentials file",
+	"cache.azure.AccountKey":    "the cache's account key (use cache.existingSecret or the Azure settings' config keys)",
+}
+
+// schedulingKeys decide which nodes job pods run on: a privileged fleet's
+// jobs run on a node pool of their own (executor.nodeSelector and
+// tolerations, checked against the managers'), and extraConfig may not move
+// them off it.
+var schedulingKeys = []string{
+	"kubernetes.affinity", "kubernetes.node_selector", "kubernetes.node_tolerations", "kubernetes.scheduler_name",
+	"kubernetes.priority_class_name", "kubernetes.runtime_class_name",
+	"kubernetes.node_selector_overwrite_allowed", "kubernetes.node_tolerations_overwrite_allowed",
+}
+
+// podNeutralKeys are [runners.kubernetes] keys that extraConfig may set
+// although the job-pod model holds none of them: they change how the
+// manager talks to the API server, or bound what a job may ask for itself
+// (the job namespace's quota bounds the total), never the pod the
+// configuration builds. Any other key the model does not hold is refused:
+// it would change the job pod past the fleet's checks.
+var podNeutralKeys = []string{
+	"poll_interval", "poll_timeout", "resource_availability_check_max_attempts", "retry_backoff_max", "retry_limit",
+	"retry_limits", "cleanup_resources_timeout", "cleanup_grace_period_seconds", "helper_image_autoset_arch_and_os",
+	"allowed_users", "allowed_groups",
+	"ephemeral_storage_limit_overwrite_max_allowed", "ephemeral_storage_request_overwrite_max_allowed",
+	"helper_cpu_limit_overwrite_max_allowed", "helper_cpu_request_overwrite_max_allowed",
+	"helper_memory_limit_overwrite_max_allowed", "helper_memory_request_overwrite_max_allowed",
+	"helper_ephemeral_storage_limit_overwrite_max_allowed", "helper_ephemeral_storage_request_overwrite_max_allowed",
+	"service_cpu_limit_overwrite_max_allowed", "service_cpu_request_overwrite_max_allowed",
+	"service_memory_limit_overwrite_max_allowed", "service_memory_request_overwrite_max_allowed",
+	"service_ephemeral_storage_limit_overwrite_max_allowed", "service_ephemeral_storage_request_overwrite_max_allowed",
+	"pod_cpu_limit_overwrite_max_allowed", "pod_cpu_request_overwrite_max_allowed",
+	"pod_memory_limit_overwrite_max_allowed", "pod_memory_request_overwrite_max_allowed",
+}
+
+// unjudgedKeys are the extraConfig keys the job-pod model cannot judge:
+// keys of [runners.kubernetes] (the job pod's table) that the final entry's
+// decoding left undecoded (see decodeFinalEntry), outside podNeutralKeys;
+// the top-most of each undecoded table.
+func unjudgedKeys(undecoded []string) []string {
+	set := map[string]bool{}
+	for _, k := range undecoded {
+		set[k] = true
+	}
+	var out []string
+	for _, k := range undecoded {
+		rest, ok := strings.CutPrefix(k, "kubernetes.")
+		if !ok {
+			continue
+		}
+		if parent := k[:max(strings.LastIndex(k, "."), 0)]; set[parent] {
+			continue
+		}
+		first, _, _ := strings.Cut(rest, ".")
+		if !slices.Contains(podNeutralKeys, first) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 // parseExtraConfig reads executor.extraConfig.
 func parseExtraConfig(text string) (map[string]any, error) {
 	out := map[string]any{}
@@ -52,12 +128,19 @@ func parseExtraConfig(text string) (map[string]any, error) {
 //   - no key may touch what the fleet owns for safety: the token and URL,
 //     the job namespace, security contexts, privileges and capabilities, the
 //     service account and its overwrites, pod spec patches, host paths, the
-//     helper image, and the feature flags the fleet sets.
-func checkExtraConfig(ps *settings.Problems, path string, extra, rendered map[string]any, v runnerversion.Version) {
-	walkExtra(ps, path, "", extra, rendered, []string{"RunnerConfig"}, v)
+//     helper image, and the feature flags the fleet sets;
+//   - no key may hold a credential, or point the runner at another API
+//     server (credentialKeys): it would sit in a ConfigMap;
+//   - a privileged fleet's extraConfig may not touch where jobs are
+//     scheduled (schedulingKeys);
+//   - the merged entry must decode whole into the job-pod model, but for
+//     keys that cannot change the job pod (unjudgedKeys): the job pod the
+//     fleet checks is built from it, so whatever extraConfig adds is judged.
+func checkExtraConfig(ps *settings.Problems, path string, extra, rendered map[string]any, v runnerversion.Version, privileged bool) {
+	walkExtra(ps, path, "", extra, rendered, []string{"RunnerConfig"}, v, privileged)
 }
 
-func walkExtra(ps *settings.Problems, setting, prefix string, extra, rendered map[string]any, owners []string, v runnerversion.Version) {
+func walkExtra(ps *settings.Problems, setting, prefix string, extra, rendered map[string]any, owners []string, v runnerversion.Version, privileged bool) {
 	for _, key := range slices.Sorted(maps.Keys(extra)) {
 		keyPath := strings.TrimPrefix(prefix+"."+key, ".")
 		value := extra[key]
@@ -71,12 +154,20 @@ func walkExtra(ps *settings.Problems, setting, prefix string, extra, rendered ma
 			}
 			continue
 		}
+		if what, credential := credentialKeys[keyPath]; credential {
+			ps.Add(setting, "%s would put %s in the configuration's ConfigMap, where whoever reads the managers' namespace reads it; remove it", keyPath, what)
+			continue
+		}
+		if privileged && slices.ContainsFunc(schedulingKeys, func(k string) bool { return keyPath == k || strings.HasPrefix(keyPath, k+".") }) {
+			ps.Add(setting, "%s could move this fleet's privileged jobs off their dedicated node pool; schedule them with executor.nodeSelector and executor.tolerations", keyPath)
+			continue
+		}
 		if isOwned(keyPath) {
 			ps.Add(setting, "%s belongs to the fleet (token, URL, namespace, privileges, security contexts, service accounts, pod spec patches); use the typed settings", keyPath)
 			continue
 		}
 		if typedKeys[keyPath] {
-			ps.Add(setting, "%s has a typed setting of the fleet; use it (see the README's settings)", keyPath)
+			ps.Add(setting, "%s has a typed setting of the fleet; use it (see docs/reference/settings.md)", keyPath)
 			continue
 		}
 		owner, known := ownerOf(owners, key, v)
@@ -97,17 +188,17 @@ func walkExtra(ps *settings.Problems, setting, prefix string, extra, rendered ma
 			}
 			sub, _ := renderedValue.(map[string]any)
 			if key == "feature_flags" {
-				walkExtra(ps, setting, "feature_flags", val, sub, nil, v)
+				walkExtra(ps, setting, "feature_flags", val, sub, nil, v, privileged)
 				continue
 			}
-			walkExtra(ps, setting, keyPath, val, sub, expand(children), v)
+			walkExtra(ps, setting, keyPath, val, sub, expand(children), v, privileged)
 		case []map[string]any:
 			if renderedSet {
 				ps.Add(setting, "%s is already set by a typed setting", keyPath)
 				continue
 			}
 			for _, item := range val {
-				walkExtra(ps, setting, keyPath, item, nil, expand(children), v)
+				walkExtra(ps, setting, keyPath, item, nil, expand(children), v, privileged)
 			}
 		default:
 			if renderedSet {
@@ -152,7 +243,7 @@ var typedKeys = func() map[string]bool {
 		}
 		for i := range t.NumField() {
 			name, _, _ := strings.Cut(t.Field(i).Tag.Get("toml"), ",")
-			if name == "" || name == "-" {
+			if name == "" || name == "-" || t.Field(i).Tag.Get("fleet") == "extra" {
 				continue
 			}
 			path := strings.TrimPrefix(prefix+"."+name, ".")

@@ -92,12 +92,12 @@ func applyJobPolicy(r *RunnerConfig, s settings.FleetSettings) {
 	for _, name := range slices.Sorted(maps.Keys(env)) {
 		r.Environment = append(r.Environment, name+"="+env[name])
 	}
-	k.Volumes = kubernetesVolumes(volumes)
+	k.Volumes = kubernetesVolumes(volumes, s.RunnerVersion())
 	for _, s := range services {
 		k.Services = append(k.Services, ServiceConfig(s))
 	}
 	k.AllowedImages, k.AllowedServices = e.AllowedImages, e.AllowedServices
-	k.DNSPolicy, k.PriorityClassName, k.SchedulerName = e.DNSPolicy, e.PriorityClassName, e.SchedulerName
+	k.DNSPolicy, k.PriorityClassName, k.SchedulerName = runnerDNSPolicies[e.DNSPolicy], e.PriorityClassName, e.SchedulerName
 	if d := e.DNSConfig; d != nil {
 		k.DNSConfig = &DNSConfig{Nameservers: d.Nameservers, Searches: d.Searches}
 		for _, name := range slices.Sorted(maps.Keys(d.Options)) {
@@ -127,6 +127,16 @@ func applyJobPolicy(r *RunnerConfig, s settings.FleetSettings) {
 	k.BearerTokenOverwriteAllowed = o.BearerToken
 	k.CPULimitOverwriteMaxAllowed, k.CPURequestOverwriteMaxAllowed = o.CPULimit, o.CPURequest
 	k.MemLimitOverwriteMaxAllowed, k.MemRequestOverwriteMaxAllowed = o.MemoryLimit, o.MemoryRequest
+}
+
+// runnerDNSPolicies are the runner's names (common.KubernetesDNSPolicy) of
+// the pod DNS policies the settings name as Kubernetes does; the runner
+// ignores, with a warning, a policy it does not know.
+var runnerDNSPolicies = map[string]string{
+	"ClusterFirst":            "cluster-first",
+	"ClusterFirstWithHostNet": "cluster-first-with-host-net",
+	"Default":                 "default",
+	"None":                    "none",
 }
 
 func quoteAll(names []string) []string {

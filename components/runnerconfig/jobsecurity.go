@@ -71,14 +71,14 @@ func applyJobSecurity(k *KubernetesConfig, flags map[string]bool, e settings.Exe
 	k.InitPermissionsContainerSecurityContext = container(false)
 }
 
-// podSecurityViolations evaluates the job pods this configuration makes
+// podSecurityViolations evaluates the job pods of a [[runners]] entry
 // against a Pod Security level, and explains each refusal.
-func podSecurityViolations(k KubernetesConfig, flags map[string]bool, v runnerversion.Version, level string) ([]string, error) {
+func podSecurityViolations(r RunnerConfig, v runnerversion.Version, level string) ([]string, error) {
 	lvl, err := api.ParseLevel(level)
 	if err != nil {
 		return nil, err
 	}
-	pod, err := JobPod(RunnerConfig{Executor: "kubernetes", Kubernetes: k, FeatureFlags: flags}, v, JobPodOptions{Services: 1})
+	pod, err := JobPod(r, v, JobPodOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -96,10 +96,15 @@ func podSecurityViolations(k KubernetesConfig, flags map[string]bool, v runnerve
 }
 
 // checkJobPodSecurity reports a problem when the job pods of a fleet would be
-// refused in its job namespace.
+// refused in its job namespace: the pods of its final entry, executor.extraConfig
+// merged in.
 func checkJobPodSecurity(ps *settings.Problems, path string, s settings.FleetSettings) {
-	rc := Runner(s)
-	violations, err := podSecurityViolations(rc.Kubernetes, rc.FeatureFlags, s.RunnerVersion(), s.Executor.PodSecurity)
+	rc, err := FinalEntry(s)
+	if err != nil {
+		ps.Add(path, "cannot build the job pod to check it: %v", err)
+		return
+	}
+	violations, err := podSecurityViolations(rc, s.RunnerVersion(), s.Executor.PodSecurity)
 	if err != nil {
 		ps.Add(path, "cannot build the job pod to check it: %v", err)
 		return
@@ -108,7 +113,7 @@ func checkJobPodSecurity(ps *settings.Problems, path string, s settings.FleetSet
 		return
 	}
 	ps.Add(path+".podSecurity", "the job namespace %q enforces %q, which would reject every job pod the runner builds from these settings: %s; "+
-		"fix executor.runAsNonRoot/runAsUser/runAsGroup/allowPrivilegeEscalation/privileged, or choose the level these jobs need (%s)",
+		"fix executor.runAsNonRoot/runAsUser/runAsGroup/allowPrivilegeEscalation/privileged (or what executor.extraConfig adds), or choose the level these jobs need (%s)",
 		s.JobNamespace, s.Executor.PodSecurity, strings.Join(violations, "; "), suggestLevel(s))
 }
 
@@ -117,8 +122,11 @@ func suggestLevel(s settings.FleetSettings) string {
 	for _, level := range []string{"restricted", "baseline", "privileged"} {
 		t := s
 		t.Executor.PodSecurity = level
-		rc := Runner(t)
-		if v, err := podSecurityViolations(rc.Kubernetes, rc.FeatureFlags, s.RunnerVersion(), level); err == nil && len(v) == 0 {
+		rc, err := FinalEntry(t)
+		if err != nil {
+			break
+		}
+		if v, err := podSecurityViolations(rc, s.RunnerVersion(), level); err == nil && len(v) == 0 {
 			return fmt.Sprintf("podSecurity: %s", level)
 		}
 	}

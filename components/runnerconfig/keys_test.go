@@ -47,7 +47,10 @@ func TestUnsupportedRunnerKeys(t *testing.T) {
 	template := RunnerTemplate{Runners: []RunnerConfig{Runner(s)}}
 
 	assert.Empty(t, UnsupportedRunnerKeys(template, runnerversion.Version{Major: 19, Minor: 3, Patch: 0}))
-	assert.Empty(t, UnsupportedRunnerKeys(template, runnerversion.Version{Major: 18, Minor: 11, Patch: 0}), "both arrived in 18.11")
+	s1811 := s
+	s1811.Manager.Image = "registry.gitlab.com/gitlab-org/gitlab-runner:alpine-v18.11.0"
+	assert.Empty(t, UnsupportedRunnerKeys(RunnerTemplate{Runners: []RunnerConfig{Runner(s1811)}}, runnerversion.Version{Major: 18, Minor: 11, Patch: 0}),
+		"both arrived in 18.11, and the pinned flags are rendered for the release only")
 	assert.Empty(t, UnsupportedRunnerKeys(template, runnerversion.Version{Major: 20, Minor: 1, Patch: 0}), "a newer runner reads what 19.3 reads")
 
 	s.Manager.Image = "registry.gitlab.com/gitlab-org/gitlab-runner:alpine-v18.6.0"
@@ -72,7 +75,8 @@ func TestSeccompRendersForTheRunnerVersion(t *testing.T) {
 	require.NotNil(t, modern.Kubernetes.PodSecurityContext.SeccompProfile)
 	assert.Equal(t, "RuntimeDefault", modern.Kubernetes.PodSecurityContext.SeccompProfile.Type)
 	assert.Empty(t, modern.Kubernetes.PodSpec)
-	assert.NotContains(t, modern.FeatureFlags, runnerversion.FFAdvancedPodSpec)
+	assert.Equal(t, false, modern.FeatureFlags[runnerversion.FFAdvancedPodSpec], "pinned off: no patch to apply, and no job turns it on")
+	assert.Contains(t, modern.FeatureFlags, runnerversion.FFAdvancedPodSpec)
 
 	s.Manager.Image = "registry.gitlab.com/gitlab-org/gitlab-runner:alpine-v18.6.0"
 	old := Runner(s)

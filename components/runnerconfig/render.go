@@ -111,12 +111,7 @@ func Runner(s settings.FleetSettings) RunnerConfig {
 		PrintPodWarningEvents:            e.PrintPodWarningEvents,
 		PodDisruptionBudget:              e.PodDisruptionBudget,
 	}
-	flags := maps.Clone(e.FeatureFlags)
-	if flags == nil {
-		flags = map[string]bool{}
-	}
-	maps.Copy(flags, settings.OwnedFeatureFlags)
-	r := RunnerConfig{Executor: "kubernetes", Kubernetes: k, FeatureFlags: flags}
+	r := RunnerConfig{Executor: "kubernetes", Kubernetes: k, FeatureFlags: renderedFlags(s)}
 	for _, name := range slices.Sorted(maps.Keys(parts)) {
 		parts[name](&r, s)
 	}

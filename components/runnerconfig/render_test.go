@@ -62,8 +62,10 @@ func TestRunnerTemplateParsesBack(t *testing.T) {
 	require.Len(t, got.Runners, 1)
 	r := got.Runners[0]
 	assert.Equal(t, "kubernetes", r.Executor)
-	assert.Equal(t, map[string]bool{"FF_PRINT_POD_EVENTS": true, "FF_DISABLE_AUTOMATIC_TOKEN_ROTATION": true}, r.FeatureFlags,
-		"the user's flags, and the runner's own token rotation off")
+	assert.Equal(t, map[string]bool{"FF_PRINT_POD_EVENTS": true, "FF_DISABLE_AUTOMATIC_TOKEN_ROTATION": true,
+		"FF_KUBERNETES_HONOR_ENTRYPOINT": false, "FF_WAIT_FOR_POD_TO_BE_REACHABLE": false, "FF_CONCRETE": false,
+		"FF_SUSPENDABLE_ENVIRONMENTS": false, "FF_USE_ADVANCED_POD_SPEC_CONFIGURATION": false}, r.FeatureFlags,
+		"the user's flags, the runner's own token rotation off, and every flag a job must not choose pinned")
 	k := r.Kubernetes
 	assert.Equal(t, "ci-jobs-ns", k["namespace"])
 	assert.Equal(t, "golang:1.26", k["image"])

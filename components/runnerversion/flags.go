@@ -15,9 +15,14 @@ const (
 	FFPrintPodEvents = "FF_PRINT_POD_EVENTS"
 	// FFWaitReachable waits for the pod to answer before running the job.
 	FFWaitReachable = "FF_WAIT_FOR_POD_TO_BE_REACHABLE"
-	// FFPodActiveDeadline sets a job pod's activeDeadlineSeconds to the job's
-	// timeout (on by default).
-	FFPodActiveDeadline = "FF_USE_POD_ACTIVE_DEADLINE_SECONDS"
 	// FFConcrete is the runner's newer job execution (reads pod logs).
 	FFConcrete = "FF_CONCRETE"
+	// FFSuspendable keeps job environments in PVCs and ConfigMaps.
+	FFSuspendable = "FF_SUSPENDABLE_ENVIRONMENTS"
+	// FFDumbInit runs job shells under dumb-init (copied by init-permissions).
+	FFDumbInit = "FF_USE_DUMB_INIT_WITH_KUBERNETES_EXECUTOR"
+	// FFDisableUmask adds an init container that records the build user.
+	FFDisableUmask = "FF_DISABLE_UMASK_FOR_KUBERNETES_EXECUTOR"
+	// FFPodActiveDeadline sets the job pod's activeDeadlineSeconds (on by default).
+	FFPodActiveDeadline = "FF_USE_POD_ACTIVE_DEADLINE_SECONDS"
 )

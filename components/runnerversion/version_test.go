@@ -71,4 +71,22 @@ func TestNestedTablesAndEmbeddedStructs(t *testing.T) {
 	assert.Contains(t, runnerversion.Embedded("RunnerConfig"), "RunnerSettings")
 	assert.Contains(t, runnerversion.NestedTables("KubernetesConfig", "volumes"), "KubernetesVolumes")
 	assert.Empty(t, runnerversion.NestedTables("KubernetesConfig", "node_selector"), "a map, not a table")
+	assert.Contains(t, runnerversion.Embedded("DockerConfig"), "DockerCredentials", "[runners.docker] host comes from helpers/docker.Credentials")
+	assert.Equal(t, []string{"MetricsRefereeConfig"}, runnerversion.NestedTables("RefereesConfig", "metrics"))
+}
+
+// Keys the table once lacked: docker-machine fields without a toml tag (read
+// by their Go name), [runners.monitoring] and [runners.referees].
+func TestKeysWithoutTagsAndOutsidePackageCommon(t *testing.T) {
+	for _, key := range [][2]string{
+		{"DockerMachine", "IdleCount"}, {"DockerMachineAutoscaling", "Periods"}, {"DockerCredentials", "host"},
+		{"RefereesConfig", "metrics"}, {"MetricsRefereeConfig", "queries"},
+		{"Monitoring", "job_queuing_durations"}, {"JobQueuingDuration", "threshold"},
+	} {
+		ok, why := runnerversion.KeyAvailable(key[0], key[1], runnerversion.NewestKnown)
+		assert.True(t, ok, why)
+	}
+	ok, why := runnerversion.KeyAvailable("DockerMachine", "MachineOptionsWithName", runnerversion.Version{Major: 18, Minor: 5})
+	assert.False(t, ok)
+	assert.Equal(t, "config.toml key DockerMachine.MachineOptionsWithName needs GitLab Runner 18.6 or later, but the managers run v18.5.0", why)
 }

@@ -69,7 +69,9 @@ type RunnerSettings struct {
 	// MaintenanceNote is a free-form note (1024 characters at most).
 	MaintenanceNote string `json:"maintenanceNote,omitempty"`
 	// RotateEvery replaces the runner, and so its token, in the first `up` of
-	// each new period ("720h", "30d"; see NextRotation). Empty: never.
+	// each new period ("720h", "30d"; see NextRotation). Empty: never. The
+	// previous period's runner is kept one more period, for managers not yet
+	// rolled: GitLab lists two runners. Run `up` at least once a period.
 	RotateEvery string `json:"rotateEvery,omitempty"`
 }
 

@@ -42,19 +42,25 @@ func (r RunnerSettings) RotationPeriod() (time.Duration, bool) {
 // itself before it expires and keep the new one only in its own memory: the
 // Secret, the stack's state, the other replicas and every restarted pod keep
 // a dead token. The fleet turns that off (FF_DISABLE_AUTOMATIC_TOKEN_ROTATION,
-// see OwnedFeatureFlags) and rotates from the stack instead: with runner.rotateEvery set, time is cut into periods of
+// see OwnedFeatureFlags) and rotates from the stack instead: with
+// runner.rotateEvery set, time is cut into periods of
 // that length counted from 1970-01-01 UTC, and the first `up` in a new period
-// replaces the runner (pulumi.ReplacementTrigger with the period's number).
-// Pulumi replaces create-before-delete: the new runner and its token first,
-// then the new token Secret, the StatefulSet (its pods roll to the new
-// token), and the old runner last.
+// creates a new runner (pulumi.ReplacementTrigger with the period's number),
+// its token Secret, and rolls the StatefulSet's pods to it. The runner the
+// pods used until then is kept for one more period (two slots, by the
+// period's parity; see the fleet package's rotatingRunners): managers not
+// yet rolled keep polling with a valid token, and it is deleted by the first
+// `up` of the next period. This needs an `up` in every period, and a
+// rollout shorter than a period.
 //
 // A token is therefore never older than rotateEvery plus the longest gap
 // between two `up`s. With an instance expiry (Admin > Settings > CI/CD >
 // Runners, "Runners expiration"), choose rotateEvery so that this stays below
 // the expiry, e.g. rotateEvery 30d with a 90-day expiry and an `up` at least
-// monthly. Turning rotateEvery on or off replaces nothing; changing it
-// rotates once.
+// monthly. Turning rotateEvery on replaces nothing (the current period's
+// slot takes over the fleet's runner). Turning it off, or changing it,
+// replaces both slots' runners in one `up`: managers not yet rolled lose
+// their token until they roll, so do that when the fleet may pause.
 func RotationWindow(t time.Time, period time.Duration) int64 {
 	return t.UTC().UnixNano() / int64(period)
 }
@@ -63,6 +69,19 @@ func RotationWindow(t time.Time, period time.Duration) int64 {
 // `up` from then on rotates the token.
 func NextRotation(t time.Time, period time.Duration) time.Time {
 	return time.Unix(0, (RotationWindow(t, period)+1)*int64(period)).UTC()
+}
+
+// RotationNoteReserve is the room a rotating fleet's runners keep in GitLab's
+// maintenance note (1024 characters at most) for the line naming their
+// rotation period.
+const RotationNoteReserve = 128
+
+// maintenanceNoteLimit is how long runner.maintenanceNote may be.
+func maintenanceNoteLimit(r RunnerSettings) int {
+	if r.RotateEvery != "" {
+		return 1024 - RotationNoteReserve - 1 // and a newline
+	}
+	return 1024
 }
 
 func validateRotation(ps *Problems, path, value string) {

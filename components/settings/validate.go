@@ -151,8 +151,12 @@ func (r RunnerSettings) validate(ps *Problems, path string) {
 	if r.MaximumTimeout != 0 && r.MaximumTimeout < 600 {
 		ps.Add(at("maximumTimeout"), "must be at least 600 seconds (GitLab's minimum), or 0 for no limit; got %d", r.MaximumTimeout)
 	}
-	if len(r.MaintenanceNote) > 1024 {
-		ps.Add(at("maintenanceNote"), "must be at most 1024 characters, got %d", len(r.MaintenanceNote))
+	if limit := maintenanceNoteLimit(r); len(r.MaintenanceNote) > limit {
+		why := ""
+		if r.RotateEvery != "" {
+			why = " (with rotateEvery the fleet adds a line naming the rotation period)"
+		}
+		ps.Add(at("maintenanceNote"), "must be at most %d characters, got %d%s", limit, len(r.MaintenanceNote), why)
 	}
 	seen := map[string]bool{}
 	for i, tag := range r.Tags {

@@ -31,7 +31,7 @@ func program(ctx *pulumi.Context) error {
 		return err
 	}
 	// The settings are a fleet's settings of the program's stack file
-	// (README "Configuration"), as Go values; NewRunnerFleet fills in the
+	// (docs/configuration.md), as Go values; NewRunnerFleet fills in the
 	// defaults and checks them, and returns every problem before creating
 	// anything. The group's id is an output, so it goes in GroupID.
 	builds, err := fleet.NewRunnerFleet(ctx, "platform-builds", &fleet.RunnerFleetArgs{

@@ -432,11 +432,12 @@ func compareJobPod(t *testing.T, c committedFleet, real corev1.Pod, legacy bool,
 	require.NoError(t, err)
 	version, ok := settings.RunnerVersionOfImage(sts.Spec.Template.Spec.Containers[0].Image)
 	require.True(t, ok)
-	// The job's service and timeout: GitLab's default (one hour), capped by
-	// the runner's maximum timeout.
-	model, err := runnerconfig.JobPod(runner, version, runnerconfig.JobPodOptions{
-		JobServices: []runnerconfig.JobService{{Image: serviceImage(c.settings), Alias: "db"}},
-		Timeout:     jobTimeoutOf(c.settings)})
+	// The test's job: its service, and its timeout (GitLab's default, one
+	// hour, capped by the runner's maximum timeout).
+	job := runnerconfig.DefaultJob
+	job.TimeoutSeconds = jobTimeoutOf(c.settings)
+	job.Services = []runnerconfig.SampleService{{Name: serviceImage(c.settings), Alias: "db"}}
+	model, err := runnerconfig.JobPod(runner, version, runnerconfig.JobPodOptions{Job: &job})
 	require.NoError(t, err)
 	// The default helper image's tag follows the runner binary's version
 	// (v19.4.0 in the lab, the pinned image's v19.3.0 in the model); a
@@ -462,11 +463,11 @@ func compareJobPod(t *testing.T, c committedFleet, real corev1.Pod, legacy bool,
 	}
 	assert.Empty(t, drift, "%s, %s strategy: the model's job pod differs from the runner's (%s) in fields admission, quotas or policies read:\n  %s",
 		c.name(), strategyName(legacy), real.Name, strings.Join(drift, "\n  "))
-	for key, value := range stored.Labels {
-		if key == "pod" {
-			continue // the pod's own name
-		}
+	// The configured labels, which policies select job pods by (the
+	// runner's own name the job, project and manager).
+	for key, value := range runner.Kubernetes.PodLabels {
 		assert.Equal(t, value, real.Labels[key], "%s: label %s", c.name(), key)
+		assert.Equal(t, value, stored.Labels[key], "%s: label %s in the model", c.name(), key)
 	}
 }
 

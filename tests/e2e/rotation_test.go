@@ -15,9 +15,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// With runner.rotateEvery, the first `up` of a new period replaces the
-// runner: a new runner and token, the pods rolled onto them, the old runner
-// deleted; `up`s within a period change nothing.
+// With runner.rotateEvery, the first `up` of a new period makes a new runner
+// and token and rolls the pods onto them; the runner they used is kept for
+// managers not yet rolled and deleted by the next period's `up`; `up`s within
+// a period change nothing.
 func TestRotationReplacesTheRunnerEachPeriod(t *testing.T) {
 	t.Parallel()
 	const name = "rotate"
@@ -55,19 +56,26 @@ func TestRotationReplacesTheRunnerEachPeriod(t *testing.T) {
 	s.up(t, optup.EventStreams(ch))
 	<-done
 	const runner, workload = "gitlab:index/userRunner:UserRunner", "kubernetes:apps/v1:StatefulSet"
-	created, rolled, deleted := slices.Index(order, "create-replacement "+runner), slices.Index(order, "update "+workload), slices.Index(order, "delete-replaced "+runner)
-	require.True(t, created >= 0 && rolled >= 0 && deleted >= 0, "steps: %v", order)
-	assert.True(t, created < rolled && rolled < deleted, "new runner first, pods roll, old runner last: %v", order)
+	created, rolled := slices.Index(order, "create-replacement "+runner), slices.Index(order, "update "+workload)
+	require.True(t, created >= 0 && rolled >= 0, "steps: %v", order)
+	assert.True(t, created < rolled, "new runner first, then the pods roll: %v", order)
 	waitReady(t, ns, name)
 	newID := s.runnerID(t, name)
 	assert.NotEqual(t, oldID, newID, "a new runner")
 	assert.NotEqual(t, oldToken, tokenOf(t, name), "its token is in the Secret")
 	assert.NotEqual(t, before, revision(t, ns, name), "the pods rolled onto it")
 	status, _ := h.gitlab(t, http.MethodGet, "runners/"+oldID, nil)
-	assert.Equal(t, http.StatusNotFound, status, "the old runner is deleted")
+	assert.Equal(t, http.StatusOK, status, "the old runner is kept for managers not yet rolled")
 	status, _ = h.gitlab(t, http.MethodGet, "runners/"+newID, nil)
 	assert.Equal(t, http.StatusOK, status)
 	next, err := time.Parse(time.RFC3339, fleetOutput(t, s, name, "tokenRotatesAfter"))
 	require.NoError(t, err)
 	assert.True(t, next.After(rotatesAfter), "the next rotation is a period later")
+
+	time.Sleep(time.Until(next) + time.Second)
+	s.up(t)
+	status, _ = h.gitlab(t, http.MethodGet, "runners/"+oldID, nil)
+	assert.Equal(t, http.StatusNotFound, status, "one period later the old runner is deleted")
+	status, _ = h.gitlab(t, http.MethodGet, "runners/"+newID, nil)
+	assert.Equal(t, http.StatusOK, status, "the runner the managers use stays")
 }

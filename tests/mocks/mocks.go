@@ -31,6 +31,8 @@ type Registration struct {
 	DeleteTimeout string
 	// ReplacementTrigger is the pulumi.ReplacementTrigger value, if any.
 	ReplacementTrigger any
+	// AliasNames are the names of the resource's aliases (pulumi.Aliases).
+	AliasNames []string
 	// Provider is the provider reference ("<provider URN>::<id>") of a
 	// custom resource or read; empty for the default provider.
 	Provider string
@@ -72,6 +74,11 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 			reg.ReplacementTrigger = trigger.AsInterface()
 		}
 		reg.Provider = rpc.GetProvider()
+		for _, alias := range rpc.GetAliases() {
+			if spec := alias.GetSpec(); spec != nil && spec.GetName() != "" {
+				reg.AliasNames = append(reg.AliasNames, spec.GetName())
+			}
+		}
 	}
 	if rpc := args.ReadRPC; rpc != nil {
 		reg.Provider = rpc.GetProvider()

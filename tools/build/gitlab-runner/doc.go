@@ -8,7 +8,7 @@
 // runner's code needs to compile, every function failing with a
 // refusal.Error (returned, or panicked where there is no error to return)
 // that names the stand-in, the refused module and the runner feature that
-// reached it. The README (section "The real GitLab Runner") lists them and
+// reached it. docs/local-setup.md (section "The real GitLab Runner") lists them and
 // why a Kubernetes-executor manager with this project's configs never
 // reaches them. The tests here prove both halves: every stand-in refuses, and
 // the built binaries run (version, lint, register).
