@@ -202,7 +202,8 @@ func (h *harness) startCluster() (func(), error) {
 	bin := filepath.Join(h.root, ".local", "bin", "cluster")
 	h.reaper.cluster(bin, h.clusterDir)
 	cmd := exec.Command(bin, "start", "--dir", h.clusterDir, "--free-ports",
-		"--run-pods", managerPodSelector, "--pod-forward", h.gitlabAddr)
+		"--run-pods", managerPodSelector, "--pod-forward", h.gitlabAddr,
+		"--image", mirroredRunnerImage+"="+h.runnerBin)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	stop := func() {
 		stop := exec.Command(bin, "stop", "--purge", "--dir", h.clusterDir)
@@ -221,6 +222,12 @@ func (h *harness) startCluster() (func(), error) {
 	h.kubeconfig = strings.TrimSpace(string(out))
 	return stop, nil
 }
+
+// mirroredRunnerImage is the runner image's repository through the registry
+// mirror of the committed production stack (its managers pull through it):
+// the same binaries as the upstream repository, which the cluster maps to
+// $GLRF_RUNNER_BIN by itself.
+const mirroredRunnerImage = "registry.example.com/mirror/gitlab-runner"
 
 // managerPodSelector selects the pods the pod runner runs: every fleet's
 // managers.
