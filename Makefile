@@ -68,6 +68,9 @@ RUNNER_STANDINS := go list -m -f '{{if .Replace}}{{.Path}}/...{{end}}' all
 # The component's other modules: the multi-language provider and the
 # example Go program that uses the component (each replaces this module).
 COMPONENT_MODULES := provider examples/go-component
+# The runner's own code in process, on what the fleet renders: a test-only
+# module (its go.mod says why), run with the toolchain's runner.
+RUNNER_LAB := tools/runnerlab
 
 # Vet and staticcheck with the e2e tag: no file is excluded by it, so every
 # file is checked.
@@ -79,7 +82,7 @@ lint:
 	$(STATICCHECK) -tags e2e ./...
 	cd tools && $(STATICCHECK) -tags e2e ./...
 	cd $(RUNNER_BUILD) && $(STATICCHECK) -tags e2e ./... $$($(RUNNER_STANDINS))
-	for m in $(COMPONENT_MODULES); do (cd $$m && go vet -tags e2e ./... && $(STATICCHECK) -tags e2e ./...); done
+	for m in $(COMPONENT_MODULES) $(RUNNER_LAB); do (cd $$m && go vet -tags e2e ./... && $(STATICCHECK) -tags e2e ./...); done
 
 # Unit and mock tests: no toolchain needed; what `go test ./...` runs.
 unit:
@@ -90,12 +93,14 @@ unit:
 # Everything that needs the built toolchain (build tag e2e): the control
 # plane's and the pod runner's integration tests, the runner build's (its
 # stand-ins, the built binaries, the runner's own client against the GitLab
-# stand-in), the end-to-end suite through the real engine and the real
+# stand-in), the runner's own code in process (tools/runnerlab), the
+# end-to-end suite through the real engine and the real
 # runner (root is needed for the pod runner), then the package's TypeScript
 # and Python SDKs compiled (npm and python3).
 e2e: tools
 	$(TOOLCHAIN) && cd tools && go test -tags e2e -count=1 ./cluster/...
 	$(TOOLCHAIN) && cd $(RUNNER_BUILD) && go test -tags e2e -count=1 ./...
+	$(TOOLCHAIN) && cd $(RUNNER_LAB) && go test -tags e2e -count=1 ./...
 	$(TOOLCHAIN) && go test -tags e2e -count=1 -timeout 60m ./tests/e2e/...
 	cd provider && go test -tags e2e -count=1 ./sdkcheck/...
 
