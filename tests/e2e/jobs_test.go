@@ -150,22 +150,6 @@ func waitJob(t testing.TB, project int, id int64) gitlabJob {
 	}
 }
 
-// waitJobStatus waits until the job leaves the statuses given.
-func waitJobStatus(t testing.TB, project int, id int64, leave ...string) gitlabJob {
-	t.Helper()
-	for deadline := time.Now().Add(jobTimeout); ; time.Sleep(500 * time.Millisecond) {
-		job := getJob(t, project, id)
-		stay := false
-		for _, s := range leave {
-			stay = stay || job.Status == s
-		}
-		if !stay {
-			return job
-		}
-		require.True(t, time.Now().Before(deadline), "job %d still %s after %s", id, job.Status, jobTimeout)
-	}
-}
-
 // requireJobSucceeded waits for the job and fails with its log unless it
 // succeeded.
 func requireJobSucceeded(t testing.TB, project int, id int64) gitlabJob {
