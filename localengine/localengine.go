@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -59,6 +60,9 @@ type Options struct {
 	// provider (e.g. awskms://...); empty is the passphrase provider.
 	// Ignored with DevelopmentSecrets.
 	SecretsProvider string
+	// Now is the clock the program's token rotation reads (time.Now when
+	// nil): tests move it forward to make a rotation due.
+	Now func() time.Time
 }
 
 // DefaultOptions are the repository's own locations under root/.local for
@@ -182,5 +186,6 @@ func inlineProgram(opts Options) pulumi.RunFunc {
 			}
 			return os.Getenv(key)
 		},
+		Now: opts.Now,
 	}.Run
 }

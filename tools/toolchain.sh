@@ -196,7 +196,7 @@ exec 9>&- # the cache is complete: release the lock
 # The repository's own stand-ins build in seconds; always rebuild them so they
 # match the checked-out source.
 mkdir -p "$local_dir/bin"
-(cd "$root/tools" && go build -o "$local_dir/bin/" ./cmd/gitlab-standin ./cmd/pulumi-resource-gitlab ./cmd/cluster)
+(cd "$root/tools" && go build -o "$local_dir/bin/" ./cmd/gitlab-standin ./cmd/pulumi-resource-gitlab ./cmd/cluster ./cmd/fleet-managers)
 
 # Plugins go into the project-local PULUMI_HOME only: the user's ~/.pulumi is
 # never touched. The engine looks plugins up as <kind>-<name>-v<version>.

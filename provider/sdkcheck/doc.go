@@ -5,5 +5,6 @@
 // TypeScript SDK, and a program using it, with tsc after npm installs the
 // SDK's own dependencies; the Python SDK with py_compile (its pulumi
 // dependency cannot be installed here). They need npm and python3 and the
-// npm registry, so `make e2e` runs them, not `make unit`.
+// npm registry, so they carry the build tag e2e: `make e2e` runs them,
+// `go test ./...` does not.
 package sdkcheck

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 // Harness support for the multi-cluster tests: a second private control
@@ -32,11 +34,13 @@ func suiteCluster() *kubeCluster { return &kubeCluster{kubeconfig: h.kubeconfig}
 
 // startOtherCluster starts a second private cluster on free ports (the
 // cluster tool picks them outside the kernel's ephemeral range) for one test,
-// and purges it when the test ends.
+// and purges it when the test ends (or the reaper does, when the test binary
+// is killed). Its pods are all kwok's: no pod runner.
 func startOtherCluster(t testing.TB) *kubeCluster {
 	t.Helper()
 	c := &kubeCluster{dir: filepath.Join(t.TempDir(), "cluster")}
 	c.kubeconfig = filepath.Join(c.dir, "kubeconfig")
+	h.reaper.cluster(filepath.Join(h.root, ".local", "bin", "cluster"), c.dir)
 	t.Cleanup(func() {
 		if out, err := c.tool("stop", "--purge"); err != nil {
 			t.Logf("stopping the second cluster: %v: %s", err, out)

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 // Containment, against the real API server with the fleet's exact objects:

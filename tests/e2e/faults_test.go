@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 // Fault tests: what the program and the engine do when the world does not

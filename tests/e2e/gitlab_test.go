@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 // GitLab tests: the fleet against a GitLab that is as strict as the real one

@@ -1,8 +1,5 @@
-// Package e2e runs the program through the real Pulumi engine (Automation
-// API, inline program) against a real Kubernetes API server (the local
-// control plane with kwok nodes) and the local GitLab API stand-in. TestMain
-// builds or reuses the toolchain, starts a private cluster and GitLab on free
-// ports, and stops them at the end; each test uses its own stack and fleets.
+//go:build e2e
+
 package e2e
 
 import (
@@ -47,13 +44,20 @@ type harness struct {
 	clusterDir string
 	stateDir   string
 	gitlabAPI  string // http://127.0.0.1:PORT/api/v4/
+	gitlabAddr string // 127.0.0.1:PORT
 	token      string // the stand-in's admin token
 	gitlabDir  string
+	runnerBin  string // $GLRF_RUNNER_BIN: gitlab-runner and gitlab-runner-helper
+	tmp        string // everything the suite writes, removed at the end
+	reaper     *reaper
 }
 
 var h *harness
 
 func TestMain(m *testing.M) {
+	if os.Getenv(reaperEnv) != "" {
+		os.Exit(runReaper())
+	}
 	code, err := runSuite(m)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: setup failed:", err)
@@ -63,21 +67,51 @@ func TestMain(m *testing.M) {
 }
 
 func runSuite(m *testing.M) (int, error) {
-	root, err := filepath.Abs("../..")
+	stop, err := setUp()
 	if err != nil {
 		return 0, err
 	}
+	defer stop()
+	if os.Getenv(killProbeEnv) != "" {
+		return runKillProbe(), nil
+	}
+	return m.Run(), nil
+}
+
+// setUp starts what the suite needs and returns how to stop it: the
+// reaper first, then the GitLab stand-in (the cluster's pods are given its
+// address), then the cluster with the pod runner, so that every fleet's
+// managers run the real runner.
+func setUp() (stop func(), err error) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		return nil, err
+	}
 	if _, err := exec.LookPath("kubectl"); err != nil {
-		return 0, fmt.Errorf("the suite checks the cluster with kubectl, which is not on PATH: install a kubectl client")
+		return nil, fmt.Errorf("the suite checks the cluster with kubectl, which is not on PATH: install a kubectl client")
+	}
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("the suite runs the fleets' managers for real with the pod runner (tools/cluster/podrunner), which needs root for its namespaces and mounts: run it as root")
 	}
 	if err := toolchainEnv(root); err != nil {
-		return 0, err
+		return nil, err
+	}
+	runnerBin := os.Getenv("GLRF_RUNNER_BIN")
+	for _, name := range []string{"gitlab-runner", "gitlab-runner-helper"} {
+		if _, err := os.Stat(filepath.Join(runnerBin, name)); err != nil {
+			return nil, fmt.Errorf("GLRF_RUNNER_BIN=%q has no %s: run tools/toolchain.sh (make tools), which builds GitLab Runner, and export what `tools/toolchain.sh --env` prints", runnerBin, name)
+		}
+	}
+	r, err := startReaper()
+	if err != nil {
+		return nil, err
 	}
 	tmp, err := os.MkdirTemp("", "glrf-e2e-")
 	if err != nil {
-		return 0, err
+		r.done()
+		return nil, err
 	}
-	defer os.RemoveAll(tmp)
+	r.remove(tmp)
 	h = &harness{
 		root:       root,
 		pulumiBin:  os.Getenv("GLRF_PULUMI"),
@@ -85,40 +119,55 @@ func runSuite(m *testing.M) (int, error) {
 		clusterDir: filepath.Join(tmp, "cluster"),
 		stateDir:   filepath.Join(tmp, "state"),
 		gitlabDir:  filepath.Join(tmp, "gitlab"),
+		runnerBin:  runnerBin,
+		tmp:        tmp,
+		reaper:     r,
 	}
-	stopCluster, err := h.startCluster()
-	if err != nil {
-		return 0, err
-	}
-	defer stopCluster()
+	var stops []func()
+	var once sync.Once
+	stop = func() { once.Do(func() { stopAll(stops, tmp, r) }) }
 	stopGitlab, err := h.startGitlab()
 	if err != nil {
-		return 0, err
+		stop()
+		return nil, err
 	}
-	defer stopGitlab()
-	// The cluster runs detached: stop it on Ctrl-C or SIGTERM too.
+	stops = append(stops, stopGitlab)
+	stopCluster, err := h.startCluster()
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	stops = append(stops, stopCluster)
+	// Ctrl-C or SIGTERM: stop everything before going.
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-signals
-		stopGitlab()
-		stopCluster()
+		stop()
 		os.Exit(1)
 	}()
-	return m.Run(), nil
+	return stop, nil
+}
+
+func stopAll(stops []func(), tmp string, r *reaper) {
+	for i := len(stops) - 1; i >= 0; i-- {
+		stops[i]()
+	}
+	_ = os.RemoveAll(tmp)
+	r.done()
 }
 
 // toolchainEnv builds or reuses the toolchain (tools/toolchain.sh) unless the
 // caller (make) already exported its locations.
 func toolchainEnv(root string) error {
-	if os.Getenv("GLRF_PULUMI") != "" && os.Getenv("GLRF_KUBE_BIN") != "" && os.Getenv("PULUMI_HOME") != "" {
+	if os.Getenv("GLRF_PULUMI") != "" && os.Getenv("GLRF_KUBE_BIN") != "" && os.Getenv("PULUMI_HOME") != "" && os.Getenv("GLRF_RUNNER_BIN") != "" {
 		return nil
 	}
 	cmd := exec.Command(filepath.Join(root, "tools", "toolchain.sh"), "--env")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return fmt.Errorf("tools/toolchain.sh failed (it builds pulumi, the Kubernetes provider, the control plane and kwok): %w", err)
+		return fmt.Errorf("tools/toolchain.sh failed (it builds pulumi, the Kubernetes provider, the control plane, kwok and GitLab Runner): %w", err)
 	}
 	scanner := bufio.NewScanner(bytes.NewReader(out))
 	for scanner.Scan() {
@@ -131,13 +180,30 @@ func toolchainEnv(root string) error {
 	return nil
 }
 
-// startCluster starts a private cluster. The cluster tool picks its ports
-// (--free-ports: free ones outside the kernel's ephemeral range, which no
-// outgoing connection or listener on port 0 can take before the cluster binds
-// them) and records them in its folder, with the kubeconfig for them.
+// The suite's GitLab answers held job requests after gitlabLongPoll (GitLab's
+// is 50 s): an idle manager that is told to stop finishes its held request
+// first, so drains and rollouts go that much faster; and asks runners for a
+// job's log every gitlabTraceInterval, GitLab's value while someone watches
+// the job, so a cancel reaches them quickly.
+const (
+	gitlabLongPoll      = "5s"
+	gitlabTraceInterval = "3s"
+)
+
+// startCluster starts a private cluster with the pod runner: every fleet's
+// manager pods (label app.kubernetes.io/component=runner-manager) run the
+// real GitLab Runner from $GLRF_RUNNER_BIN and reach the GitLab stand-in at
+// its own address; exec into job pods runs the jobs' scripts in kwok's
+// sandbox. The cluster tool picks its ports (--free-ports: free ones outside
+// the kernel's ephemeral range, which no outgoing connection or listener on
+// port 0 can take before the cluster binds them) and records them in its
+// folder, with the kubeconfig for them.
 func (h *harness) startCluster() (func(), error) {
 	bin := filepath.Join(h.root, ".local", "bin", "cluster")
-	cmd := exec.Command(bin, "start", "--dir", h.clusterDir, "--free-ports")
+	h.reaper.cluster(bin, h.clusterDir)
+	cmd := exec.Command(bin, "start", "--dir", h.clusterDir, "--free-ports",
+		"--run-pods", managerPodSelector, "--pod-forward", h.gitlabAddr,
+		"--image", mirroredRunnerImage+"="+h.runnerBin)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	stop := func() {
 		stop := exec.Command(bin, "stop", "--purge", "--dir", h.clusterDir)
@@ -156,6 +222,16 @@ func (h *harness) startCluster() (func(), error) {
 	h.kubeconfig = strings.TrimSpace(string(out))
 	return stop, nil
 }
+
+// mirroredRunnerImage is the runner image's repository through the registry
+// mirror of the committed production stack (its managers pull through it):
+// the same binaries as the upstream repository, which the cluster maps to
+// $GLRF_RUNNER_BIN by itself.
+const mirroredRunnerImage = "registry.example.com/mirror/gitlab-runner"
+
+// managerPodSelector selects the pods the pod runner runs: every fleet's
+// managers.
+const managerPodSelector = "app.kubernetes.io/component=runner-manager"
 
 // httpClient calls the GitLab stand-in: a request that hangs fails instead
 // of hanging the suite.
@@ -180,7 +256,8 @@ func (h *harness) startGitlab() (func(), error) {
 	addrFile := filepath.Join(h.gitlabDir, "addr")
 	cmd := exec.Command(filepath.Join(h.root, ".local", "bin", "gitlab-standin"), "--listen", "127.0.0.1:0",
 		"--addr-file", addrFile, "--state", filepath.Join(h.gitlabDir, "state.json"),
-		"--token-file", filepath.Join(h.gitlabDir, "token"))
+		"--token-file", filepath.Join(h.gitlabDir, "token"),
+		"--long-poll-timeout", gitlabLongPoll, "--trace-update-interval", gitlabTraceInterval)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
@@ -204,7 +281,8 @@ func (h *harness) startGitlab() (func(), error) {
 		if err != nil {
 			return false // not listening yet
 		}
-		h.gitlabAPI = "http://" + strings.TrimSpace(string(addr)) + "/api/v4/"
+		h.gitlabAddr = strings.TrimSpace(string(addr))
+		h.gitlabAPI = "http://" + h.gitlabAddr + "/api/v4/"
 		resp, err := health.Get(strings.TrimSuffix(h.gitlabAPI, "api/v4/") + "-/health")
 		if err != nil {
 			return false
@@ -287,6 +365,13 @@ type fleet = map[string]any
 
 func newStack(t testing.TB, name string, fleets ...fleet) *testStack {
 	t.Helper()
+	return newStackAt(t, name, nil, fleets...)
+}
+
+// newStackAt is newStack whose program reads the clock now (token
+// rotation): tests move it forward to make a rotation due.
+func newStackAt(t testing.TB, name string, now func() time.Time, fleets ...fleet) *testStack {
+	t.Helper()
 	s := &testStack{name: name, dir: t.TempDir()}
 	data, err := os.ReadFile(filepath.Join(h.root, "Pulumi.yaml"))
 	require.NoError(t, err)
@@ -302,6 +387,7 @@ func newStack(t testing.TB, name string, fleets ...fleet) *testStack {
 		Env: map[string]string{"KUBECONFIG": h.kubeconfig, "GITLAB_TOKEN": h.token},
 		// Test stacks live in temporary folders: the local passphrase is fine.
 		DevelopmentSecrets: true,
+		Now:                now,
 	})
 	require.NoError(t, err)
 	s.stack = stack

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 // The procedures the README names, run as a user runs them: through the

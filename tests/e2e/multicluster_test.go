@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 // Fleets in several clusters: one stack with fleets in the suite's cluster

@@ -466,7 +466,7 @@ func Start(ctx context.Context, cfg Config, out io.Writer) error {
 	if err := c.writeKubeconfigs(); err != nil {
 		return err
 	}
-	if err := c.writeKwokStages(); err != nil {
+	if err := c.writeAuditPolicy(); err != nil {
 		return err
 	}
 	if err := c.writePodRunnerFiles(); err != nil {

@@ -1,9 +1,7 @@
 package cluster
 
 import (
-	_ "embed"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -90,28 +88,12 @@ func (p Ports) Of(component string) int {
 
 // KwokStageDirs are the kustomize folders and files, relative to
 // Config.KwokStages (sigs.k8s.io/kwok's kustomize/stage), that kwok loads:
-// nodes become Ready at once and keep a Lease, pods go Running at once. Pod
-// deletion is this package's own stage (stages/pod-delete-after-drain.yaml,
-// written to Config.Dir): kwok's fast one would remove a draining pod at once.
-var KwokStageDirs = []string{"node/fast", "node/heartbeat-with-lease", "pod/fast/pod-ready.yaml", "pod/fast/pod-complete.yaml"}
-
-// PodDeleteDelayAnnotation delays a local pod's removal after its deletion by
-// a duration ("60s"), up to the end of its grace period at most, as a process
-// that drains before it stops would.
-const PodDeleteDelayAnnotation = "pod-delete.stage.kwok.x-k8s.io/delay"
-
-//go:embed stages/pod-delete-after-drain.yaml
-var podDeleteStage []byte
-
-// kwokOwnStages is where the package's own stage file is written.
-func (c *Config) kwokOwnStages() string {
-	return filepath.Join(c.Dir, "kwok-pod-delete-after-drain.yaml")
-}
-
-// writeKwokStages writes the package's own stage file for kwok.
-func (c *Config) writeKwokStages() error {
-	return os.WriteFile(c.kwokOwnStages(), podDeleteStage, 0o644)
-}
+// nodes become Ready at once and keep a Lease, pods go Running at once and
+// are removed at once once deleted. A pod that must drain before it goes (a
+// runner manager finishing its jobs) is run for real by the pod runner,
+// which removes it only when its process has exited.
+var KwokStageDirs = []string{"node/fast", "node/heartbeat-with-lease",
+	"pod/fast/pod-ready.yaml", "pod/fast/pod-complete.yaml", "pod/fast/pod-delete.yaml"}
 
 // KwokNodeAnnotation marks the Nodes kwok manages (and only those).
 const (
@@ -194,7 +176,7 @@ func (c *Config) Args(name string) []string {
 			"--auto-compaction-retention=1h",
 		}
 	case APIServer:
-		return []string{
+		return append([]string{
 			"--advertise-address=127.0.0.1",
 			"--bind-address=127.0.0.1",
 			"--secure-port=" + strconv.Itoa(p.APIServer),
@@ -227,7 +209,7 @@ func (c *Config) Args(name string) []string {
 			"--profiling=false",
 			// Secrets are encrypted before they reach etcd (encryption.go).
 			"--encryption-provider-config=" + c.EncryptionConfigFile(),
-		}
+		}, c.auditArgs()...)
 	case ControllerManager:
 		kc := c.componentKubeconfig(ControllerManager)
 		return []string{
@@ -269,7 +251,6 @@ func (c *Config) Args(name string) []string {
 			// kwok reads a folder given to --config as a kustomization.
 			args = append(args, "--config="+filepath.Join(c.KwokStages, d))
 		}
-		args = append(args, "--config="+c.kwokOwnStages())
 		// Fake nodes report this address and port as their kubelet, so the
 		// apiserver's kubelet calls (logs, exec) reach kwok, or the pod
 		// runner, which hands kwok what is not its own.

@@ -83,6 +83,8 @@ func TestArgsLoopbackOnlyAndPorts(t *testing.T) {
 		"--service-account-issuer":           ServiceAccountIssuer,
 		"--service-account-key-file":         filepath.Join(cfg.Dir, "pki", "sa.pub"),
 		"--service-account-signing-key-file": filepath.Join(cfg.Dir, "pki", "sa.key"),
+		"--audit-policy-file":                filepath.Join(cfg.Dir, "audit-policy.yaml"),
+		"--audit-log-path":                   filepath.Join(cfg.Dir, "logs", "audit.log"),
 	} {
 		got, ok := flagValue(api, flag)
 		assert.True(t, ok, flag)
@@ -119,7 +121,7 @@ func TestArgsLoopbackOnlyAndPorts(t *testing.T) {
 	}
 	assert.Equal(t, []string{"/opt/kwok/stage/node/fast", "/opt/kwok/stage/node/heartbeat-with-lease",
 		"/opt/kwok/stage/pod/fast/pod-ready.yaml", "/opt/kwok/stage/pod/fast/pod-complete.yaml",
-		filepath.Join(cfg.Dir, "kwok-pod-delete-after-drain.yaml")}, configs, "kwok's fast pod stages but the delete, which is ours")
+		"/opt/kwok/stage/pod/fast/pod-delete.yaml"}, configs, "kwok's fast node and pod stages")
 	assert.Contains(t, kwok, "--manage-all-nodes=false")
 	assert.Contains(t, kwok, "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake")
 	assert.Contains(t, kwok, "--server-address=127.0.0.1:17247")

@@ -25,6 +25,9 @@ func FakeNode(i int) *corev1.Node {
 		corev1.ResourceCPU:    resource.MustParse("32"),
 		corev1.ResourceMemory: resource.MustParse("256Gi"),
 		corev1.ResourcePods:   resource.MustParse("110"),
+		// Job pods request it (the fleets' build limits, a LimitRange's
+		// defaults): without it the scheduler finds no node for them.
+		corev1.ResourceEphemeralStorage: resource.MustParse("1Ti"),
 	}
 	return &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{
@@ -93,11 +96,15 @@ func ensureNode(ctx context.Context, cs kubernetes.Interface, want *corev1.Node)
 		case err != nil:
 			return fmt.Errorf("get node %s: %w", want.Name, err)
 		}
-		if !putBack(got, want) {
-			return nil
+		if putBack(got, want) {
+			if got, err = nodes.Update(ctx, got, metav1.UpdateOptions{}); err != nil {
+				return fmt.Errorf("update node %s: %w", want.Name, err)
+			}
 		}
-		if _, err := nodes.Update(ctx, got, metav1.UpdateOptions{}); err != nil {
-			return fmt.Errorf("update node %s: %w", want.Name, err)
+		if putBackCapacity(got, want) {
+			if _, err := nodes.UpdateStatus(ctx, got, metav1.UpdateOptions{}); err != nil {
+				return fmt.Errorf("update the capacity of node %s: %w", want.Name, err)
+			}
 		}
 		return nil
 	})
@@ -126,6 +133,26 @@ func putBack(node, want *corev1.Node) bool {
 	}
 	set(&node.Labels, want.Labels)
 	set(&node.Annotations, want.Annotations)
+	return changed
+}
+
+// putBackCapacity gives node want's capacity and allocatable resources
+// (a node made by an earlier version may lack some), and reports whether
+// that changed anything.
+func putBackCapacity(node, want *corev1.Node) bool {
+	changed := false
+	for name, q := range want.Status.Capacity {
+		for _, list := range []*corev1.ResourceList{&node.Status.Capacity, &node.Status.Allocatable} {
+			if old, ok := (*list)[name]; ok && old.Cmp(q) == 0 {
+				continue
+			}
+			if *list == nil {
+				*list = corev1.ResourceList{}
+			}
+			(*list)[name] = q
+			changed = true
+		}
+	}
 	return changed
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
@@ -37,6 +38,24 @@ func TestPutBack(t *testing.T) {
 	tainted.Spec.Taints = []corev1.Taint{{Key: "node.kubernetes.io/unreachable", Effect: corev1.TaintEffectNoSchedule}}
 	assert.True(t, putBack(tainted, want))
 	assert.Empty(t, tainted.Spec.Taints)
+}
+
+func TestPutBackCapacity(t *testing.T) {
+	want := FakeNode(0)
+	assert.False(t, putBackCapacity(want.DeepCopy(), want), "nothing to change: no write")
+
+	old := want.DeepCopy()
+	delete(old.Status.Capacity, corev1.ResourceEphemeralStorage)
+	delete(old.Status.Allocatable, corev1.ResourceEphemeralStorage)
+	old.Status.Capacity["example.com/gpu"] = resource.MustParse("1")
+	assert.True(t, putBackCapacity(old, want), "a node made before ephemeral-storage was given")
+	assert.Equal(t, "1Ti", old.Status.Allocatable.StorageEphemeral().String())
+	assert.Equal(t, "1", ptrValue(old.Status.Capacity, "example.com/gpu"), "other resources are kept")
+}
+
+func ptrValue(list corev1.ResourceList, name corev1.ResourceName) string {
+	q := list[name]
+	return q.String()
 }
 
 func TestRetriable(t *testing.T) {
