@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 // Containment, second pass (issue 17): what a compromised manager can do
