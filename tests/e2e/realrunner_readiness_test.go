@@ -3,13 +3,18 @@
 package e2e
 
 // A runner deleted by hand in GitLab leaves its managers unable to fetch
-// jobs: the fleet must show it (issue 15 point 5: the pods' readiness, which
-// is the signal a StatefulSet's status, `kubectl rollout status` and most
-// alerting already read).
+// jobs: the fleet must show it (issue 14 point 5). The signal is the one
+// docs/operations.md names ("Readiness and alerting: a dead token"): the
+// managers' Ready condition, which a StatefulSet's status, `kubectl rollout
+// status` and kube_pod_status_ready read. The fleet's token-check capability
+// (components/fleet/tokencheck.go) gives it: the entrypoint's watch asks
+// GitLab about the token with the runner's own `gitlab-runner verify` and,
+// after TOKEN_CHECK_FAILURES refusals in a row, stops the runner.
 
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,19 +24,36 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// readyPods lists the fleet's manager pods by their Ready condition.
-func readyPods(t *testing.T, namespace, fleetName string) (ready, notReady []string) {
+// What the managers log when their token watch stops them, and on each
+// refusal before (components/entrypoint/entrypoint.sh, watch_token).
+const (
+	tokenWatchStops   = "the runner was deleted in GitLab or its token expired"
+	tokenWatchRefuses = "GitLab refuses the runner token"
+)
+
+// managerPods lists the fleet's manager pods.
+func managerPods(t *testing.T, namespace, fleetName string) []corev1.Pod {
 	t.Helper()
 	pods, err := kube(t).CoreV1().Pods(namespace).List(context.Background(), metav1.ListOptions{LabelSelector: managerSelector(fleetName)})
 	require.NoError(t, err)
-	for _, p := range pods.Items {
-		isReady := false
-		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodReady {
-				isReady = c.Status == corev1.ConditionTrue
-			}
+	return pods.Items
+}
+
+// podReady is the pod's Ready condition.
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
 		}
-		if isReady {
+	}
+	return false
+}
+
+// readyPods lists the fleet's manager pods by their Ready condition.
+func readyPods(t *testing.T, namespace, fleetName string) (ready, notReady []string) {
+	t.Helper()
+	for _, p := range managerPods(t, namespace, fleetName) {
+		if podReady(&p) {
 			ready = append(ready, p.Name)
 		} else {
 			notReady = append(notReady, p.Name)
@@ -40,13 +62,41 @@ func readyPods(t *testing.T, namespace, fleetName string) (ready, notReady []str
 	return ready, notReady
 }
 
+// managerLogs is what the manager container of a pod logged, its previous
+// run (if it restarted) and its current one.
+func managerLogs(t *testing.T, p *corev1.Pod) string {
+	t.Helper()
+	container := p.Spec.Containers[0].Name
+	previous, _ := h.kubectl(t, "logs", "-n", p.Namespace, p.Name, "-c", container, "--previous")
+	current, _ := h.kubectl(t, "logs", "-n", p.Namespace, p.Name, "-c", container)
+	return previous + "\n" + current
+}
+
+// tokenWatch is the token check's period and the refusals in a row that
+// stop a runner, as the pod runs it (its environment).
+func tokenWatch(t *testing.T, p *corev1.Pod) (period time.Duration, failures int) {
+	t.Helper()
+	env := map[string]string{}
+	for _, e := range p.Spec.Containers[0].Env {
+		env[e.Name] = e.Value
+	}
+	seconds, err := strconv.Atoi(env["TOKEN_CHECK_SECONDS"])
+	require.NoError(t, err, "%s: TOKEN_CHECK_SECONDS (the token-check capability) in the manager's environment", p.Name)
+	failures, err = strconv.Atoi(env["TOKEN_CHECK_FAILURES"])
+	require.NoError(t, err, "%s: TOKEN_CHECK_FAILURES in the manager's environment", p.Name)
+	return time.Duration(seconds) * time.Second, failures
+}
+
 // readinessShowsWithin is how soon a manager that can no longer fetch jobs
 // must be not Ready: the issue's "within a minute".
 const readinessShowsWithin = time.Minute
 
-// The fleet's runner deleted by hand in GitLab: within a minute no manager
-// pod is Ready. Then refresh and up make a new runner, and the managers,
-// on its token, are Ready again.
+// The control first: with the fleet's runner in GitLab, both managers stay
+// Ready and unrestarted through more token checks than it takes the watch
+// to stop a runner. Then the runner deleted by hand in GitLab, no job
+// running: within a minute no manager pod is Ready, because the watch
+// stopped the runner (the managers log why). Then refresh and up make a new
+// runner, and the managers, on its token, are Ready again.
 func TestRealRunnerDeletedRunnerShowsInReadiness(t *testing.T) {
 	t.Parallel()
 	const name = "rr-deleted"
@@ -58,8 +108,23 @@ func TestRealRunnerDeletedRunnerShowsInReadiness(t *testing.T) {
 	})
 	s.up(t)
 	waitReady(t, managers, name)
-	ready, notReady := readyPods(t, managers, name)
-	require.Len(t, ready, 2, "both managers Ready before (not Ready: %v)", notReady)
+
+	// The control: let every manager's watch check the live token more
+	// times than the refusals that would stop it.
+	pods := managerPods(t, managers, name)
+	require.Len(t, pods, 2)
+	for _, p := range pods {
+		period, failures := tokenWatch(t, &p)
+		cs := p.Status.ContainerStatuses[0]
+		require.NotNil(t, cs.State.Running, "%s: the manager runs", p.Name)
+		checked := cs.State.Running.StartedAt.Add(period * time.Duration(failures+1))
+		time.Sleep(time.Until(checked))
+	}
+	for _, p := range managerPods(t, managers, name) {
+		require.True(t, podReady(&p), "%s: Ready while its runner exists in GitLab", p.Name)
+		require.Zero(t, p.Status.ContainerStatuses[0].RestartCount, "%s: never restarted while its runner exists in GitLab", p.Name)
+		require.NotContains(t, managerLogs(t, &p), tokenWatchRefuses, "%s: the token watch passes while the runner exists", p.Name)
+	}
 
 	status, body := h.gitlab(t, http.MethodDelete, "runners/"+s.runnerID(t, name), nil)
 	require.Equal(t, http.StatusNoContent, status, string(body))
@@ -68,18 +133,25 @@ func TestRealRunnerDeletedRunnerShowsInReadiness(t *testing.T) {
 	// end fails on it (cleanups run last first).
 	t.Cleanup(func() { _, _ = s.stack.Refresh(context.Background()) })
 	for {
-		if ready, _ = readyPods(t, managers, name); len(ready) == 0 {
+		ready, _ := readyPods(t, managers, name)
+		if len(ready) == 0 {
 			break
 		}
 		require.True(t, time.Since(deleted) < readinessShowsWithin,
-			"%s still Ready %s after their runner was deleted in GitLab: readiness does not show that the managers can no longer fetch jobs (issue 15 point 5)",
+			"%s still Ready %s after their runner was deleted in GitLab: readiness does not show that the managers can no longer fetch jobs (issue 14 point 5)",
 			strings.Join(ready, ", "), readinessShowsWithin)
 		time.Sleep(time.Second)
+	}
+	t.Logf("no manager Ready %s after the runner's deletion", time.Since(deleted).Round(time.Second))
+	// Not Ready because the token watch stopped the runner, not for some
+	// other reason (a probe timing out on a busy machine, say).
+	for _, p := range managerPods(t, managers, name) {
+		require.Contains(t, managerLogs(t, &p), tokenWatchStops, "%s: the token watch stopped the runner", p.Name)
 	}
 
 	s.refresh(t)
 	s.up(t)
 	waitReady(t, managers, name)
-	ready, notReady = readyPods(t, managers, name)
+	ready, notReady := readyPods(t, managers, name)
 	require.Len(t, ready, 2, "both managers Ready on the new runner's token (not Ready: %v)", notReady)
 }
