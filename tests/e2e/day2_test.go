@@ -74,11 +74,20 @@ func TestDay2Changes(t *testing.T) {
 		images := h.mustKubectl(t, "get", "pods", "-n", managers, "-l", "app.kubernetes.io/instance="+name, "-o", "jsonpath={.items[*].spec.containers[0].image}")
 		assert.Equal(t, "registry.gitlab.com/gitlab-org/gitlab-runner:alpine-v18.6.1 registry.gitlab.com/gitlab-org/gitlab-runner:alpine-v18.6.1", images)
 	})
-	// The job namespace's quota (its only one) holds the jobs of every
-	// manager at once.
+	// The job namespace's quota holds the jobs of every manager at once.
 	quotaPods := func(t *testing.T) string {
 		t.Helper()
-		return h.mustKubectl(t, "get", "resourcequotas", "-n", jobs, "-o", "jsonpath={.items[*].spec.hard.pods}")
+		// The fleet's quota, not the one that holds system-* priority
+		// classes at zero.
+		lines := h.mustKubectl(t, "get", "resourcequotas", "-n", jobs, "-o", `jsonpath={range .items[*]}{.metadata.name}={.spec.hard.pods}{"\n"}{end}`)
+		var pods []string
+		for _, line := range strings.Split(strings.TrimSpace(lines), "\n") {
+			if quotaName, n, ok := strings.Cut(line, "="); ok && !strings.Contains(quotaName, "system-priority") {
+				pods = append(pods, n)
+			}
+		}
+		require.Len(t, pods, 1, "one quota of the fleet's jobs: %s", lines)
+		return pods[0]
 	}
 	t.Run("replicas", func(t *testing.T) {
 		change(t, func(f fleet) { sub(f, "manager")["replicas"] = 3 }, map[string]string{sts: "update", quota: "update"})
@@ -132,10 +141,12 @@ func TestDay2Changes(t *testing.T) {
 	t.Run("group runner to project runner", func(t *testing.T) {
 		oldID := s.runnerID(t, name)
 		// A project runner's jobs may reuse images cached on the node: its
-		// default pull policy differs, so the config changes too.
+		// default pull policy differs, so the config changes too, and so
+		// does the admission policy that holds job pods to it.
 		change(t, func(f fleet) {
 			f["runner"] = map[string]any{"type": "project_type", "projectId": 52, "tags": []string{"e2e", "more"}}
-		}, map[string]string{runner: "replace", secret: "replace", sts: "update", config: "replace"})
+		}, map[string]string{runner: "replace", secret: "replace", sts: "update", config: "replace",
+			"kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy " + name + "-manager-pods": "update"})
 		r := gitlabRunner(t, s.runnerID(t, name))
 		assert.Equal(t, "project_type", r.RunnerType)
 		assert.Contains(t, runnerTemplate(t, managers, name), `pull_policy = ["if-not-present"]`)
