@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -296,40 +295,16 @@ func validateManagerVolumes(ps *Problems, setting string, volumes []ManagerVolum
 				checkDNS1123Subdomain(ps, at+"."+field, name)
 			}
 		}
-		clean := path.Clean(v.MountPath)
-		switch {
-		case !strings.HasPrefix(v.MountPath, "/"):
-			ps.Add(at+".mountPath", "%q must be an absolute path", v.MountPath)
-		case clean != v.MountPath || clean == "/":
-			ps.Add(at+".mountPath", "%q must be a clean path other than /", v.MountPath)
-		default:
-			for _, own := range ManagerPaths {
-				if clean == own || strings.HasPrefix(clean, own+"/") || strings.HasPrefix(own, clean+"/") {
-					ps.Add(at+".mountPath", "%q would hide or be hidden by the fleet's own mount %s; pick another path", v.MountPath, own)
+		checkMount(ps, at, setting, i, mounts, mount{v.MountPath, v.SubPath, v.Items, v.ConfigMap != "" || v.Secret != "", v.EmptyDir},
+			func(clean string) []string {
+				var clashes []string
+				for _, own := range ManagerPaths {
+					if clean == own || strings.HasPrefix(clean, own+"/") || strings.HasPrefix(own, clean+"/") {
+						clashes = append(clashes, "would hide or be hidden by the fleet's own mount "+own)
+					}
 				}
-			}
-			if first, dup := mounts[clean]; dup {
-				ps.Add(at+".mountPath", "%q is already the mount path of %s[%d]", v.MountPath, setting, first)
-			}
-			mounts[clean] = i
-		}
-		if v.SubPath != "" && (strings.HasPrefix(v.SubPath, "/") || strings.Contains(v.SubPath, "..")) {
-			ps.Add(at+".subPath", "%q must be a relative path without ..", v.SubPath)
-		}
-		if len(v.Items) > 0 && v.ConfigMap == "" && v.Secret == "" {
-			ps.Add(at+".items", "apply to configMap and secret volumes only")
-		}
-		for key, p := range v.Items {
-			if !configMapKeyRe.MatchString(key) || strings.HasPrefix(p, "/") || strings.Contains(p, "..") || p == "" {
-				ps.Add(at+".items", "%q: %q must map a key to a relative file path", key, p)
-			}
-		}
-		if d := v.EmptyDir; d != nil {
-			if d.Medium != "" && d.Medium != "Memory" {
-				ps.Add(at+".emptyDir.medium", "%q is not allowed: leave it out (node disk) or use Memory", d.Medium)
-			}
-			parseQuantity(ps, at+".emptyDir.sizeLimit", d.SizeLimit)
-		}
+				return clashes
+			})
 	}
 }
 

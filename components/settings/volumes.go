@@ -90,40 +90,16 @@ func validateVolumes(ps *Problems, setting string, volumes []JobVolume) {
 		}
 		names[name] = i
 
-		clean := path.Clean(v.MountPath)
-		switch {
-		case !strings.HasPrefix(v.MountPath, "/"):
-			ps.Add(at+".mountPath", "%q must be an absolute path", v.MountPath)
-		case clean != v.MountPath || clean == "/":
-			ps.Add(at+".mountPath", "%q must be a clean path other than /", v.MountPath)
-		default:
-			for _, r := range reservedMountPaths {
-				if strings.HasPrefix(clean, r) {
-					ps.Add(at+".mountPath", "%q is where the runner mounts its own volumes (%s…); pick another path", v.MountPath, r)
+		checkMount(ps, at, setting, i, mounts, mount{v.MountPath, v.SubPath, v.Items, v.ConfigMap != "" || v.Secret != "", v.EmptyDir},
+			func(clean string) []string {
+				var clashes []string
+				for _, r := range reservedMountPaths {
+					if strings.HasPrefix(clean, r) {
+						clashes = append(clashes, fmt.Sprintf("is where the runner mounts its own volumes (%s…)", r))
+					}
 				}
-			}
-			if first, dup := mounts[clean]; dup {
-				ps.Add(at+".mountPath", "%q is already the mount path of %s[%d]", v.MountPath, setting, first)
-			}
-			mounts[clean] = i
-		}
-		if v.SubPath != "" && (strings.HasPrefix(v.SubPath, "/") || strings.Contains(v.SubPath, "..")) {
-			ps.Add(at+".subPath", "%q must be a relative path without ..", v.SubPath)
-		}
-		if len(v.Items) > 0 && v.ConfigMap == "" && v.Secret == "" {
-			ps.Add(at+".items", "apply to configMap and secret volumes only")
-		}
-		for key, p := range v.Items {
-			if !configMapKeyRe.MatchString(key) || strings.HasPrefix(p, "/") || strings.Contains(p, "..") || p == "" {
-				ps.Add(at+".items", "%q: %q must map a key to a relative file path", key, p)
-			}
-		}
-		if d := v.EmptyDir; d != nil {
-			if d.Medium != "" && d.Medium != "Memory" {
-				ps.Add(at+".emptyDir.medium", "%q is not allowed: leave it out (node disk) or use Memory", d.Medium)
-			}
-			parseQuantity(ps, at+".emptyDir.sizeLimit", d.SizeLimit)
-		}
+				return clashes
+			})
 		if v.HostPath != "" && (!strings.HasPrefix(v.HostPath, "/") || path.Clean(v.HostPath) != v.HostPath) {
 			ps.Add(at+".hostPath", "%q must be a clean absolute path", v.HostPath)
 		}
@@ -149,4 +125,53 @@ func volumeReferences(path, namespace string, volumes []JobVolume) []Reference {
 		}
 	}
 	return out
+}
+
+// mount is what every volume setting shares: where it is mounted and the
+// keyed files or scratch space it holds.
+type mount struct {
+	mountPath, subPath string
+	items              map[string]string
+	keyed              bool // a ConfigMap or Secret, which items apply to
+	emptyDir           *EmptyDirSource
+}
+
+// checkMount checks a volume's mount: an absolute, clean path other than /,
+// unique in its list (mounts: clean path → index) and clear of the paths
+// clashes names (each clash a reason, "pick another path" follows), a
+// relative sub path, items on keyed volumes only, an emptyDir's medium and
+// size.
+func checkMount(ps *Problems, at, setting string, i int, mounts map[string]int, m mount, clashes func(clean string) []string) {
+	clean := path.Clean(m.mountPath)
+	switch {
+	case !strings.HasPrefix(m.mountPath, "/"):
+		ps.Add(at+".mountPath", "%q must be an absolute path", m.mountPath)
+	case clean != m.mountPath || clean == "/":
+		ps.Add(at+".mountPath", "%q must be a clean path other than /", m.mountPath)
+	default:
+		for _, why := range clashes(clean) {
+			ps.Add(at+".mountPath", "%q %s; pick another path", m.mountPath, why)
+		}
+		if first, dup := mounts[clean]; dup {
+			ps.Add(at+".mountPath", "%q is already the mount path of %s[%d]", m.mountPath, setting, first)
+		}
+		mounts[clean] = i
+	}
+	if m.subPath != "" && (strings.HasPrefix(m.subPath, "/") || strings.Contains(m.subPath, "..")) {
+		ps.Add(at+".subPath", "%q must be a relative path without ..", m.subPath)
+	}
+	if len(m.items) > 0 && !m.keyed {
+		ps.Add(at+".items", "apply to configMap and secret volumes only")
+	}
+	for key, p := range m.items {
+		if !configMapKeyRe.MatchString(key) || strings.HasPrefix(p, "/") || strings.Contains(p, "..") || p == "" {
+			ps.Add(at+".items", "%q: %q must map a key to a relative file path", key, p)
+		}
+	}
+	if d := m.emptyDir; d != nil {
+		if d.Medium != "" && d.Medium != "Memory" {
+			ps.Add(at+".emptyDir.medium", "%q is not allowed: leave it out (node disk) or use Memory", d.Medium)
+		}
+		parseQuantity(ps, at+".emptyDir.sizeLimit", d.SizeLimit)
+	}
 }
