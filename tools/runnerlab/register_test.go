@@ -1,11 +1,8 @@
 package runnerlab_test
 
 import (
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -29,12 +26,9 @@ import (
 // keys it does not know), and the config.toml it writes passes the runner's
 // own `lint` (decoding, its JSON schema, no unknown key).
 func TestRegisterKeepsEveryKeyAndLintAcceptsTheConfig(t *testing.T) {
-	const admin = "glpat-runnerlab-admin-token"
-	server, err := gitlab.New(gitlab.Config{Tokens: []gitlab.PersonalAccessToken{{Name: "runnerlab", Token: admin, Scopes: []string{"api"}}}})
-	require.NoError(t, err)
-	srv := httptest.NewServer(server)
+	const admin = adminToken
+	srv := httptest.NewServer(gitlabStandIn(t))
 	t.Cleanup(srv.Close)
-	t.Cleanup(server.Close)
 	fleets := everyFleet(t)
 	for name, s := range jobPodFleets() {
 		fleets["pod settings/"+name] = s
@@ -119,24 +113,26 @@ func changedByRegister(t *testing.T, template, written string) []string {
 	return out
 }
 
+// adminToken is the stand-in's administrator token in these tests.
+const adminToken = "glpat-runnerlab-admin-token"
+
+// gitlabStandIn is a GitLab stand-in that knows adminToken, closed when the
+// test ends.
+func gitlabStandIn(t *testing.T) *gitlab.Server {
+	t.Helper()
+	server, err := gitlab.New(gitlab.Config{Tokens: []gitlab.PersonalAccessToken{{Name: "runnerlab", Token: adminToken, Scopes: []string{"api"}}}})
+	require.NoError(t, err)
+	t.Cleanup(server.Close)
+	return server
+}
+
 // createRunner creates an instance runner in the stand-in and returns its
 // token.
 func createRunner(t *testing.T, base, admin string) string {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, base+"/api/v4/user/runners", strings.NewReader(url.Values{"runner_type": {"instance_type"}}.Encode()))
-	require.NoError(t, err)
-	req.Header.Set("PRIVATE-TOKEN", admin)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusCreated, resp.StatusCode)
-	var created struct {
-		Token string `json:"token"`
-	}
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&created))
-	require.True(t, strings.HasPrefix(created.Token, "glrt-"), created.Token)
-	return created.Token
+	_, token := createRunnerWithID(t, base, admin)
+	require.True(t, strings.HasPrefix(token, "glrt-"), token)
+	return token
 }
 
 // runnersEntry is the first [[runners]] entry of a TOML document.

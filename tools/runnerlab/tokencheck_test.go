@@ -21,7 +21,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/glrf/gitlab-runner-fleet/components/entrypoint"
-	"github.com/glrf/gitlab-runner-fleet/tools/gitlab"
 )
 
 // The managers' token check (components/fleet/tokencheck.go, the
@@ -31,12 +30,10 @@ import (
 // again when GitLab cannot be reached or fails (5xx), which says nothing of
 // the token.
 func TestRunnersVerifyFailsOnlyWhenGitLabRefusesTheToken(t *testing.T) {
-	const admin = "glpat-runnerlab-admin-token"
-	server, err := gitlab.New(gitlab.Config{Tokens: []gitlab.PersonalAccessToken{{Name: "runnerlab", Token: admin, Scopes: []string{"api"}}}})
-	require.NoError(t, err)
+	const admin = adminToken
+	server := gitlabStandIn(t)
 	srv := httptest.NewServer(server)
 	t.Cleanup(srv.Close)
-	t.Cleanup(server.Close)
 
 	id, token := createRunnerWithID(t, srv.URL, admin)
 	dir := t.TempDir()
@@ -119,9 +116,8 @@ func closedAddress(t *testing.T) string {
 // watch sees GitLab refuse the token and stops the runner gracefully, and the
 // container's process ends (the pod is then not ready).
 func TestEntrypointStopsTheRealRunnerOnceItsRunnerIsDeleted(t *testing.T) {
-	const admin = "glpat-runnerlab-admin-token"
-	server, err := gitlab.New(gitlab.Config{Tokens: []gitlab.PersonalAccessToken{{Name: "runnerlab", Token: admin, Scopes: []string{"api"}}}})
-	require.NoError(t, err)
+	const admin = adminToken
+	server := gitlabStandIn(t)
 	var verifies atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/api/v4/runners/verify" {
@@ -130,7 +126,6 @@ func TestEntrypointStopsTheRealRunnerOnceItsRunnerIsDeleted(t *testing.T) {
 		server.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	t.Cleanup(server.Close)
 	id, token := createRunnerWithID(t, srv.URL, admin)
 
 	dir := t.TempDir()
