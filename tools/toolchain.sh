@@ -4,7 +4,7 @@
 # etcd and the Kubernetes control plane, kwok, and GitLab Runner (gitlab-runner
 # and gitlab-runner-helper). Nothing here can be downloaded as a binary, so each
 # tool is compiled once into a cache outside the repository, keyed by version,
-# and reused by every clone. A cold build takes about 20 minutes on 2 cores.
+# and reused by every clone (see the README for how long a cold build takes).
 #
 # Then it builds the repository's own stand-ins (GitLab API and gitlab provider
 # plugin) and installs both plugins into the project-local PULUMI_HOME.
@@ -45,33 +45,62 @@ runner_dir="$cache/gitlab-runner-$GITLAB_RUNNER_VERSION"
 
 log() { printf '[toolchain] %s\n' "$*" >&2; }
 
-# build NAME OUTPUT_DIR COMMAND...: runs a build in the background into a
-# temporary folder, moved into place only when it succeeds.
+# The builds run in two lanes in the background (lane_add, lane_start): one
+# after another within a lane, so that each reuses what the one before it
+# compiled (Go's build cache keeps a package compiled once for every build with
+# the same dependencies and flags; the Pulumi CLI and the YAML host share most
+# of theirs), and the two lanes side by side. No -trimpath, for the same
+# reason: lint and the tests compile many of these packages without it first.
 pids=()
 names=()
-build() {
-	local name=$1 out=$2
-	shift 2
-	if [ -e "$out/.complete" ]; then
-		log "$name: cached in $out"
+lane=()
+# lane_add NAME OUTPUT_DIR COMMAND: queues a build into the current lane,
+# unless OUTPUT_DIR holds a complete one. COMMAND gets a temporary folder,
+# moved into place only when it succeeds.
+lane_add() {
+	if [ -e "$2/.complete" ]; then
+		log "$1: cached in $2"
 		return
 	fi
+	lane+=("$1" "$2" "$3")
+}
+# build_one NAME OUTPUT_DIR COMMAND
+build_one() {
+	local name=$1 out=$2 fn=$3 started=$SECONDS
 	log "$name: building (log: $cache/$name.log)"
-	mkdir -p "$cache"
-	(
+	if ! (
 		set -e
 		rm -rf "$out.partial" && mkdir -p "$out.partial"
-		"$@" "$out.partial"
+		"$fn" "$out.partial"
 		touch "$out.partial/.complete"
 		rm -rf "$out" && mv "$out.partial" "$out"
-	) >"$cache/$name.log" 2>&1 &
+	) >"$cache/$name.log" 2>&1; then
+		log "$name: build FAILED; last lines of $cache/$name.log:"
+		tail -n 30 "$cache/$name.log" >&2
+		return 1
+	fi
+	log "$name: built in $(((SECONDS - started) / 60)) min"
+}
+# lane_start: runs the queued builds one after another in the background,
+# stopping at the first that fails, and starts a new lane.
+lane_start() {
+	[ ${#lane[@]} -gt 0 ] || return 0
+	local queued=("${lane[@]}") i label=${lane[0]}
+	for ((i = 3; i < ${#queued[@]}; i += 3)); do label+=" then ${queued[i]}"; done
+	mkdir -p "$cache"
+	(
+		for ((i = 0; i < ${#queued[@]}; i += 3)); do
+			build_one "${queued[i]}" "${queued[i + 1]}" "${queued[i + 2]}" || exit 1
+		done
+	) &
 	pids+=($!)
-	names+=("$name")
+	names+=("($label)")
+	lane=()
 }
 
 build_pulumi() {
 	cd "$root/tools/build/pulumi"
-	go build -trimpath -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
+	go build -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
 		-o "$1/bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 }
 
@@ -83,7 +112,7 @@ build_provider() {
 	module="$(go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)"
 	[ -n "$module" ] || { echo "cannot find the provider module's folder" >&2; return 1; }
 	install -m 0644 "$module/cmd/pulumi-resource-kubernetes/schema.json" "$module/cmd/pulumi-resource-kubernetes/terraform-mapping.json" .
-	go build -trimpath -ldflags "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$K8S_PROVIDER_VERSION" \
+	go build -ldflags "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$K8S_PROVIDER_VERSION" \
 		-o "$1/pulumi-resource-kubernetes" .
 }
 
@@ -95,13 +124,13 @@ build_kube() {
 		ld="$ld -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=34"
 		ld="$ld -X $pkg.gitTreeState=clean -X $pkg.buildDate=2026-02-10T00:00:00Z"
 	done
-	go build -trimpath -ldflags "$ld" -o "$1/" k8s.io/kubernetes/cmd/kube-apiserver \
+	go build -ldflags "$ld" -o "$1/" k8s.io/kubernetes/cmd/kube-apiserver \
 		k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler ./etcd
 }
 
 build_kwok() {
 	cd "$root/tools/build/kwok"
-	go build -trimpath -ldflags "-s -w" -o "$1/kwok" sigs.k8s.io/kwok/cmd/kwok
+	go build -ldflags "-s -w" -o "$1/kwok" sigs.k8s.io/kwok/cmd/kwok
 	# kwok refuses to start without Stage configs; they ship in its module.
 	go mod download sigs.k8s.io/kwok
 	local module
@@ -115,7 +144,7 @@ build_kwok() {
 # install ships it next to the CLI.
 build_pulumi_yaml() {
 	cd "$root/tools/build/pulumi-yaml"
-	go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=$PULUMI_YAML_VERSION" \
+	go build -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=$PULUMI_YAML_VERSION" \
 		-o "$1/pulumi-language-yaml" github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
 }
 
@@ -147,22 +176,28 @@ else
 	log "flock not found: nothing stops a second toolchain.sh from building into $cache at the same time"
 fi
 
+# Lane one: the Pulumi family (the YAML host shares most of the CLI's
+# packages, the Kubernetes provider some).
 if command -v pulumi >/dev/null 2>&1 && [ -z "${GLRF_BUILD_PULUMI:-}" ]; then
 	pulumi_bin="$(command -v pulumi)"
 	log "pulumi: using $pulumi_bin ($(pulumi version))"
 else
-	build pulumi "$pulumi_dir" build_pulumi
+	lane_add pulumi "$pulumi_dir" build_pulumi
 	pulumi_bin="$pulumi_dir/bin/pulumi"
 fi
-build kubernetes-provider "$provider_dir" build_provider
-build kube "$kube_dir" build_kube
-build kwok "$kwok_dir" build_kwok
-build pulumi-yaml "$pulumi_yaml_dir" build_pulumi_yaml
+lane_add pulumi-yaml "$pulumi_yaml_dir" build_pulumi_yaml
+lane_add kubernetes-provider "$provider_dir" build_provider
+lane_start
+# Lane two: the runner first (about half its packages are compiled already
+# by lint), then the control plane and kwok.
 if [ -e "$runner_dir/.complete" ] && [ "$(cat "$runner_dir/sources.sha256" 2>/dev/null)" != "$(runner_sources)" ]; then
 	log "gitlab-runner: tools/build/gitlab-runner changed since $runner_dir was built; rebuilding"
 	rm -f "$runner_dir/.complete"
 fi
-build gitlab-runner "$runner_dir" build_gitlab_runner
+lane_add gitlab-runner "$runner_dir" build_gitlab_runner
+lane_add kube "$kube_dir" build_kube
+lane_add kwok "$kwok_dir" build_kwok
+lane_start
 
 # Progress while the background builds run.
 start=$SECONDS
@@ -184,13 +219,10 @@ for i in "${!pids[@]}"; do
 			last_report=$SECONDS
 		fi
 	done
-	if ! wait "${pids[$i]}"; then
-		log "${names[$i]}: build FAILED; last lines of $cache/${names[$i]}.log:"
-		tail -n 30 "$cache/${names[$i]}.log" >&2
-		exit 1
-	fi
-	log "${names[$i]}: built in $(((SECONDS - start) / 60)) min"
+	# build_one has said which build failed and shown its log.
+	wait "${pids[$i]}" || exit 1
 done
+[ ${#pids[@]} -eq 0 ] || log "toolchain built in $(((SECONDS - start) / 60)) min"
 exec 9>&- # the cache is complete: release the lock
 
 # The repository's own stand-ins build in seconds; always rebuild them so they

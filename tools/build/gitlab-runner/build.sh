@@ -43,6 +43,6 @@ ldflags() {
 mkdir -p "$out/bin"
 # CGO_ENABLED=0 as in the runner's Makefile: static binaries, like the image's.
 export CGO_ENABLED=0
-go build -trimpath -ldflags "$(ldflags gitlab-runner)" -o "$out/bin/gitlab-runner" "$module"
-go build -trimpath -ldflags "$(ldflags gitlab-runner-helper)" -o "$out/bin/gitlab-runner-helper" "$module/apps/gitlab-runner-helper"
+go build -ldflags "$(ldflags gitlab-runner)" -o "$out/bin/gitlab-runner" "$module"
+go build -ldflags "$(ldflags gitlab-runner-helper)" -o "$out/bin/gitlab-runner-helper" "$module/apps/gitlab-runner-helper"
 echo "built gitlab-runner $version ($revision, $built) from $module@$pseudo into $out/bin"
