@@ -526,13 +526,32 @@ func changes[K ~string](summary map[K]int) map[string]int {
 }
 
 // rolloutTimeout bounds a wait for a StatefulSet's rollout: generous, for a
-// busy machine; nothing asserts how fast a rollout is.
-const rolloutTimeout = "--timeout=5m"
+// busy machine (5 minutes were not enough for three managers rolling onto a
+// new token at a load average of 25 on 2 cores); nothing asserts how fast a
+// rollout is.
+const rolloutTimeout = "--timeout=10m"
 
-// waitReady waits for a fleet's StatefulSet to finish rolling out.
+// waitReady waits for a fleet's StatefulSet to finish rolling out; if it
+// does not, the failure shows the pods and events.
 func waitReady(t testing.TB, namespace, name string) {
 	t.Helper()
-	h.mustKubectl(t, "rollout", "status", "statefulset/"+name, "-n", namespace, rolloutTimeout)
+	args := []string{"rollout", "status", "statefulset/" + name, "-n", namespace, rolloutTimeout}
+	out, err := h.kubectl(t, args...)
+	require.NoError(t, err, "kubectl %s: %s\n%s", strings.Join(args, " "), out, podsReport(t, namespace))
+}
+
+// podsReport is what a failed wait on a namespace's pods shows: each pod's
+// identity, readiness and container states, the nodes' readiness (a
+// starved kwok lets them lapse) and the namespace's events, oldest first.
+func podsReport(t testing.TB, namespace string) string {
+	t.Helper()
+	pods, _ := h.kubectl(t, "get", "pods", "-n", namespace, "-o", "custom-columns="+
+		"NAME:.metadata.name,UID:.metadata.uid,CREATED:.metadata.creationTimestamp,DELETING:.metadata.deletionTimestamp,"+
+		`READY:.status.conditions[?(@.type=="Ready")].status,RESTARTS:.status.containerStatuses[*].restartCount,`+
+		"STATE:.status.containerStatuses[*].state,LAST:.status.containerStatuses[*].lastState")
+	nodes, _ := h.kubectl(t, "get", "nodes", "-o", `custom-columns=NAME:.metadata.name,READY:.status.conditions[?(@.type=="Ready")].status`)
+	events, _ := h.kubectl(t, "get", "events", "-n", namespace, "--sort-by=.lastTimestamp")
+	return fmt.Sprintf("pods in %s:\n%s\nnodes:\n%s\nevents in %s:\n%s", namespace, pods, nodes, namespace, tail(events, 60))
 }
 
 func tail(s string, lines int) string {
