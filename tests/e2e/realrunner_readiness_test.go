@@ -24,11 +24,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// What the managers log when their token watch stops them, and on each
-// refusal before (components/entrypoint/entrypoint.sh, watch_token).
+// What the managers log when their token watch stops them, on each refusal
+// before, and when the runner starts (components/entrypoint/entrypoint.sh).
 const (
 	tokenWatchStops   = "the runner was deleted in GitLab or its token expired"
 	tokenWatchRefuses = "GitLab refuses the runner token"
+	runnerStarts      = "token verified; starting the runner"
 )
 
 // managerPods lists the fleet's manager pods.
@@ -63,13 +64,24 @@ func readyPods(t *testing.T, namespace, fleetName string) (ready, notReady []str
 }
 
 // managerLogs is what the manager container of a pod logged, its previous
-// run (if it restarted) and its current one.
+// run (if it restarted) and its current one, read while it did not restart:
+// a restart between the two reads shifts what "previous" names. A failure
+// on a busy machine fits that: "previous" found no earlier run and
+// "current" an empty log, as if the container restarted between the reads.
 func managerLogs(t *testing.T, p *corev1.Pod) string {
 	t.Helper()
 	container := p.Spec.Containers[0].Name
-	previous, _ := h.kubectl(t, "logs", "-n", p.Namespace, p.Name, "-c", container, "--previous")
-	current, _ := h.kubectl(t, "logs", "-n", p.Namespace, p.Name, "-c", container)
-	return previous + "\n" + current
+	restarts := func() string {
+		return h.mustKubectl(t, "get", "pod", "-n", p.Namespace, p.Name, "-o", "jsonpath={.status.containerStatuses[0].restartCount}")
+	}
+	for attempt := 1; ; attempt++ {
+		before := restarts()
+		previous, _ := h.kubectl(t, "logs", "-n", p.Namespace, p.Name, "-c", container, "--previous")
+		current, _ := h.kubectl(t, "logs", "-n", p.Namespace, p.Name, "-c", container)
+		if restarts() == before || attempt == 5 {
+			return previous + "\n" + current
+		}
+	}
 }
 
 // tokenWatch is the token check's period and the refusals in a row that
@@ -123,7 +135,9 @@ func TestRealRunnerDeletedRunnerShowsInReadiness(t *testing.T) {
 	for _, p := range managerPods(t, managers, name) {
 		require.True(t, podReady(&p), "%s: Ready while its runner exists in GitLab", p.Name)
 		require.Zero(t, p.Status.ContainerStatuses[0].RestartCount, "%s: never restarted while its runner exists in GitLab", p.Name)
-		require.NotContains(t, managerLogs(t, &p), tokenWatchRefuses, "%s: the token watch passes while the runner exists", p.Name)
+		logs := managerLogs(t, &p)
+		require.Contains(t, logs, runnerStarts, "%s: its logs are read", p.Name)
+		require.NotContains(t, logs, tokenWatchRefuses, "%s: the token watch passes while the runner exists", p.Name)
 	}
 
 	status, body := h.gitlab(t, http.MethodDelete, "runners/"+s.runnerID(t, name), nil)
@@ -146,7 +160,7 @@ func TestRealRunnerDeletedRunnerShowsInReadiness(t *testing.T) {
 	// Not Ready because the token watch stopped the runner, not for some
 	// other reason (a probe timing out on a busy machine, say).
 	for _, p := range managerPods(t, managers, name) {
-		require.Contains(t, managerLogs(t, &p), tokenWatchStops, "%s: the token watch stopped the runner", p.Name)
+		require.Contains(t, managerLogs(t, &p), tokenWatchStops, "%s: the token watch stopped the runner\n%s", p.Name, podsReport(t, managers))
 	}
 
 	s.refresh(t)
