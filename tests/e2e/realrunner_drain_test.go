@@ -113,14 +113,22 @@ func lifeOf(w *podWatcher, pod managerPod) (podLife, bool) {
 	return *life, true
 }
 
-// waitDeletionRequested waits until the watcher saw the pod's deletion asked for.
-func waitDeletionRequested(t *testing.T, w *podWatcher, pod managerPod) {
+// waitDeletionRequested waits until the watcher saw the pod's deletion asked
+// for. If ended (the destroy that is to ask for it; nil otherwise) ends
+// first, the failure says so with its error; a timeout shows the pods, nodes
+// and events.
+func waitDeletionRequested(t *testing.T, w *podWatcher, namespace string, pod managerPod, ended <-chan error) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(500 * time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Minute); ; {
 		if life, ok := lifeOf(w, pod); ok && !life.Requested.IsZero() {
 			return
 		}
-		require.True(t, time.Now().Before(deadline), "nobody asked %s to stop within 5 minutes", pod.name)
+		select {
+		case err := <-ended:
+			require.FailNow(t, fmt.Sprintf("the destroy ended (%v) before anybody asked %s to stop", err, pod.name))
+		case <-time.After(500 * time.Millisecond):
+		}
+		require.True(t, time.Now().Before(deadline), "nobody asked %s to stop within 5 minutes\n%s", pod.name, podsReport(t, namespace))
 	}
 }
 
@@ -180,7 +188,7 @@ func TestRealRunnerDrain(t *testing.T) {
 		assert.Contains(t, s.log.String()[mark:], "fleet "+name+": rollout in progress", "the rollout is not over while the job runs")
 		assert.Equal(t, "<nil>", fleetOutput(t, s, name, "rollout"), "no rollout output")
 
-		waitDeletionRequested(t, w, pod)
+		waitDeletionRequested(t, w, managers, pod, nil)
 		assert.Equal(t, "running", getJob(t, project, job.ID).Status, "the job still runs on its stopping manager")
 		mark = s.log.Len()
 		again := s.up(t)
@@ -203,7 +211,7 @@ func TestRealRunnerDrain(t *testing.T) {
 	t.Run("a manager pod deleted", func(t *testing.T) {
 		job, pod := startGatedJob(t, project, tag, "delete", managers, name, 2)
 		h.mustKubectl(t, "delete", "pod", pod.name, "-n", managers, "--wait=false")
-		waitDeletionRequested(t, w, pod)
+		waitDeletionRequested(t, w, managers, pod, nil)
 		assert.Equal(t, "running", getJob(t, project, job.ID).Status, "the job still runs on its stopping manager")
 		openGate(t, project, "delete")
 		done := requireJobSucceeded(t, project, job.ID)
@@ -259,7 +267,7 @@ func TestRealRunnerDrain(t *testing.T) {
 			_, err := s.stack.Destroy(context.Background(), optdestroy.ProgressStreams(&s.log))
 			destroyed <- err
 		}()
-		waitDeletionRequested(t, w, pod)
+		waitDeletionRequested(t, w, managers, pod, destroyed)
 		select {
 		case err := <-destroyed:
 			t.Fatalf("destroy ended (%v) while a manager still ran a job", err)
