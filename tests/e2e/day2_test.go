@@ -74,20 +74,12 @@ func TestDay2Changes(t *testing.T) {
 		images := h.mustKubectl(t, "get", "pods", "-n", managers, "-l", "app.kubernetes.io/instance="+name, "-o", "jsonpath={.items[*].spec.containers[0].image}")
 		assert.Equal(t, "registry.gitlab.com/gitlab-org/gitlab-runner:alpine-v18.6.1 registry.gitlab.com/gitlab-org/gitlab-runner:alpine-v18.6.1", images)
 	})
-	// The job namespace's quota holds the jobs of every manager at once.
+	// The job namespace's quota of the fleet's jobs (not the one that holds
+	// system-* priority classes at zero) holds the jobs of every manager at
+	// once.
 	quotaPods := func(t *testing.T) string {
 		t.Helper()
-		// The fleet's quota, not the one that holds system-* priority
-		// classes at zero.
-		lines := h.mustKubectl(t, "get", "resourcequotas", "-n", jobs, "-o", `jsonpath={range .items[*]}{.metadata.name}={.spec.hard.pods}{"\n"}{end}`)
-		var pods []string
-		for _, line := range strings.Split(strings.TrimSpace(lines), "\n") {
-			if quotaName, n, ok := strings.Cut(line, "="); ok && !strings.Contains(quotaName, "system-priority") {
-				pods = append(pods, n)
-			}
-		}
-		require.Len(t, pods, 1, "one quota of the fleet's jobs: %s", lines)
-		return pods[0]
+		return h.mustKubectl(t, "get", "resourcequota", "gitlab-runner-jobs", "-n", jobs, "-o", "jsonpath={.spec.hard.pods}")
 	}
 	t.Run("replicas", func(t *testing.T) {
 		change(t, func(f fleet) { sub(f, "manager")["replicas"] = 3 }, map[string]string{sts: "update", quota: "update"})

@@ -254,10 +254,13 @@ func TestPulumiYamlLifecycle(t *testing.T) {
 
 	// The same program again plans nothing.
 	for r, op := range p.previewSteps(t) {
-		// A read (the kubernetes Service's cluster IPs, which the fleet's
-		// NetworkPolicies keep jobs from) looks at the cluster and changes
-		// nothing.
-		assert.Contains(t, []string{"same", "read"}, op, "a second preview changes nothing: %s", r)
+		// The one read, of the kubernetes Service's cluster IPs (which the
+		// fleet's NetworkPolicies keep jobs from), looks at the cluster and
+		// changes nothing.
+		if op == "read" && strings.HasPrefix(r, "kubernetes:core/v1:Service ") {
+			continue
+		}
+		assert.Equal(t, "same", op, "a second preview changes nothing: %s", r)
 	}
 
 	p.mustRun(t, "destroy", "--yes", "--non-interactive")

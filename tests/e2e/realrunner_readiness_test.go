@@ -74,14 +74,16 @@ func managerLogs(t *testing.T, p *corev1.Pod) string {
 	restarts := func() string {
 		return h.mustKubectl(t, "get", "pod", "-n", p.Namespace, p.Name, "-o", "jsonpath={.status.containerStatuses[0].restartCount}")
 	}
-	for attempt := 1; ; attempt++ {
+	for attempt := 0; attempt < 5; attempt++ {
 		before := restarts()
 		previous, _ := h.kubectl(t, "logs", "-n", p.Namespace, p.Name, "-c", container, "--previous")
 		current, _ := h.kubectl(t, "logs", "-n", p.Namespace, p.Name, "-c", container)
-		if restarts() == before || attempt == 5 {
+		if restarts() == before {
 			return previous + "\n" + current
 		}
 	}
+	require.FailNow(t, p.Name+" restarted during each of 5 reads of its logs")
+	return ""
 }
 
 // tokenWatch is the token check's period and the refusals in a row that
