@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	yamlv2 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/yaml/v2"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/utilities"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/debug"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
@@ -322,7 +322,11 @@ type renderedFleet struct {
 	gitlabVersion string
 }
 
-const userRunnerType = "gitlab:index/userRunner:UserRunner"
+// The floor's two resource types, registered by token (see newFloorStack).
+const (
+	userRunnerType = "gitlab:index/userRunner:UserRunner"
+	configFileType = "kubernetes:yaml/v2:ConfigFile"
+)
 
 // renderFleet deploys one benchFleet with the Kubernetes provider rendering
 // YAML instead of applying it: whatever objects the fleet has today are the
@@ -454,8 +458,13 @@ func newFloorStack(b *testing.B, stackName string, f renderedFleet, prefix strin
 				pulumi.Version(f.gitlabVersion)); err != nil {
 				return err
 			}
-			if _, err := yamlv2.NewConfigFile(ctx, c.name, &yamlv2.ConfigFileArgs{File: pulumi.String(c.file)},
-				pulumi.DependsOn([]pulumi.Resource{&runner})); err != nil {
+			// Registered by its type token, as yamlv2.NewConfigFile does, with
+			// the SDK's default version: importing yaml/v2 would compile its 54
+			// API-group packages into every e2e build for this one call.
+			var file pulumi.ResourceState
+			if err := ctx.RegisterRemoteComponentResource(configFileType, c.name,
+				pulumi.Map{"file": pulumi.String(c.file)}, &file,
+				utilities.PkgResourceDefaultOpts([]pulumi.ResourceOption{pulumi.DependsOn([]pulumi.Resource{&runner})})...); err != nil {
 				return err
 			}
 		}
