@@ -8,6 +8,10 @@
 # checks carry the build tag e2e, which `make e2e` sets.
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
+# cgo off for every vet, test and tool build (tools/toolchain.sh sets the
+# same): Go's build cache shares compiled packages only between builds with
+# one setting, so lint's compiles serve the tests and the tool builds.
+export CGO_ENABLED := 0
 STACK ?= dev
 STATICCHECK := go run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Builds what is missing (cached by version outside the repo) and exports the

@@ -45,6 +45,14 @@ runner_dir="$cache/gitlab-runner-$GITLAB_RUNNER_VERSION"
 
 log() { printf '[toolchain] %s\n' "$*" >&2; }
 
+# Every build here and every `go vet` and `go test` of make (which exports the
+# same) compile with cgo off: Go's build cache shares a compiled package only
+# between builds with the same setting, and cgo changes net and os/user, so
+# nearly everything above them. The runner's own Makefile builds with it off
+# too. With cgo off and the modules on one version of each shared dependency
+# (tools/modversions), a cold machine compiles most packages once.
+export CGO_ENABLED=0
+
 # The builds run in two lanes in the background (lane_add, lane_start): one
 # after another within a lane, so that each reuses what the one before it
 # compiled (Go's build cache keeps a package compiled once for every build with
@@ -54,24 +62,34 @@ log() { printf '[toolchain] %s\n' "$*" >&2; }
 pids=()
 names=()
 lane=()
-# lane_add NAME OUTPUT_DIR COMMAND: queues a build into the current lane,
-# unless OUTPUT_DIR holds a complete one. COMMAND gets a temporary folder,
-# moved into place only when it succeeds.
+# lane_add NAME OUTPUT_DIR COMMAND BUILD_DIR: queues a build into the
+# current lane, unless OUTPUT_DIR holds a complete one built from the same
+# BUILD_DIR (a digest of its files: go.mod and go.sum change when
+# dependencies are aligned, the runner build's stand-ins when they are
+# edited). COMMAND gets a temporary folder, moved into place only when it
+# succeeds.
 lane_add() {
-	if [ -e "$2/.complete" ]; then
+	if [ -e "$2/.complete" ] && [ "$(cat "$2/sources.sha256" 2>/dev/null)" = "$(sources "$4")" ]; then
 		log "$1: cached in $2"
 		return
 	fi
-	lane+=("$1" "$2" "$3")
+	[ ! -e "$2/.complete" ] || log "$1: $4 changed since $2 was built; rebuilding"
+	lane+=("$1" "$2" "$3" "$4")
 }
-# build_one NAME OUTPUT_DIR COMMAND
+# sources DIR: a digest of the build folder's files, tests aside.
+sources() {
+	(cd "$1" && find . -type f ! -name '*_test.go' ! -path './testdata/*' ! -name schema.json ! -name terraform-mapping.json -print0 |
+		LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
+}
+# build_one NAME OUTPUT_DIR COMMAND BUILD_DIR
 build_one() {
-	local name=$1 out=$2 fn=$3 started=$SECONDS
+	local name=$1 out=$2 fn=$3 dir=$4 started=$SECONDS
 	log "$name: building (log: $cache/$name.log)"
 	if ! (
 		set -e
 		rm -rf "$out.partial" && mkdir -p "$out.partial"
 		"$fn" "$out.partial"
+		sources "$dir" >"$out.partial/sources.sha256"
 		touch "$out.partial/.complete"
 		rm -rf "$out" && mv "$out.partial" "$out"
 	) >"$cache/$name.log" 2>&1; then
@@ -86,11 +104,11 @@ build_one() {
 lane_start() {
 	[ ${#lane[@]} -gt 0 ] || return 0
 	local queued=("${lane[@]}") i label=${lane[0]}
-	for ((i = 3; i < ${#queued[@]}; i += 3)); do label+=" then ${queued[i]}"; done
+	for ((i = 4; i < ${#queued[@]}; i += 4)); do label+=" then ${queued[i]}"; done
 	mkdir -p "$cache"
 	(
-		for ((i = 0; i < ${#queued[@]}; i += 3)); do
-			build_one "${queued[i]}" "${queued[i + 1]}" "${queued[i + 2]}" || exit 1
+		for ((i = 0; i < ${#queued[@]}; i += 4)); do
+			build_one "${queued[i]}" "${queued[i + 1]}" "${queued[i + 2]}" "${queued[i + 3]}" || exit 1
 		done
 	) &
 	pids+=($!)
@@ -149,15 +167,9 @@ build_pulumi_yaml() {
 }
 
 # The runner build also compiles the stand-ins in tools/build/gitlab-runner,
-# which live in this repository: the cached build records a digest of that
-# folder (tests aside) and is rebuilt when it differs.
+# which live in this repository (part of its folder's digest).
 build_gitlab_runner() {
 	"$root/tools/build/gitlab-runner/build.sh" "$1"
-	runner_sources >"$1/sources.sha256"
-}
-runner_sources() {
-	(cd "$root/tools/build/gitlab-runner" && find . -type f ! -name '*_test.go' ! -path './testdata/*' -print0 |
-		LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
 }
 
 # One build at a time per cache: a second run (another clone, `make e2e`
@@ -182,21 +194,17 @@ if command -v pulumi >/dev/null 2>&1 && [ -z "${GLRF_BUILD_PULUMI:-}" ]; then
 	pulumi_bin="$(command -v pulumi)"
 	log "pulumi: using $pulumi_bin ($(pulumi version))"
 else
-	lane_add pulumi "$pulumi_dir" build_pulumi
+	lane_add pulumi "$pulumi_dir" build_pulumi "$root/tools/build/pulumi"
 	pulumi_bin="$pulumi_dir/bin/pulumi"
 fi
-lane_add pulumi-yaml "$pulumi_yaml_dir" build_pulumi_yaml
-lane_add kubernetes-provider "$provider_dir" build_provider
+lane_add pulumi-yaml "$pulumi_yaml_dir" build_pulumi_yaml "$root/tools/build/pulumi-yaml"
+lane_add kubernetes-provider "$provider_dir" build_provider "$root/tools/build/kubernetes-provider"
 lane_start
 # Lane two: the runner first (lint compiles about a third of its packages
 # as the runner builds them, CGO off), then the control plane and kwok.
-if [ -e "$runner_dir/.complete" ] && [ "$(cat "$runner_dir/sources.sha256" 2>/dev/null)" != "$(runner_sources)" ]; then
-	log "gitlab-runner: tools/build/gitlab-runner changed since $runner_dir was built; rebuilding"
-	rm -f "$runner_dir/.complete"
-fi
-lane_add gitlab-runner "$runner_dir" build_gitlab_runner
-lane_add kube "$kube_dir" build_kube
-lane_add kwok "$kwok_dir" build_kwok
+lane_add gitlab-runner "$runner_dir" build_gitlab_runner "$root/tools/build/gitlab-runner"
+lane_add kube "$kube_dir" build_kube "$root/tools/build/kube"
+lane_add kwok "$kwok_dir" build_kwok "$root/tools/build/kwok"
 lane_start
 
 # Progress while the background builds run.
