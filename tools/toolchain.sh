@@ -85,18 +85,19 @@ sources() {
 build_one() {
 	local name=$1 out=$2 fn=$3 dir=$4 started=$SECONDS
 	log "$name: building (log: $cache/$name.log)"
-	if ! (
-		set -e
-		rm -rf "$out.partial" && mkdir -p "$out.partial"
-		"$fn" "$out.partial"
-		sources "$dir" >"$out.partial/sources.sha256"
-		touch "$out.partial/.complete"
-		rm -rf "$out" && mv "$out.partial" "$out"
-	) >"$cache/$name.log" 2>&1; then
+	# The build runs as a process of its own (this script with --build):
+	# inside an `if` bash ignores set -e, so a build function whose
+	# `go build` failed would go on, and its folder would be marked complete
+	# without the binary (it happened: a provider that did not compile).
+	rm -rf "$out.partial" && mkdir -p "$out.partial"
+	if ! "$root/tools/toolchain.sh" --build "$fn" "$out.partial" >"$cache/$name.log" 2>&1; then
 		log "$name: build FAILED; last lines of $cache/$name.log:"
 		tail -n 30 "$cache/$name.log" >&2
 		return 1
 	fi
+	sources "$dir" >"$out.partial/sources.sha256"
+	touch "$out.partial/.complete"
+	rm -rf "$out" && mv "$out.partial" "$out"
 	log "$name: built in $(((SECONDS - started) / 60)) min"
 }
 # lane_start: runs the queued builds one after another in the background,
@@ -171,6 +172,12 @@ build_pulumi_yaml() {
 build_gitlab_runner() {
 	"$root/tools/build/gitlab-runner/build.sh" "$1"
 }
+
+# --build FUNCTION OUT: one build, called by build_one; set -e holds here.
+if [ "${1:-}" = --build ]; then
+	"$2" "$3"
+	exit
+fi
 
 # One build at a time per cache: a second run (another clone, `make e2e`
 # next to `make up`, the e2e suite calling this script) waits for the first
