@@ -40,6 +40,18 @@ func TestFindKubernetesFamilyPerSide(t *testing.T) {
 	assert.Equal(t, map[string][]string{"v0.26.0": {"."}, "v0.30.0": {"tools/build/kube"}}, got[0].Versions)
 }
 
+func TestFindSkipsExemptDependencies(t *testing.T) {
+	sides := map[string]Side{"tools/build/pulumi": ControlPlane, "tools/build/kubernetes-provider": ControlPlane}
+	lists := map[string]BuildList{
+		"tools/build/pulumi":              {"github.com/pulumi/pulumi/sdk/v3": "v3.274.1", "google.golang.org/grpc": "v1.85.0"},
+		"tools/build/kubernetes-provider": {"github.com/pulumi/pulumi/sdk/v3": "v3.215.0", "google.golang.org/grpc": "v1.72.1"},
+	}
+	got := Find(lists, sides)
+	// The provider keeps its Pulumi SDK; gRPC it must share.
+	require.Len(t, got, 1)
+	assert.Equal(t, "google.golang.org/grpc", got[0].Path)
+}
+
 func TestHighestOrdersPseudoVersionsBeforeTheirRelease(t *testing.T) {
 	m := Mismatch{Versions: map[string][]string{
 		"v1.0.4":                               {"a"},
