@@ -8,7 +8,7 @@
 // modules on a cold machine (its own four, the runner lab, and the six tool
 // builds: Pulumi CLI, YAML host, Kubernetes provider, control plane, kwok,
 // GitLab Runner), and before they shared versions a cold `make test`
-// compiled 2.3 times as many packages as it had distinct ones.
+// compiled 10,438 packages, 2.1 times its 4,873 distinct import paths.
 //
 // Kubernetes' own modules cannot be shared by all: the control plane is
 // built from Kubernetes v1.34 while GitLab Runner needs client-go v0.36. So

@@ -11,7 +11,8 @@
 // Run -fix after changing a dependency in any module; the tools test
 // TestModulesShareVersions fails until then. -fix only raises: a module that
 // cannot take a higher version fails its build, and is then a case for
-// PerSide or a note in the README, not a lower version elsewhere.
+// modversions.Exempt (with the reason) or PerSide, not a lower version
+// elsewhere.
 package main
 
 import (
