@@ -59,6 +59,7 @@ var JobContainers = []string{"build", "helper"}
 // Paths inside kwok's sandbox.
 const (
 	sandboxJobBin   = "/usr/local/lib/glrf-job/bin"
+	sandboxJobExec  = "/usr/local/lib/glrf-job/cluster"
 	sandboxImageBin = podrunner.ImageBinDir
 	sandboxPath     = sandboxJobBin + ":" + sandboxImageBin + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 )
@@ -117,6 +118,7 @@ func (c *Config) podRunnerConfig() podrunner.Config {
 		TLSKey:     pki.KeyFile(CertKwokServing),
 		Kwok:       fmt.Sprintf("127.0.0.1:%d", c.Ports.Kwok),
 		CAFile:     pki.CertFile(CertCA),
+		JobExec:    podrunner.JobExecConfig{Containers: JobContainers, Binary: sandboxJobExec, UID: JobUID, GID: JobGID},
 	}
 }
 
@@ -125,7 +127,7 @@ func (c *Config) podRunnerConfig() podrunner.Config {
 // helper image's gitlab-runner-helper), and a network namespace that
 // reaches the API server and the pods' forwarded addresses only.
 func (c *Config) kwokSandbox() podrunner.SandboxConfig {
-	binds := []string{c.Dir, filepath.Dir(c.KwokBin), c.KwokStages, c.jobBinDir() + ":" + sandboxJobBin}
+	binds := []string{c.Dir, filepath.Dir(c.KwokBin), c.KwokStages, c.jobBinDir() + ":" + sandboxJobBin, c.ClusterBin + ":" + sandboxJobExec}
 	if dir, ok := c.PodRunner.Images[RunnerImageRepository]; ok {
 		binds = append(binds, dir+":"+sandboxImageBin)
 	}
@@ -133,21 +135,28 @@ func (c *Config) kwokSandbox() podrunner.SandboxConfig {
 		Scratch: c.kwokSandboxScratch(),
 		Binds:   binds,
 		Env:     append([]string{"PATH=" + sandboxPath}, c.Env(Kwok)...),
-		// kwok talks to the API server; jobs to the forwarded addresses.
-		Forwards: append([]string{fmt.Sprintf("127.0.0.1:%d", c.Ports.APIServer)}, c.PodRunner.Forwards...),
-		Expose:   []string{fmt.Sprintf("127.0.0.1:%d", c.Ports.Kwok)},
-		Argv:     append([]string{c.KwokBin}, c.Args(Kwok)...),
+		// kwok talks to the API server; jobs, in a network namespace of
+		// their own, to the forwarded addresses only.
+		Forwards:    []string{fmt.Sprintf("127.0.0.1:%d", c.Ports.APIServer)},
+		JobForwards: c.PodRunner.Forwards,
+		Expose:      []string{fmt.Sprintf("127.0.0.1:%d", c.Ports.Kwok)},
+		Argv:        append([]string{c.KwokBin}, c.Args(Kwok)...),
 	}
 }
 
 // jobExecConfig is kwok's ClusterExec: exec into a job pod's build or helper
-// container runs the command in kwok's sandbox, as JobUID, from /. And its
-// ClusterLogs: their logs are empty (nothing runs as their own command),
-// which is what the runner's FF_WAIT_FOR_POD_TO_BE_REACHABLE reads.
+// container runs the command in kwok's sandbox, from /. The pod runner has
+// made that command the cluster binary's job-exec (podrunner.JobExecCommand),
+// which runs as root just long enough to mount the pod's own folders, then
+// runs the job's command as JobUID. And its ClusterLogs: their logs are
+// empty (nothing runs as their own command), which is what the runner's
+// FF_WAIT_FOR_POD_TO_BE_REACHABLE reads.
 func jobExecConfig() string {
 	return fmt.Sprintf(`# Written by the cluster command: exec into the build and helper containers
 # of pods kwok plays (the runner's job pods) runs the command as a local
-# process in kwok's sandbox, as nobody; their logs are empty.
+# process in kwok's sandbox, through the cluster binary's job-exec (the pod
+# runner puts it first), which mounts the pod's folders and runs the rest
+# as nobody; their logs are empty.
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: ClusterLogs
 metadata:
@@ -171,10 +180,7 @@ spec:
         value: /tmp
       - name: PATH
         value: %[2]s
-      securityContext:
-        runAsUser: %[3]d
-        runAsGroup: %[4]d
-`, strings.Join(JobContainers, ", "), sandboxPath, JobUID, JobGID)
+`, strings.Join(JobContainers, ", "), sandboxPath)
 }
 
 // jobBinaries are the job containers' stand-ins for what the helper image

@@ -591,35 +591,77 @@ func (pc *podRunnerCluster) checkJobExec(t *testing.T, ctx context.Context) {
 		_, err := pc.cs.CoreV1().ServiceAccounts(jobs).Get(ctx, "default", metav1.GetOptions{})
 		return err == nil
 	})
-	job := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "runner-abc-project-1-concurrent-0"},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{
-			{Name: "build", Image: "alpine:3.22"},
-			{Name: "helper", Image: "registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-v19.3.0"},
-		}},
+	// Two job pods of one project, shaped as the runner's executor shapes
+	// them: /builds is an emptyDir both containers mount.
+	jobPod := func(name string) *corev1.Pod {
+		mounts := []corev1.VolumeMount{{Name: "repo", MountPath: "/builds"}}
+		return &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: corev1.PodSpec{
+				Containers: []corev1.Container{
+					{Name: "build", Image: "alpine:3.22", VolumeMounts: mounts},
+					{Name: "helper", Image: "registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-v19.3.0", VolumeMounts: mounts},
+				},
+				Volumes: []corev1.Volume{{Name: "repo", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
+			},
+		}
 	}
-	_, err = pc.cs.CoreV1().Pods(jobs).Create(ctx, job, metav1.CreateOptions{})
-	require.NoError(t, err)
-	waitFor(t, ctx, "the job pod Running (kwok plays it)", func() bool {
-		p, err := pc.cs.CoreV1().Pods(jobs).Get(ctx, job.Name, metav1.GetOptions{})
-		return err == nil && p.Status.Phase == corev1.PodRunning
-	})
+	a, b := jobPod("runner-abc-project-1-concurrent-0"), jobPod("runner-abc-project-1-concurrent-1")
+	for _, p := range []*corev1.Pod{a, b} {
+		_, err = pc.cs.CoreV1().Pods(jobs).Create(ctx, p, metav1.CreateOptions{})
+		require.NoError(t, err)
+		waitFor(t, ctx, p.Name+" Running (kwok plays it)", func() bool {
+			got, err := pc.cs.CoreV1().Pods(jobs).Get(ctx, p.Name, metav1.GetOptions{})
+			return err == nil && got.Status.Phase == corev1.PodRunning
+		})
+	}
 	dir := "/builds/glrf-test-" + pc.testID
-	script := `read line; echo "got:$line"; id -u; pwd; mkdir -p ` + dir + ` && echo hi > ` + dir + `/f && cat ` + dir + `/f; command -v gitlab-runner-build`
-	out, stderr, err := pc.exec(ctx, jobs, job.Name, "build", "hello\n", "sh", "-c", script)
+	script := `read line; echo "got:$line"; id -u; id -G; pwd; mkdir -p ` + dir + ` && echo a > ` + dir + `/f && cat ` + dir + `/f; command -v gitlab-runner-build`
+	out, stderr, err := pc.exec(ctx, jobs, a.Name, "build", "hello\n", "sh", "-c", script)
 	require.NoError(t, err, "stderr: %s", stderr)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	require.Len(t, lines, 5, out)
+	require.Len(t, lines, 6, out)
 	assert.Equal(t, "got:hello", lines[0], "stdin reaches the command")
 	assert.Equal(t, strconv.Itoa(JobUID), lines[1], "never root")
-	assert.Equal(t, "/", lines[2])
-	assert.Equal(t, "hi", lines[3], "/builds is writable")
-	assert.Equal(t, "/usr/local/lib/glrf-job/bin/gitlab-runner-build", lines[4], "the helper image's entrypoint stand-in")
+	assert.Equal(t, strconv.Itoa(JobGID), lines[2], "no other group")
+	assert.Equal(t, "/", lines[3])
+	assert.Equal(t, "a", lines[4], "/builds is writable")
+	assert.Equal(t, "/usr/local/lib/glrf-job/bin/gitlab-runner-build", lines[5], "the helper image's entrypoint stand-in")
 	assert.NoDirExists(t, dir, "the job wrote into kwok's sandbox, not the host's /builds")
 
-	_, _, err = pc.exec(ctx, jobs, job.Name, "helper", "", "sh", "-c", "test -d "+dir)
-	assert.NoError(t, err, "the helper container sees the build container's files (one sandbox)")
-	_, _, err = pc.exec(ctx, jobs, job.Name, "svc-0", "", "true")
+	run := func(pod, container, script string) (string, error) {
+		out, stderr, err := pc.exec(ctx, jobs, pod, container, "", "bash", "-c", script)
+		if err != nil {
+			return out, fmt.Errorf("%w (stderr: %s)", err, stderr)
+		}
+		return strings.TrimSpace(out), nil
+	}
+	out, err = run(a.Name, "helper", "cat "+dir+"/f")
+	assert.NoError(t, err, "the helper container sees the build container's /builds (one emptyDir)")
+	assert.Equal(t, "a", out)
+	_, err = run(b.Name, "build", "test ! -e "+dir+" && mkdir -p "+dir+" && echo b > "+dir+"/f")
+	assert.NoError(t, err, "another job pod has a /builds of its own, empty")
+	out, err = run(a.Name, "build", "cat "+dir+"/f; ls /var/lib/glrf-job-pods 2>&1 >/dev/null | grep -c 'Permission denied'")
+	assert.NoError(t, err)
+	assert.Equal(t, "a\n1", out, "what the other pod wrote is not in this one; the pods' folders are root's")
+	_, err = run(a.Name, "build", "echo x > /tmp/mine")
+	require.NoError(t, err)
+	_, err = run(a.Name, "build", "test -e /tmp/mine")
+	assert.NoError(t, err, "a container keeps its /tmp from one exec to the next")
+	_, err = run(a.Name, "helper", "test ! -e /tmp/mine")
+	assert.NoError(t, err, "/tmp is the container's own")
+
+	// Jobs reach the forwarded addresses (the local GitLab) and nothing
+	// else: not kwok's server, which runs any exec it is asked for as root.
+	host, port, _ := net.SplitHostPort(pc.hostAddr)
+	_, err = run(a.Name, "build", "exec 3<>/dev/tcp/"+host+"/"+port)
+	assert.NoError(t, err, "a job reaches the forwarded host address")
+	for name, p := range map[string]int{"kwok": pc.cfg.Ports.Kwok, "the API server": pc.cfg.Ports.APIServer, "etcd": pc.cfg.Ports.EtcdClient} {
+		_, err = run(a.Name, "build", "exec 3<>/dev/tcp/127.0.0.1/"+strconv.Itoa(p))
+		assert.Error(t, err, "a job must not reach %s", name)
+	}
+
+	_, err = run(a.Name, "svc-0", "true")
 	assert.Error(t, err, "only build and helper containers run commands")
 }
 

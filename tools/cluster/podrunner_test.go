@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -41,6 +42,8 @@ func TestPodRunnerCommandLines(t *testing.T) {
 	assert.Equal(t, []string{cfg.Dir}, parsed.MaskDirs, "containers never see the state folder and its keys")
 	assert.Equal(t, RunnerPodCIDR, parsed.PodCIDR)
 	assert.Equal(t, "10.0.0.1", parsed.ServiceIP)
+	assert.Equal(t, podrunner.JobExecConfig{Containers: JobContainers, Binary: sandboxJobExec, UID: JobUID, GID: JobGID}, parsed.JobExec,
+		"exec into job containers is wrapped in job-exec, which runs the command as nobody")
 	assert.True(t, ownedBy(runner, cfg.Dir))
 
 	kwok := cfg.Command(Kwok)
@@ -50,6 +53,9 @@ func TestPodRunnerCommandLines(t *testing.T) {
 	assert.Equal(t, append([]string{cfg.KwokBin}, cfg.Args(Kwok)...), sb.Argv)
 	assert.Contains(t, sb.Binds, cfg.Dir)
 	assert.Contains(t, sb.Binds, cfg.PodRunner.Images[RunnerImageRepository]+":"+podrunner.ImageBinDir)
+	assert.Contains(t, sb.Binds, cfg.ClusterBin+":"+sandboxJobExec, "job-exec is the cluster binary")
+	assert.Equal(t, []string{fmt.Sprintf("127.0.0.1:%d", cfg.Ports.APIServer)}, sb.Forwards, "kwok reaches the API server")
+	assert.Equal(t, cfg.PodRunner.Forwards, sb.JobForwards, "jobs reach the local GitLab only")
 	assert.Contains(t, sb.Env, "HOME="+filepath.Join(cfg.Dir, "kwok"))
 	assert.True(t, slices.ContainsFunc(sb.Env, func(e string) bool { return strings.HasPrefix(e, "PATH=/usr/local/lib/glrf-job/bin:") }))
 	assert.True(t, ownedBy(kwok, cfg.Dir))
@@ -73,10 +79,7 @@ func TestPodRunnerFiles(t *testing.T) {
 			Execs    []struct {
 				Containers []string
 				Local      struct {
-					WorkDir         string `json:"workDir"`
-					SecurityContext struct {
-						RunAsUser, RunAsGroup int64
-					} `json:"securityContext"`
+					WorkDir string `json:"workDir"`
 				}
 			}
 		}
@@ -88,7 +91,7 @@ func TestPodRunnerFiles(t *testing.T) {
 	assert.Equal(t, "ClusterExec", exec.Kind)
 	require.Len(t, exec.Spec.Execs, 1)
 	assert.Equal(t, JobContainers, exec.Spec.Execs[0].Containers)
-	assert.Equal(t, int64(JobUID), exec.Spec.Execs[0].Local.SecurityContext.RunAsUser, "never root")
+	assert.Equal(t, "/", exec.Spec.Execs[0].Local.WorkDir)
 	for _, name := range []string{"gitlab-runner-build", "gitlab-runner-helper"} {
 		st, err := os.Stat(filepath.Join(cfg.jobBinDir(), name))
 		require.NoError(t, err, name)

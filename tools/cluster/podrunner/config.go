@@ -61,6 +61,9 @@ type Config struct {
 	// for a pod the runner does not run goes; CAFile verifies it.
 	Kwok   string
 	CAFile string
+	// JobExec, when enabled, wraps exec into the job containers of the
+	// pods kwok plays (see JobExecCommand).
+	JobExec JobExecConfig
 }
 
 // ImageBinDir is where a container finds its image's binaries.
@@ -100,6 +103,13 @@ func (c Config) Args() []string {
 	for _, f := range c.Forwards {
 		args = append(args, "--forward="+f)
 	}
+	if c.JobExec.Enabled() {
+		for _, name := range c.JobExec.Containers {
+			args = append(args, "--job-container="+name)
+		}
+		args = append(args, "--job-exec-binary="+c.JobExec.Binary,
+			"--job-uid="+strconv.Itoa(c.JobExec.UID), "--job-gid="+strconv.Itoa(c.JobExec.GID))
+	}
 	return args
 }
 
@@ -127,7 +137,11 @@ func ParseArgs(args []string) (Config, error) {
 	fs.StringVar(&c.TLSKey, "tls-key", "", "")
 	fs.StringVar(&c.Kwok, "kwok", "", "")
 	fs.StringVar(&c.CAFile, "ca", "", "")
-	var masks, nodes, images, forwards listFlag
+	fs.StringVar(&c.JobExec.Binary, "job-exec-binary", "", "")
+	fs.IntVar(&c.JobExec.UID, "job-uid", 0, "")
+	fs.IntVar(&c.JobExec.GID, "job-gid", 0, "")
+	var masks, nodes, images, forwards, jobContainers listFlag
+	fs.Var(&jobContainers, "job-container", "")
 	fs.Var(&masks, "mask", "")
 	fs.Var(&nodes, "node", "")
 	fs.Var(&images, "image", "")
@@ -138,7 +152,7 @@ func ParseArgs(args []string) (Config, error) {
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	c.MaskDirs, c.Nodes, c.Forwards = masks, nodes, forwards
+	c.MaskDirs, c.Nodes, c.Forwards, c.JobExec.Containers = masks, nodes, forwards, jobContainers
 	var err error
 	if c.Images, err = ParseImages(images); err != nil {
 		return c, err
@@ -187,6 +201,9 @@ func (c Config) Validate() error {
 	}
 	if err := ValidateImages(c.Images); err != nil {
 		errs = append(errs, err)
+	}
+	if j := c.JobExec; j.Enabled() && (!filepath.IsAbs(j.Binary) || j.UID <= 0 || j.GID <= 0) {
+		errs = append(errs, fmt.Errorf("pod runner: job exec needs the cluster binary's absolute path in kwok's sandbox (--job-exec-binary, got %q) and a job user and group that are not root (--job-uid, --job-gid, got %d:%d)", j.Binary, j.UID, j.GID))
 	}
 	return errors.Join(errs...)
 }

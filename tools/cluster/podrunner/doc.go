@@ -37,7 +37,10 @@
 // and secrets live on a tmpfs) vanish with it.
 //
 // It also serves the fake nodes' kubelet endpoint: exec and logs of the
-// pods it runs are its own, every other request goes to kwok.
+// pods it runs are its own, every other request goes to kwok, and an exec
+// into a job pod's build or helper container goes to kwok wrapped in the
+// cluster binary's job-exec (JobExecCommand), which gives the command its
+// pod's own folders and the jobs' network namespace.
 //
 // What it is not: no container images (a host folder stands for one), no
 // isolation beyond the namespaces above (containers share the host's kernel

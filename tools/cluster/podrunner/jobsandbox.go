@@ -9,8 +9,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // SandboxCommand is the subcommand of the cluster binary that runs kwok in
@@ -18,14 +22,20 @@ import (
 // scripts: /builds, /scripts-*, git clones, caches) never writes to the
 // host: kwok runs as the child of this process, PID 1 of a PID namespace
 // of its own, in a mount namespace whose root is the host's root under a
-// tmpfs-backed overlay, with a fresh /tmp, /builds and /cache, and the
-// host paths kwok needs mounted read-only. Everything written vanishes when
+// tmpfs-backed overlay, with a fresh /tmp, and the host paths kwok needs
+// mounted read-only. Everything written vanishes when
 // kwok stops; every process it started dies with this one. kwok also gets
 // a network namespace of its own: it reaches the host addresses forwarded
-// into it (the API server, the local GitLab), and its own port is exposed
-// on the host; job processes reach nothing else (not etcd, not the nodes'
-// kubelet endpoint).
+// into it (the API server), and its own port is exposed on the host. Job
+// processes get another one (JobNetnsPath), where they reach the addresses
+// forwarded for jobs (the local GitLab) and nothing else: not etcd, not the
+// API server, not kwok's server (which would exec anything as root), not
+// the nodes' kubelet endpoint.
 const SandboxCommand = "sandbox"
+
+// JobNetnsPath is the job processes' network namespace, pinned inside
+// kwok's sandbox, where job-exec enters it.
+const JobNetnsPath = "/run/glrf-job-netns"
 
 // SandboxConfig is the sandbox's command line.
 type SandboxConfig struct {
@@ -39,16 +49,15 @@ type SandboxConfig struct {
 	// Forwards are host addresses (IP:port) served at the same address in
 	// kwok's network namespace.
 	Forwards []string
+	// JobForwards are host addresses served at the same address in the job
+	// processes' network namespace.
+	JobForwards []string
 	// Expose are addresses of kwok's network namespace served at the same
 	// address on the host (its server).
 	Expose []string
 	// Argv is kwok's command line.
 	Argv []string
 }
-
-// SandboxDirs are the folders job processes write to, world-writable
-// (sticky) in the sandbox.
-var SandboxDirs = []string{"/builds", "/cache"}
 
 // Args renders the sandbox's command line (after the subcommand).
 func (s SandboxConfig) Args() []string {
@@ -62,6 +71,9 @@ func (s SandboxConfig) Args() []string {
 	for _, f := range s.Forwards {
 		args = append(args, "--forward="+f)
 	}
+	for _, f := range s.JobForwards {
+		args = append(args, "--job-forward="+f)
+	}
 	for _, e := range s.Expose {
 		args = append(args, "--expose="+e)
 	}
@@ -74,7 +86,8 @@ func ParseSandboxArgs(args []string) (SandboxConfig, error) {
 	fs := flag.NewFlagSet(SandboxCommand, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&s.Scratch, "scratch", "", "")
-	var binds, env, forwards, expose listFlag
+	var binds, env, forwards, jobForwards, expose listFlag
+	fs.Var(&jobForwards, "job-forward", "")
 	fs.Var(&binds, "bind", "")
 	fs.Var(&env, "env", "")
 	fs.Var(&forwards, "forward", "")
@@ -82,9 +95,9 @@ func ParseSandboxArgs(args []string) (SandboxConfig, error) {
 	if err := fs.Parse(args); err != nil {
 		return s, err
 	}
-	s.Binds, s.Env, s.Forwards, s.Expose, s.Argv = binds, env, forwards, expose, fs.Args()
+	s.Binds, s.Env, s.Forwards, s.JobForwards, s.Expose, s.Argv = binds, env, forwards, jobForwards, expose, fs.Args()
 	if s.Scratch == "" || len(s.Argv) == 0 {
-		return s, errors.New("sandbox: want --scratch=FOLDER, then any --bind, --env, --forward and --expose, then -- and the command")
+		return s, errors.New("sandbox: want --scratch=FOLDER, then any --bind, --env, --forward, --job-forward and --expose, then -- and the command")
 	}
 	return s, nil
 }
@@ -99,10 +112,8 @@ func RunSandbox(cfg SandboxConfig, stderr io.Writer) int {
 	if os.Getpid() != 1 {
 		return fail(errors.New("must be PID 1 of a PID namespace of its own: `cluster start` starts it so"))
 	}
+	// What jobs write goes to their pods' folders (see JobExecCommand).
 	spec := rootSpec{Scratch: cfg.Scratch, Tmpfs: []string{"/tmp"}}
-	for _, d := range SandboxDirs {
-		spec.Dirs = append(spec.Dirs, dirSpec{Path: d, Mode: 0o777 | os.ModeSticky})
-	}
 	for _, b := range cfg.Binds {
 		source, target, ok := strings.Cut(b, ":")
 		if !ok {
@@ -132,6 +143,18 @@ func RunSandbox(cfg SandboxConfig, stderr io.Writer) int {
 		if err := fwd.expose(ns, e); err != nil {
 			return fail(fmt.Errorf("expose %s on the host: %w", e, err))
 		}
+	}
+	jobs, err := newNetns()
+	if err != nil {
+		return fail(err)
+	}
+	for _, f := range cfg.JobForwards {
+		if err := fwd.add(jobs, f, f); err != nil {
+			return fail(fmt.Errorf("serve %s in the jobs' network namespace: %w", f, err))
+		}
+	}
+	if err := pinNetns(jobs, JobNetnsPath); err != nil {
+		return fail(err)
 	}
 	kids := newChildren()
 	ctx, stop := context.WithCancel(context.Background())
@@ -167,4 +190,19 @@ func RunSandbox(cfg SandboxConfig, stderr io.Writer) int {
 			return int(exitCode(ws))
 		}
 	}
+}
+
+// pinNetns keeps ns reachable at path (a file, readable by root only) for
+// processes that enter it later.
+func pinNetns(ns netns.NsHandle, path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		return err
+	}
+	if err := unix.Mount(fmt.Sprintf("/proc/self/fd/%d", int(ns)), path, "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("pin the jobs' network namespace at %s: %w", path, err)
+	}
+	return nil
 }

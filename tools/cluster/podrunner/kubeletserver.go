@@ -13,10 +13,12 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	remotecommandconsts "k8s.io/apimachinery/pkg/util/remotecommand"
 	"k8s.io/client-go/tools/remotecommand"
@@ -62,9 +64,14 @@ func (r *Runner) serveKubelet() (*http.Server, error) {
 		}
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
-		if !r.serveOwn(w, req) {
-			kwok.ServeHTTP(w, req)
+		if r.serveOwn(w, req) {
+			return
 		}
+		if err := r.wrapJobExec(req); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		kwok.ServeHTTP(w, req)
 	})
 	l, err := net.Listen("tcp", r.cfg.Listen)
 	if err != nil {
@@ -122,6 +129,32 @@ func (r *Runner) serveOwn(w http.ResponseWriter, req *http.Request) bool {
 		return false
 	}
 	return true
+}
+
+// wrapJobExec turns an exec into a job container of a pod kwok plays into
+// the job-exec command for it (see JobExecCommand); kwok runs that.
+func (r *Runner) wrapJobExec(req *http.Request) error {
+	parts := strings.Split(strings.Trim(req.URL.Path, "/"), "/")
+	// exec/NAMESPACE/POD/CONTAINER or exec/NAMESPACE/POD/UID/CONTAINER
+	if !r.cfg.JobExec.Enabled() || parts[0] != "exec" || len(parts) < 4 || len(parts) > 5 ||
+		!slices.Contains(r.cfg.JobExec.Containers, parts[len(parts)-1]) {
+		return nil
+	}
+	pod, err := r.cs.CoreV1().Pods(parts[1]).Get(req.Context(), parts[2], metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("exec into a job pod: read the pod: %w", err)
+	}
+	if len(parts) == 5 && string(pod.UID) != parts[3] {
+		return fmt.Errorf("exec into a job pod: pod %s/%s is not %s", parts[1], parts[2], parts[3])
+	}
+	q := req.URL.Query()
+	args, err := r.cfg.JobExec.jobExecArgs(pod, parts[len(parts)-1], q["command"])
+	if err != nil {
+		return fmt.Errorf("exec into a job pod: %w", err)
+	}
+	q["command"] = args
+	req.URL.RawQuery = q.Encode()
+	return nil
 }
 
 // execAdapter runs exec and port-forward requests for one pod.

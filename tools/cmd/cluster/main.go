@@ -56,6 +56,8 @@ func main() {
 			os.Exit(runPodRunner(os.Args[2:]))
 		case podrunner.SandboxCommand:
 			os.Exit(runSandbox(os.Args[2:]))
+		case podrunner.JobExecCommand:
+			os.Exit(podrunner.RunJobExec(os.Args[2:], os.Stderr))
 		}
 	}
 	os.Exit(run(os.Args[1:]))
