@@ -190,6 +190,9 @@ func TestPodRunner(t *testing.T) {
 	t.Run("exec into a job pod runs a local command in kwok's sandbox", func(t *testing.T) {
 		pc.checkJobExec(t, ctx)
 	})
+	t.Run("the kubelet endpoints answer root only", func(t *testing.T) {
+		pc.checkRootOnlyEndpoints(t)
+	})
 	t.Run("deletion: preStop, then SIGTERM, and the pod goes only once the process exited", func(t *testing.T) {
 		pc.checkDeletionOrder(t, ctx, a)
 	})
@@ -593,14 +596,19 @@ func (pc *podRunnerCluster) checkJobExec(t *testing.T, ctx context.Context) {
 	})
 	// Two job pods of one project, shaped as the runner's executor shapes
 	// them: /builds is an emptyDir both containers mount.
+	// The helper also mounts two subPaths of it: one plain, one through a
+	// link the build container makes to leave the volume.
 	jobPod := func(name string) *corev1.Pod {
 		mounts := []corev1.VolumeMount{{Name: "repo", MountPath: "/builds"}}
+		helperMounts := append(slices.Clone(mounts),
+			corev1.VolumeMount{Name: "repo", MountPath: "/sub", SubPath: "sub"},
+			corev1.VolumeMount{Name: "repo", MountPath: "/escape", SubPath: "out/glrf-escape-" + pc.testID})
 		return &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: name},
 			Spec: corev1.PodSpec{
 				Containers: []corev1.Container{
 					{Name: "build", Image: "alpine:3.22", VolumeMounts: mounts},
-					{Name: "helper", Image: "registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-v19.3.0", VolumeMounts: mounts},
+					{Name: "helper", Image: "registry.gitlab.com/gitlab-org/gitlab-runner/gitlab-runner-helper:x86_64-v19.3.0", VolumeMounts: helperMounts},
 				},
 				Volumes: []corev1.Volume{{Name: "repo", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
 			},
@@ -636,9 +644,14 @@ func (pc *podRunnerCluster) checkJobExec(t *testing.T, ctx context.Context) {
 		}
 		return strings.TrimSpace(out), nil
 	}
-	out, err = run(a.Name, "helper", "cat "+dir+"/f")
+	_, err = run(a.Name, "build", "mkdir /builds/sub && echo s > /builds/sub/f && ln -s / /builds/out")
+	require.NoError(t, err)
+	out, err = run(a.Name, "helper", "cat "+dir+"/f /sub/f")
 	assert.NoError(t, err, "the helper container sees the build container's /builds (one emptyDir)")
-	assert.Equal(t, "a", out)
+	assert.Equal(t, "a\ns", out, "one emptyDir, and its subPath")
+	out, err = run(a.Name, "build", "test ! -e /glrf-escape-"+pc.testID+" && test -d /builds/glrf-escape-"+pc.testID+" && echo inside")
+	assert.NoError(t, err, "a subPath through a link out of the volume")
+	assert.Equal(t, "inside", out, "the link out of the volume resolved inside it")
 	_, err = run(b.Name, "build", "test ! -e "+dir+" && mkdir -p "+dir+" && echo b > "+dir+"/f")
 	assert.NoError(t, err, "another job pod has a /builds of its own, empty")
 	out, err = run(a.Name, "build", "cat "+dir+"/f; ls /var/lib/glrf-job-pods 2>&1 >/dev/null | grep -c 'Permission denied'")
@@ -663,6 +676,24 @@ func (pc *podRunnerCluster) checkJobExec(t *testing.T, ctx context.Context) {
 
 	_, err = run(a.Name, "svc-0", "true")
 	assert.Error(t, err, "only build and helper containers run commands")
+}
+
+// checkRootOnlyEndpoints sends a plain HTTP request to kwok's server (which
+// execs anything as root in its sandbox) and to the pod runner's kubelet
+// endpoint, as root and as nobody: root gets an HTTP answer (a TLS server
+// answers a plain request with a 400), nobody's connection is closed
+// unanswered.
+func (pc *podRunnerCluster) checkRootOnlyEndpoints(t *testing.T) {
+	for name, port := range map[string]int{"kwok's server": pc.cfg.Ports.Kwok, "the pod runner's kubelet endpoint": pc.cfg.Ports.PodRunner} {
+		ask := func(uid uint32) string {
+			cmd := exec.Command("bash", "-c", fmt.Sprintf(`exec 3<>/dev/tcp/127.0.0.1/%d && printf 'GET /healthz HTTP/1.0\r\n\r\n' >&3 && timeout 10 cat <&3`, port))
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
+			out, _ := cmd.CombinedOutput()
+			return string(out)
+		}
+		assert.Contains(t, ask(0), "HTTP/1.", "root reaches %s", name)
+		assert.NotContains(t, ask(65534), "HTTP/", "another user must not reach %s", name)
+	}
 }
 
 func (pc *podRunnerCluster) checkDeletionOrder(t *testing.T, ctx context.Context, pod *corev1.Pod) {

@@ -45,13 +45,14 @@ func (f *forwarder) add(ns netns.NsHandle, listen, target string) error {
 	})
 }
 
-// expose serves addr inside ns at the same address on the host.
+// expose serves addr inside ns at the same address on the host, to root
+// only (see rootOnly).
 func (f *forwarder) expose(ns netns.NsHandle, addr string) error {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	return f.serveOn(l, func(ctx context.Context) (net.Conn, error) {
+	return f.serveOn(rootOnly(l), func(ctx context.Context) (net.Conn, error) {
 		ctx, cancel := context.WithTimeout(ctx, dialTimeout)
 		defer cancel()
 		return dialIn(ctx, ns, addr)

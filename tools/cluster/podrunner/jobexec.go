@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 )
@@ -54,7 +55,7 @@ const jobPodsDir = "/var/lib/glrf-job-pods"
 
 // containerOwnPaths are paths that, where no volume is mounted, are the
 // container's own (its writable layer, on a node): world-writable, sticky.
-var containerOwnPaths = []string{"/tmp", "/builds", "/cache"}
+var containerOwnPaths = []string{"/tmp", "/var/tmp", "/builds", "/cache"}
 
 // jobExecArgs is the job-exec command line for cmd in container of pod.
 func (j JobExecConfig) jobExecArgs(pod *corev1.Pod, container string, cmd []string) ([]string, error) {
@@ -188,10 +189,11 @@ func RunJobExec(args []string, stderr io.Writer) int {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fail(fmt.Errorf("make mounts private: %w", err))
 	}
-	if err := j.mount(); err != nil {
+	// The network namespace first: no mount below can hide its file.
+	if err := enterNetns(JobNetnsPath); err != nil {
 		return fail(err)
 	}
-	if err := enterNetns(JobNetnsPath); err != nil {
+	if err := j.mount(); err != nil {
 		return fail(err)
 	}
 	exe, err := exec.LookPath(j.argv[0])
@@ -212,40 +214,65 @@ func RunJobExec(args []string, stderr io.Writer) int {
 
 // mount binds the pod's volume folders and the container's own folders at
 // their paths, creating them on first use (an emptyDir is 0777, as the
-// kubelet makes it).
+// kubelet makes it). Every source is opened before anything is mounted, and
+// a subPath is created and opened inside its volume without following a
+// link out of it (the job writes the volume's content), so no mount path
+// and no file of the job's can redirect a source.
 func (j jobExec) mount() error {
 	podDir := filepath.Join(jobPodsDir, j.pod)
 	if err := os.MkdirAll(jobPodsDir, 0o700); err != nil {
 		return err
 	}
+	// The job's own umask must not narrow the folders' modes.
+	defer syscall.Umask(syscall.Umask(0))
 	type bind struct {
-		source, target string
-		mode           os.FileMode
-		readOnly       bool
+		source *os.File // an O_PATH handle
+		target string
+		ro     bool
 	}
 	var binds []bind
+	defer func() {
+		for _, b := range binds {
+			b.source.Close()
+		}
+	}()
+	open := func(dir string, mode os.FileMode, subPath string) (*os.File, error) {
+		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.Mkdir(dir, mode); err != nil && !errors.Is(err, os.ErrExist) {
+			return nil, err
+		}
+		root, err := os.OpenFile(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil || subPath == "" {
+			return root, err
+		}
+		defer root.Close()
+		return pathrs.MkdirAllHandle(root, subPath, 0o777)
+	}
 	for _, v := range j.volumes {
-		binds = append(binds, bind{filepath.Join(podDir, "volumes", v.name, v.subPath), v.path, 0o777, v.readOnly})
+		h, err := open(filepath.Join(podDir, "volumes", v.name), 0o777, v.subPath)
+		if err != nil {
+			return fmt.Errorf("volume %s: %w", v.name, err)
+		}
+		binds = append(binds, bind{h, v.path, v.readOnly})
 	}
 	for _, p := range j.own {
-		binds = append(binds, bind{filepath.Join(podDir, "containers", j.container, strings.ReplaceAll(strings.Trim(p, "/"), "/", "_")), p, 0o777 | os.ModeSticky, false})
+		h, err := open(filepath.Join(podDir, "containers", j.container, strings.ReplaceAll(strings.Trim(p, "/"), "/", "_")), 0o777|os.ModeSticky, "")
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		binds = append(binds, bind{h, p, false})
 	}
 	for _, b := range binds {
-		if _, err := os.Stat(b.source); errors.Is(err, os.ErrNotExist) {
-			if err := os.MkdirAll(b.source, 0o755); err != nil {
-				return err
-			}
-			if err := os.Chmod(b.source, b.mode); err != nil {
-				return err
-			}
-		}
 		if err := os.MkdirAll(b.target, 0o755); err != nil {
 			return err
 		}
-		if err := unix.Mount(b.source, b.target, "", unix.MS_BIND, ""); err != nil {
-			return fmt.Errorf("mount %s at %s: %w", b.source, b.target, err)
+		source := fmt.Sprintf("/proc/self/fd/%d", b.source.Fd())
+		if err := unix.Mount(source, b.target, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("mount %s at %s: %w", b.source.Name(), b.target, err)
 		}
-		if b.readOnly {
+		if b.ro {
 			if err := unix.Mount("", b.target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
 				return fmt.Errorf("make %s read-only: %w", b.target, err)
 			}

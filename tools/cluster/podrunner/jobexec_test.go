@@ -45,7 +45,7 @@ func TestJobExecArgs(t *testing.T) {
 		"/usr/local/lib/glrf-job/cluster", JobExecCommand,
 		"--pod=jobs_runner-x-project-1-concurrent-0-abc_0b1c", "--container=helper", "--uid=65534", "--gid=65534",
 		"--volume=repo::/builds:rw", "--volume=scripts:helper:/scripts-1-2:ro",
-		"--own=/tmp", "--own=/cache",
+		"--own=/tmp", "--own=/var/tmp", "--own=/cache",
 		"--", "sh", "-c", "echo hi", "--uid=0",
 	}, args)
 
@@ -54,7 +54,7 @@ func TestJobExecArgs(t *testing.T) {
 	assert.Equal(t, jobExec{
 		pod: "jobs_runner-x-project-1-concurrent-0-abc_0b1c", container: "helper", uid: 65534, gid: 65534,
 		volumes: []jobVolume{{name: "repo", path: "/builds"}, {name: "scripts", subPath: "helper", path: "/scripts-1-2", readOnly: true}},
-		own:     []string{"/tmp", "/cache"},
+		own:     []string{"/tmp", "/var/tmp", "/cache"},
 		argv:    cmd,
 	}, j, "the job's command is never read as job-exec's flags")
 

@@ -77,6 +77,7 @@ func (r *Runner) serveKubelet() (*http.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubelet endpoint: %w", err)
 	}
+	l = rootOnly(l) // its callers: the API server and `cluster status`
 	srv := &http.Server{
 		Handler:           mux,
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12},
