@@ -124,8 +124,9 @@ func (c *Config) podRunnerConfig() podrunner.Config {
 
 // kwokSandbox is kwok's sandbox: the host paths kwok reads, the job
 // binaries, the runner image's folder (its gitlab-runner serves as the
-// helper image's gitlab-runner-helper), and a network namespace that
-// reaches the API server and the pods' forwarded addresses only.
+// helper image's gitlab-runner-helper), the cluster binary (job-exec), a
+// network namespace for kwok that reaches the API server only, and one for
+// job processes that reaches the pods' forwarded addresses only.
 func (c *Config) kwokSandbox() podrunner.SandboxConfig {
 	binds := []string{c.Dir, filepath.Dir(c.KwokBin), c.KwokStages, c.jobBinDir() + ":" + sandboxJobBin, c.ClusterBin + ":" + sandboxJobExec}
 	if dir, ok := c.PodRunner.Images[RunnerImageRepository]; ok {

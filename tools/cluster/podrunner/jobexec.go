@@ -27,8 +27,9 @@ import (
 // exec in JobExecCommand, which gives the command what a node gives a
 // container: the pod's emptyDir volumes at their mount paths, shared by the
 // pod's containers and by no other pod, and a /tmp (and /builds and /cache
-// where no volume is mounted) of the container's own, then drops to the job
-// user and runs the command.
+// where no volume is mounted) of the container's own, and a network
+// namespace that reaches only what jobs may reach, then drops to the job
+// user (no other group, no new privileges) and runs the command.
 
 // JobExecCommand is the subcommand of the cluster binary that kwok's exec
 // runs, as root in kwok's sandbox, for a job pod's container.
@@ -207,6 +208,11 @@ func RunJobExec(args []string, stderr io.Writer) int {
 		return fail(err)
 	}
 	if err := syscall.Setuid(j.uid); err != nil {
+		return fail(err)
+	}
+	// No setuid program of the sandbox's root (the host's, under the
+	// overlay) may make the job root again.
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fail(err)
 	}
 	return fail(syscall.Exec(exe, j.argv, os.Environ()))

@@ -23,8 +23,8 @@ import (
 // host: kwok runs as the child of this process, PID 1 of a PID namespace
 // of its own, in a mount namespace whose root is the host's root under a
 // tmpfs-backed overlay, with a fresh /tmp, and the host paths kwok needs
-// mounted read-only. Everything written vanishes when
-// kwok stops; every process it started dies with this one. kwok also gets
+// mounted read-only. Everything written vanishes when kwok stops; every
+// process it started dies with this one. kwok also gets
 // a network namespace of its own: it reaches the host addresses forwarded
 // into it (the API server), and its own port is exposed on the host. Job
 // processes get another one (JobNetnsPath), where they reach the addresses
