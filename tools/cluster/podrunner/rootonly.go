@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 )
@@ -47,7 +48,14 @@ func peerUID(c net.Conn) (int, error) {
 	if !ok1 || !ok2 || local.IP.To4() == nil || remote.IP.To4() == nil {
 		return -1, fmt.Errorf("not an IPv4 TCP connection: %s", c.RemoteAddr())
 	}
-	f, err := os.Open("/proc/self/net/tcp")
+	// The table of this thread's network namespace: /proc/self/net shows
+	// the main thread's, which a goroutine may have taken into a pod's
+	// namespace for a moment (inNetns). A thread that is not locked to
+	// such a goroutine is in this process's own namespace; locked, it
+	// stays so while the table is read.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	f, err := os.Open("/proc/thread-self/net/tcp")
 	if err != nil {
 		return -1, err
 	}
