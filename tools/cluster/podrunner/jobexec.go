@@ -26,8 +26,8 @@ import (
 // and remove each other's files. So the kubelet endpoint wraps each such
 // exec in JobExecCommand, which gives the command what a node gives a
 // container: the pod's emptyDir volumes at their mount paths, shared by the
-// pod's containers and by no other pod, and a /tmp (and /builds and /cache
-// where no volume is mounted) of the container's own, and a network
+// pod's containers and by no other pod, and a /tmp (and /var/tmp, /builds
+// and /cache where no volume is mounted) of the container's own, and a network
 // namespace that reaches only what jobs may reach, then drops to the job
 // user (no other group, no new privileges) and runs the command.
 
