@@ -2,8 +2,6 @@
 #   make up     build or reuse the toolchain, start the local cluster and the
 #               local GitLab stand-in, then preview and deploy the dev stack
 #   make test   vet, staticcheck and every test, end-to-end ones included
-#               (the toolchain first, then lint and the unit tests beside
-#               the end-to-end layers)
 # `go test ./...` (in any module: the root, tools/, provider/...) runs the
 # fast layers only: the end-to-end suite, the control plane's and the pod
 # runner's integration tests, the runner build's binary tests and the SDK
@@ -110,18 +108,7 @@ e2e: tools
 	$(TOOLCHAIN) && go test -tags e2e -count=1 -timeout 60m ./tests/e2e/...
 	cd provider && go test -tags e2e -count=1 ./sdkcheck/...
 
-# The tools first: building them needs the CPU alone. Then the end-to-end
-# layers side by side with lint and the unit tests: the end-to-end suite
-# mostly waits (on the cluster, the real runner, GitLab's long polls), lint
-# and the unit tests only compile and run. Each side's lines carry its
-# prefix; the run fails if either side fails, and says which.
-test: tools
-	rc=0; \
-	{ $(MAKE) --no-print-directory lint unit 2>&1 | sed -u 's/^/[lint+unit] /'; } & checks=$$!; \
-	{ $(MAKE) --no-print-directory e2e 2>&1 | sed -u 's/^/[e2e] /'; } & e2e=$$!; \
-	wait $$checks || { rc=1; echo 'make test: lint or the unit tests failed (lines marked [lint+unit])'; }; \
-	wait $$e2e || { rc=1; echo 'make test: the end-to-end layers failed (lines marked [e2e])'; }; \
-	exit $$rc
+test: lint unit e2e
 
 # Benchmarks, separate from the tests: program evaluation under mocks for 1,
 # 10 and 50 fleets; on the local cluster, the real engine against kubectl for
