@@ -91,7 +91,7 @@ on_signal() {
 		kill -TERM "$child" 2>/dev/null || :
 	fi
 	if [ -n "$watchdog" ]; then
-		kill -TERM "$watchdog" 2>/dev/null || :
+		kill -USR1 "$watchdog" 2>/dev/null || :
 	fi
 	exit $((128 + $2))
 }
@@ -122,17 +122,21 @@ wait_until() {
 	status=0
 	wait "$child" || status=$?
 	child=
-	kill -TERM "$watchdog" 2>/dev/null || :
+	kill -USR1 "$watchdog" 2>/dev/null || :
 	wait "$watchdog" 2>/dev/null || :
 	watchdog=
 	return "$status"
 }
 
 # watchdog_for DEADLINE PID (in the background): SIGTERM to PID once the clock
-# reaches DEADLINE. Its own SIGTERM ends it with its sleep.
+# reaches DEADLINE. SIGUSR1 ends it with its sleep. Not SIGTERM: this shell
+# traps SIGTERM, and a subshell keeps the shell's handler for a moment after
+# the fork, so a SIGTERM sent then (when CMD ends at once) is lost and
+# wait_until waits for the watchdog until DEADLINE. Nothing traps SIGUSR1
+# before the watchdog does: until then it kills the watchdog.
 watchdog_for() {
 	nap=
-	trap 'if [ -n "$nap" ]; then kill -TERM "$nap" 2>/dev/null; fi; exit 0' TERM
+	trap 'if [ -n "$nap" ]; then kill -TERM "$nap" 2>/dev/null; fi; exit 0' USR1
 	while left=$(($1 - $(now))) && [ "$left" -gt 0 ]; do
 		sleep "$left" &
 		nap=$!

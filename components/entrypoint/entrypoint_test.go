@@ -2,6 +2,7 @@ package entrypoint_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -504,4 +505,51 @@ func TestEntrypointWithoutTokenCheckDoesNotVerify(t *testing.T) {
 	r := runEntrypoint(t, "builds-0", "glrt-abc", 0)
 	require.NoError(t, r.err, r.out)
 	assert.False(t, strings.Contains(strings.Join(r.calls(t), "\n"), "verify"), r.calls(t))
+}
+
+// shellFunction is the definition of a function of the script: from its
+// `name() {` line to the first `}` line at the start of a line after it.
+func shellFunction(t *testing.T, script, name string) string {
+	t.Helper()
+	start := strings.Index(script, "\n"+name+"() {\n")
+	require.GreaterOrEqual(t, start, 0, "entrypoint.sh defines %s", name)
+	end := strings.Index(script[start:], "\n}\n")
+	require.Greater(t, end, 0, "%s's definition ends", name)
+	return script[start+1 : start+end+3]
+}
+
+// wait_until returns as soon as its command ends, also when the command
+// ends before the watchdog has set its trap. A stop signal the watchdog
+// loses (SIGTERM, which the script traps: a fresh subshell keeps that
+// handler for a moment) left wait_until waiting until the deadline: a
+// manager's start stalled for its whole registration budget, seen in a unit
+// test's run on a busy machine. Here every command ends at once, 20 times,
+// each with a deadline ten minutes away; the harness is stopped after a
+// minute, which only a wait for some deadline can reach.
+func TestWaitUntilReturnsWhenItsCommandEnds(t *testing.T) {
+	var harness []string
+	for _, name := range []string{"now", "wait_until", "watchdog_for"} {
+		harness = append(harness, shellFunction(t, entrypoint.Script, name))
+	}
+	harness = append(harness, `trap 'exit 143' TERM
+trap 'exit 131' QUIT
+trap 'exit 130' INT
+i=0
+while [ "$i" -lt 20 ]; do
+	wait_until $(($(now) + 600)) true
+	i=$((i + 1))
+done
+echo "all returned"
+`)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sh", "-c", strings.Join(harness, "\n"))
+	// At the minute, the harness's whole process group goes: its watchdogs
+	// hold the output open.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, ctx.Err(), "wait_until still waited after a minute: it waits for a watchdog that lost its stop signal (output: %s)", out)
+	require.NoError(t, err, string(out))
+	assert.Equal(t, "all returned\n", string(out))
 }
