@@ -123,6 +123,7 @@ func TestExtraConfigIsJudgedFromTheFinalEntry(t *testing.T) {
 		"a runtime class":                     "[kubernetes]\nruntime_class_name = \"gvisor\"",
 		"retries and timeouts":                "[kubernetes]\nretry_limit = 3\ncleanup_resources_timeout = \"10m\"",
 		"a bound on a job's own pod request":  "[kubernetes]\npod_cpu_request_overwrite_max_allowed = \"2\"",
+		"retries of other errors":             "[kubernetes.retry_limits]\n\"connection reset\" = 3",
 	} {
 		t.Run("allowed: "+name, func(t *testing.T) {
 			assert.Empty(t, checked(t, fleet(`{"executor":{"extraConfig":`+extraConfig(extra)+`}}`)))

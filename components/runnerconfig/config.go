@@ -87,6 +87,9 @@ type KubernetesConfig struct {
 	CleanupGracePeriodSeconds        *int  `toml:"cleanup_grace_period_seconds,omitempty" runner:"KubernetesConfig"`
 	PrintPodWarningEvents            *bool `toml:"print_pod_warning_events,omitempty" runner:"KubernetesConfig"`
 	PodDisruptionBudget              bool  `toml:"pod_disruption_budget,omitempty" runner:"KubernetesConfig"`
+	// RetryLimits holds the fleet's entry for the quota's refusal
+	// (quotaRetries); extraConfig's entries are added to it.
+	RetryLimits map[string]int `toml:"retry_limits,omitempty" runner:"KubernetesConfig" fleet:"merged"`
 
 	// Job pod security (the level's security contexts).
 	PodSecurityContext                      *PodSecurityContext       `toml:"pod_security_context,omitempty" runner:"KubernetesConfig"`

@@ -181,7 +181,7 @@ func walkExtra(ps *settings.Problems, setting, prefix string, extra, rendered ma
 		switch val := value.(type) {
 		case map[string]any:
 			if len(children) == 0 && key != "feature_flags" {
-				if renderedSet {
+				if renderedSet && !mergedKeys[keyPath] {
 					ps.Add(setting, "%s is already set by a typed setting", keyPath)
 				}
 				continue // a map value such as node_selector: checked as a whole
@@ -230,7 +230,9 @@ func ownerOf(owners []string, key string, v runnerversion.Version) (string, bool
 }
 
 // typedKeys are the [[runners]] key paths the fleet's typed settings render
-// (every toml key of RunnerConfig and the tables under it).
+// (every toml key of RunnerConfig and the tables under it), but those only
+// extraConfig sets (tag fleet:"extra") and the maps whose entries it adds to
+// the fleet's (tag fleet:"merged", see mergedKeys).
 var typedKeys = func() map[string]bool {
 	out := map[string]bool{}
 	var walk func(t reflect.Type, prefix string)
@@ -243,7 +245,7 @@ var typedKeys = func() map[string]bool {
 		}
 		for i := range t.NumField() {
 			name, _, _ := strings.Cut(t.Field(i).Tag.Get("toml"), ",")
-			if name == "" || name == "-" || t.Field(i).Tag.Get("fleet") == "extra" {
+			if name == "" || name == "-" || t.Field(i).Tag.Get("fleet") == "extra" || t.Field(i).Tag.Get("fleet") == "merged" {
 				continue
 			}
 			path := strings.TrimPrefix(prefix+"."+name, ".")
@@ -263,6 +265,11 @@ var typedKeys = func() map[string]bool {
 	walk(reflect.TypeOf(RunnerConfig{}), "")
 	return out
 }()
+
+// mergedKeys are the maps of the fleet's entry whose entries extraConfig
+// may add to, or change (the same key from extraConfig wins): retry_limits,
+// where the fleet names the quota's refusal (quotaRetries).
+var mergedKeys = map[string]bool{"kubernetes.retry_limits": true}
 
 func isOwned(keyPath string) bool {
 	for _, owned := range fleetOwnedKeys {

@@ -120,6 +120,7 @@ func Runner(s settings.FleetSettings) RunnerConfig {
 		CleanupGracePeriodSeconds:        e.CleanupGracePeriodSeconds,
 		PrintPodWarningEvents:            e.PrintPodWarningEvents,
 		PodDisruptionBudget:              e.PodDisruptionBudget,
+		RetryLimits:                      map[string]int{quotaRefusal: quotaRetries(e)},
 	}
 	r := RunnerConfig{Executor: "kubernetes", Kubernetes: k, FeatureFlags: renderedFlags(s)}
 	for _, name := range slices.Sorted(maps.Keys(parts)) {

@@ -86,6 +86,8 @@ func TestRunnerTemplateParsesBack(t *testing.T) {
 	assert.Equal(t, map[string]any{"example.com/owner": "platform"}, k["pod_annotations"])
 	assert.Equal(t, int64(60), k["pod_termination_grace_period_seconds"])
 	assert.Equal(t, int64(10), k["cleanup_grace_period_seconds"])
+	assert.Equal(t, map[string]any{"exceeded quota": int64(28)}, k["retry_limits"],
+		"a pod the quota refuses is retried for twice the cleanup grace period (10 s) and 30 s: 50 s")
 	assert.Equal(t, true, k["print_pod_warning_events"])
 	assert.Equal(t, true, k["automount_service_account_token"], "a job ServiceAccount chosen on purpose gets its token")
 	assert.NotContains(t, text, "glrt-")
