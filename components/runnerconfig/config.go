@@ -89,7 +89,7 @@ type KubernetesConfig struct {
 	PodDisruptionBudget              bool  `toml:"pod_disruption_budget,omitempty" runner:"KubernetesConfig"`
 	// RetryLimits holds the fleet's entry for the quota's refusal
 	// (quotaRetries); extraConfig's entries are added to it.
-	RetryLimits map[string]int `toml:"retry_limits,omitempty" runner:"KubernetesConfig" fleet:"merged"`
+	RetryLimits map[string]int `toml:"retry_limits,omitempty" runner:"KubernetesConfig"`
 
 	// Job pod security (the level's security contexts).
 	PodSecurityContext                      *PodSecurityContext       `toml:"pod_security_context,omitempty" runner:"KubernetesConfig"`

@@ -232,7 +232,7 @@ func ownerOf(owners []string, key string, v runnerversion.Version) (string, bool
 // typedKeys are the [[runners]] key paths the fleet's typed settings render
 // (every toml key of RunnerConfig and the tables under it), but those only
 // extraConfig sets (tag fleet:"extra") and the maps whose entries it adds to
-// the fleet's (tag fleet:"merged", see mergedKeys).
+// the fleet's (mergedKeys).
 var typedKeys = func() map[string]bool {
 	out := map[string]bool{}
 	var walk func(t reflect.Type, prefix string)
@@ -245,10 +245,13 @@ var typedKeys = func() map[string]bool {
 		}
 		for i := range t.NumField() {
 			name, _, _ := strings.Cut(t.Field(i).Tag.Get("toml"), ",")
-			if name == "" || name == "-" || t.Field(i).Tag.Get("fleet") == "extra" || t.Field(i).Tag.Get("fleet") == "merged" {
+			if name == "" || name == "-" || t.Field(i).Tag.Get("fleet") == "extra" {
 				continue
 			}
 			path := strings.TrimPrefix(prefix+"."+name, ".")
+			if mergedKeys[path] {
+				continue
+			}
 			ft := t.Field(i).Type
 			for ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice {
 				ft = ft.Elem()
